@@ -1,0 +1,98 @@
+"""Lab 01 · gradient descent: the exercises and what each known mistake teaches."""
+
+from __future__ import annotations
+
+from autograder.checks.core import Exercise, Lab, compare_numbers
+
+
+def _compare_count(received, expected, exercise: Exercise) -> str | None:
+    """Counts are exact integers; a float within 1e-9 of the count is accepted too."""
+    if isinstance(received, int) and not isinstance(received, bool):
+        return None if received == expected else "different count"
+    return compare_numbers(received, float(expected), exercise)
+
+
+LAB = Lab(
+    id="01_gradient_descent",
+    title="Gradient descent",
+    hidden_module="autograder.hidden.lab01",
+    exercises=(
+        Exercise(
+            name="central_difference",
+            points=2,
+            summary="the derivative f'(x) ≈ (f(x+h) − f(x−h)) / 2h",
+            messages={
+                "forward": "That is the forward difference (f(x+h) − f(x)) / h: its error shrinks like h, "
+                "the central difference's like h². Step both ways: f(x+h) and f(x−h).",
+                "backward": "That is the backward difference (f(x) − f(x−h)) / h. "
+                "Use both neighbours: (f(x+h) − f(x−h)) / (2h).",
+                "no_half": "Your value is twice the slope: the two points f(x−h) and f(x+h) are 2h apart, "
+                "so divide by 2h, not h.",
+                "sign": "Your slope has the wrong sign: subtract f(x−h) from f(x+h), not the other way round.",
+            },
+        ),
+        Exercise(
+            name="gradient_descent_1d",
+            points=3,
+            summary="1D gradient descent returning the whole trajectory [x0, x1, …, x_num_steps]",
+            rtol=1e-9,
+            messages={
+                "ascent": "Your steps go uphill: the update is x − learning_rate × f'(x). "
+                "Did you add the gradient instead of subtracting it?",
+                "no_learning_rate": "Your steps are far too long: did you forget to multiply the gradient by the learning rate?",
+                "missing_start": "Your trajectory starts after the first step: put x0 itself first, "
+                "so it has num_steps + 1 points.",
+                "extra_step": "Your trajectory has one step too many: num_steps updates give num_steps + 1 points, x0 included.",
+                "final_only": "You returned only the final x: return the whole trajectory as an array, x0 included.",
+            },
+        ),
+        Exercise(
+            name="classify_trajectory",
+            points=2,
+            summary="naming a run 'diverging', 'oscillating', 'too_small' or 'good'",
+            messages={
+                "ignores_minimum": "Measure distances and sign changes relative to `minimum`, not to 0.",
+                "no_sign_check": "This run jumps across the minimum at every step: check whether x − minimum "
+                "changes sign between consecutive points (that is 'oscillating'), before judging its distance.",
+                "wrong_precedence": "Apply the rules in the order the docstring gives: "
+                "'diverging' first, then 'oscillating', then 'good' or 'too_small'.",
+            },
+        ),
+        Exercise(
+            name="descend_from_starts",
+            points=2,
+            summary="the final x of gradient descent from each start",
+            rtol=1e-8,
+            messages={
+                "trajectories": "Return only the last point of each run, one number per start.",
+                "one_step": "Your runs stop after one step: run num_steps updates from every start.",
+            },
+        ),
+        Exercise(
+            name="grid_search",
+            points=2,
+            summary="brute-force search over np.linspace(low, high, num_points) returning (best_w, best_loss)",
+            messages={
+                "argmax": "You picked the weight with the *largest* loss: brute force keeps the smallest (np.argmin).",
+                "index": "The first value should be the best weight itself, not its index in the grid.",
+                "swapped": "You returned (loss, weight): the order is (best_w, best_loss).",
+                "arange": "Your grid misses the end point `high`: use np.linspace(low, high, num_points), "
+                "which includes both ends.",
+            },
+        ),
+        Exercise(
+            name="count_combinations",
+            points=1,
+            summary="how many weight settings brute force must try",
+            rtol=1e-9,
+            compare=_compare_count,
+            messages={
+                "neurons": "You counted neurons, not weights: a layer of m neurons feeding n neurons has m × n weights.",
+                "sum": "Each weight multiplies the choices: values_per_weight ** num_weights, not a sum or a product with the count.",
+                "overflow": "That looks like a 64-bit overflow: NumPy integers wrap around silently above 9.2·10¹⁸. "
+                "Use Python's own int (`values_per_weight ** num_weights`), which never overflows.",
+                "no_biases": "With include_biases=True every non-input neuron also has a bias to search over.",
+            },
+        ),
+    ),
+)

@@ -1,0 +1,96 @@
+"""Lab 02 · partial derivatives and gradient checking: exercises and known mistakes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autograder.checks.core import Exercise, Lab, format_value
+
+
+def _compare_gradient_check(received, expected, exercise: Exercise) -> str | None:
+    """(max_error, worst_index): the index must match when the gradient is wrong.
+
+    A correct gradient (expected error below 1e-6) passes with any index and any error
+    below 1e-6; a wrong one needs the exact index and the error within 1e-4 relative.
+    """
+    if not isinstance(received, (tuple, list)) or len(received) != 2:
+        return f"returned {format_value(received)}, expected a pair (max_error, worst_index)"
+    error, index = received
+    if not isinstance(error, (int, float, np.integer, np.floating)) or isinstance(error, bool):
+        return f"max_error is {type(error).__name__}, expected a number"
+    high, worst = expected
+    if high < 1e-6:
+        return None if 0 <= float(error) < 1e-6 else "this gradient is correct, so max_error should be below 1e-6"
+    if not isinstance(index, (int, np.integer)) or isinstance(index, bool):
+        return f"worst_index is {type(index).__name__}, expected an int"
+    if int(index) != worst:
+        return f"worst_index is {int(index)}, expected {worst}"
+    if abs(float(error) - high) > 1e-4 * high:
+        return f"max_error is {float(error):.6g}, expected {high:.6g}"
+    return None
+
+
+LAB = Lab(
+    id="02_gradient_checking",
+    title="Partial derivatives and gradient checking",
+    hidden_module="autograder.hidden.lab02",
+    exercises=(
+        Exercise(
+            name="numerical_gradient",
+            points=3,
+            summary="the gradient of f: Rⁿ → R by central differences, one coordinate at a time",
+            rtol=1e-6,
+            atol=1e-8,
+            messages={
+                "forward": "That is the forward difference (f(x + h·eᵢ) − f(x)) / h: "
+                "use the central difference (f(x + h·eᵢ) − f(x − h·eᵢ)) / (2h).",
+                "all_at_once": "Every entry came out the same: you nudged all coordinates at once. "
+                "A partial derivative moves one coordinate and holds the others still.",
+                "no_half": "Your gradient is twice too large: x + h·eᵢ and x − h·eᵢ are 2h apart.",
+                "integer_input": "x arrived as integers, and x + h rounds back to x in an integer array. "
+                "Convert first: x = np.array(x, dtype=float).",
+            },
+        ),
+        Exercise(
+            name="gradient_descent",
+            points=3,
+            summary="n-D gradient descent returning the trajectory, shape (num_steps + 1, n)",
+            rtol=1e-9,
+            messages={
+                "ascent": "Your steps go uphill: the update is x − learning_rate × ∇f(x).",
+                "no_learning_rate": "Your steps are far too long: multiply the gradient by the learning rate.",
+                "missing_start": "Your trajectory starts after the first step: its first row must be x0.",
+                "extra_step": "One step too many: num_steps updates give num_steps + 1 rows, x0 included.",
+                "aliased": "Every row of your trajectory is the same point: you stored the same array object "
+                "each time and then changed it in place. Append a copy (`x.copy()`), or build a new x each step.",
+                "sequential": "You updated the coordinates one after another, using the new x1 to compute x2's "
+                "slope. Gradient descent computes the whole gradient at the current point, then moves all "
+                "coordinates at once.",
+            },
+        ),
+        Exercise(
+            name="relative_error",
+            points=2,
+            summary="elementwise |a − b| / max(|a|, |b|, eps)",
+            rtol=1e-9,
+            atol=1e-15,
+            messages={
+                "absolute": "That is the absolute error |a − b|: divide by the size of the numbers, "
+                "max(|a|, |b|), so that 1e-3 means the same for gradients of 1 and of 1000.",
+                "no_eps": "Where a and b are both 0 the error must be 0, not NaN: floor the denominator at eps.",
+                "no_abs": "Relative errors are never negative: take |a − b|.",
+            },
+        ),
+        Exercise(
+            name="gradient_check",
+            points=2,
+            summary="(max_error, worst_index) between an analytic and a numerical gradient",
+            compare=_compare_gradient_check,
+            messages={
+                "argmin": "You named the coordinate with the *smallest* error: the checker must point at the worst one.",
+                "absolute": "Compare with relative_error, not the plain difference: a gap of 0.01 is tiny on "
+                "a gradient of 1000 and huge on one of 0.001.",
+            },
+        ),
+    ),
+)

@@ -1,0 +1,116 @@
+"""Grading one submission: read, extract, run in the sandbox, judge in this process.
+
+Results are plain frozen dataclasses; rendering them lives in :mod:`autograder.report`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autograder import checks
+from autograder.calls import outcome_from_json
+from autograder.checks.core import NOT_IMPLEMENTED, Lab, judge
+from autograder.notebook import NotebookError, extract_definitions, identify_lab, read
+from autograder.sandbox import runner
+from autograder.sandbox.isolation import Limits
+from autograder.seeds import case_seed
+
+
+@dataclass(frozen=True)
+class ExerciseResult:
+    """One exercise's verdict: all of its cases pass, or the first failure's feedback."""
+
+    name: str
+    score: int
+    max_score: int
+    feedback: str
+    hidden_cases: int = 0
+
+    @property
+    def passed(self) -> bool:
+        return self.score == self.max_score
+
+
+@dataclass(frozen=True)
+class SubmissionResult:
+    """A graded notebook."""
+
+    student: str
+    lab: str | None
+    path: str
+    exercises: tuple[ExerciseResult, ...] = ()
+    notes: tuple[str, ...] = ()
+    error: str | None = None
+    max_score_if_unread: int = 0
+
+    @property
+    def score(self) -> int:
+        return sum(e.score for e in self.exercises)
+
+    @property
+    def max_score(self) -> int:
+        return sum(e.max_score for e in self.exercises) or self.max_score_if_unread
+
+
+@dataclass(frozen=True)
+class GradingOptions:
+    """How to grade: the course secret (hidden inputs), secret paths, limits."""
+
+    secret: str
+    hidden_paths: tuple[str, ...] = ()
+    limits: Limits = field(default_factory=Limits)
+    include_hidden: bool = True
+
+
+def _judge_exercise(lab: Lab, exercise, cases, raw_outcomes, hidden_count: int) -> ExerciseResult:
+    for case, raw in zip(cases, raw_outcomes):
+        try:
+            outcome = outcome_from_json(raw)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            feedback = f"Lab {lab.number} · {exercise.name}: {case.label}: the value your function returned could not be read."
+        else:
+            feedback = judge(lab, exercise, case, outcome)
+        if feedback is not None:
+            if feedback.endswith(NOT_IMPLEMENTED):
+                feedback = f"Lab {lab.number} · {exercise.name}: {NOT_IMPLEMENTED}"
+            return ExerciseResult(exercise.name, 0, exercise.points, feedback, hidden_count)
+    summary = f"✓ {exercise.name}: all {len(cases)} cases pass ({len(cases) - hidden_count} public, {hidden_count} hidden)"
+    return ExerciseResult(exercise.name, exercise.points, exercise.points, summary, hidden_count)
+
+
+def _unreadable(student: str, lab_id: str | None, path: Path, message: str, notes=()) -> SubmissionResult:
+    if lab_id is None:
+        return SubmissionResult(student, None, str(path), notes=tuple(notes), error=message)
+    lab = checks.load_lab(lab_id)
+    results = tuple(ExerciseResult(e.name, 0, e.points, f"Lab {lab.number} · {e.name}: not graded: {message}")
+                    for e in lab.exercises)
+    return SubmissionResult(student, lab_id, str(path), results, tuple(notes), error=message)
+
+
+def grade_notebook(path: Path, student: str, options: GradingOptions, lab_hint: str | None = None) -> SubmissionResult:
+    """Grades the notebook at ``path`` for ``student``; never raises for bad submissions."""
+    path = Path(path)
+    hint = lab_hint if lab_hint in checks.lab_ids() else None
+    try:
+        notebook = read(path)
+    except NotebookError as exc:
+        return _unreadable(student, hint, path, str(exc))
+    lab_id = identify_lab(notebook) or hint
+    if lab_id is None:
+        return _unreadable(student, None, path, "this notebook does not look like any lab of the course "
+                           f"(known labs: {', '.join(checks.lab_ids())})", notebook.notes)
+    lab = checks.load_lab(lab_id)
+    chunks, notes = extract_definitions(notebook)
+    public = lab.public_cases()
+    hidden = lab.hidden_cases(case_seed(lab.id, options.secret)) if options.include_hidden else {}
+    plan = {e.name: (public[e.name] + hidden.get(e.name, []), len(hidden.get(e.name, []))) for e in lab.exercises}
+    tasks = [runner.Task(e.name, e.name, tuple({"args": c.to_json()["args"], "kwargs": c.to_json()["kwargs"]}
+                                               for c in plan[e.name][0]), e.time_limit)
+             for e in lab.exercises]
+    report = runner.run([c.to_json() for c in chunks], tasks, hidden_paths=list(options.hidden_paths),
+                        limits=options.limits)
+    results = tuple(_judge_exercise(lab, e, plan[e.name][0], report.outcomes[e.name], plan[e.name][1])
+                    for e in lab.exercises)
+    return SubmissionResult(student, lab_id, str(path), results, tuple(notebook.notes) + tuple(notes)
+                            + tuple(report.notes))

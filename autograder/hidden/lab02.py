@@ -1,0 +1,238 @@
+"""Lab 02 hidden checks: reference solutions, known mistakes and case generators."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autograder.encoding import FunctionSpec as Fn
+from autograder.hidden import build_case
+
+SEED_BOWL = np.diag([2.0, 4.0])  # f(x1, x2) = x1² + 2·x2² = ½ xᵀ diag(2, 4) x
+
+
+def _bowl(matrix, center):
+    return Fn("bowl", (("matrix", np.asarray(matrix, float)), ("center", np.asarray(center, float))))
+
+
+def _bowl_gradient(matrix, center, bug_coordinate=-1, bug_scale=1.0):
+    return Fn("bowl_gradient", (("matrix", np.asarray(matrix, float)), ("center", np.asarray(center, float)),
+                                ("bug_coordinate", int(bug_coordinate)), ("bug_scale", float(bug_scale))))
+
+
+def _bowl_text(matrix, center) -> str:
+    if np.shape(matrix) == SEED_BOWL.shape and np.allclose(matrix, SEED_BOWL) and not np.any(center):
+        return "f(x) = x1² + 2·x2²"
+    return f"f(x) = ½ (x − c)ᵀ A (x − c) in {len(center)} dimensions"
+
+
+# numerical_gradient ----------------------------------------------------------------
+
+def numerical_gradient(f, x, h=1e-5):
+    x = np.array(x, dtype=float)
+    grad = np.zeros_like(x)
+    for i in range(x.size):
+        step = np.zeros_like(x)
+        step[i] = h
+        grad[i] = (f(x + step) - f(x - step)) / (2 * h)
+    return grad
+
+
+def _forward(f, x, h=1e-5):
+    x = np.array(x, dtype=float)
+    return np.array([(f(x + h * e) - f(x)) / h for e in np.eye(x.size)])
+
+
+def _all_at_once(f, x, h=1e-5):
+    x = np.array(x, dtype=float)
+    return np.full(x.size, (f(x + h) - f(x - h)) / (2 * h))
+
+
+def _integer_input(f, x, h=1e-5):
+    x = np.array(x)
+    grad = np.zeros(x.size)
+    for i in range(x.size):
+        up, down = x.copy(), x.copy()
+        up[i] += h
+        down[i] -= h
+        grad[i] = (f(up) - f(down)) / (2 * h)
+    return grad
+
+
+NUMERICAL_MISTAKES = {
+    "forward": _forward,
+    "all_at_once": _all_at_once,
+    "no_half": lambda f, x, h=1e-5: 2 * numerical_gradient(f, x, h),
+    "integer_input": _integer_input,
+}
+
+
+def _numerical_case(matrix, center, x, h=None):
+    kwargs = {} if h is None else {"h": h}
+    where = np.array2string(np.asarray(x), precision=3, separator=", ")
+    label = f"{_bowl_text(matrix, center)} at x = {where}" + ("" if h is None else f" with h = {h:g}")
+    return build_case(label, (_bowl(matrix, center), np.asarray(x)), numerical_gradient, NUMERICAL_MISTAKES, kwargs)
+
+
+# gradient_descent ------------------------------------------------------------------
+
+def gradient_descent(grad, x0, learning_rate, num_steps):
+    xs = [np.array(x0, dtype=float)]
+    for _ in range(num_steps):
+        xs.append(xs[-1] - learning_rate * grad(xs[-1]))
+    return np.array(xs)
+
+
+def _aliased(grad, x0, lr, n):
+    x = np.array(x0, dtype=float)
+    xs = [x]
+    for _ in range(n):
+        x -= lr * grad(x)
+        xs.append(x)
+    return np.array(xs)
+
+
+def _sequential(grad, x0, lr, n):
+    x = np.array(x0, dtype=float)
+    xs = [x.copy()]
+    for _ in range(n):
+        for i in range(x.size):
+            x[i] -= lr * grad(x)[i]
+        xs.append(x.copy())
+    return np.array(xs)
+
+
+DESCENT_MISTAKES = {
+    "ascent": lambda grad, x0, lr, n: gradient_descent(grad, x0, -lr, n),
+    "no_learning_rate": lambda grad, x0, lr, n: gradient_descent(grad, x0, 1.0, n),
+    "missing_start": lambda grad, x0, lr, n: gradient_descent(grad, x0, lr, n)[1:],
+    "extra_step": lambda grad, x0, lr, n: gradient_descent(grad, x0, lr, n + 1),
+    "aliased": _aliased,
+    "sequential": _sequential,
+}
+
+
+def _descent_case(matrix, center, x0, learning_rate, num_steps):
+    start = np.array2string(np.asarray(x0, float), precision=3, separator=", ")
+    label = (f"the gradient of {_bowl_text(matrix, center)} from x0 = {start}, learning_rate = {learning_rate:g}, "
+             f"num_steps = {num_steps}")
+    args = (_bowl_gradient(matrix, center), np.asarray(x0), learning_rate, num_steps)
+    return build_case(label, args, gradient_descent, DESCENT_MISTAKES)
+
+
+# relative_error --------------------------------------------------------------------
+
+def relative_error(a, b, eps=1e-12):
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return np.abs(a - b) / np.maximum(np.maximum(np.abs(a), np.abs(b)), eps)
+
+
+def _sum_denominator(a, b, eps=1e-12):
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), eps)
+
+
+RELATIVE_MISTAKES = {
+    "absolute": lambda a, b, eps=1e-12: np.abs(np.asarray(a, float) - np.asarray(b, float)),
+    "no_eps": lambda a, b, eps=1e-12: np.abs(np.asarray(a, float) - b) / np.maximum(np.abs(a), np.abs(b)),
+    "no_abs": lambda a, b, eps=1e-12: (np.asarray(a, float) - b) / np.maximum(
+        np.maximum(np.abs(a), np.abs(b)), eps),
+}
+
+
+def _relative_case(a, b):
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    label = (f"a = {np.array2string(a, precision=4, separator=', ')}, "
+             f"b = {np.array2string(b, precision=4, separator=', ')}")
+    return build_case(label, (a, b), relative_error, RELATIVE_MISTAKES,
+                      alternatives={"sum_denominator": _sum_denominator})
+
+
+# gradient_check --------------------------------------------------------------------
+
+def gradient_check(f, grad, x, h=1e-5):
+    errors = relative_error(grad(np.array(x, dtype=float)), numerical_gradient(f, x, h))
+    worst = int(np.argmax(errors))
+    return float(errors[worst]), worst
+
+
+def _check_with(error_fn, pick):
+    def check(f, grad, x, h=1e-5):
+        errors = error_fn(grad(np.array(x, dtype=float)), numerical_gradient(f, x, h))
+        index = int(pick(errors))
+        return float(errors[index]), index
+    return check
+
+
+CHECK_MISTAKES = {
+    "argmin": _check_with(relative_error, np.argmin),
+    "absolute": _check_with(lambda a, b: np.abs(a - b), np.argmax),
+}
+
+
+def _check_case(matrix, center, x, bug_coordinate=-1, bug_scale=1.0):
+    where = np.array2string(np.asarray(x, float), precision=3, separator=", ")
+    which = ("a correct gradient" if bug_coordinate < 0
+             else f"a gradient whose entry {bug_coordinate} is scaled by {bug_scale:g}")
+    label = f"{_bowl_text(matrix, center)} and {which}, at x = {where}"
+    args = (_bowl(matrix, center), _bowl_gradient(matrix, center, bug_coordinate, bug_scale), np.asarray(x, float))
+    return build_case(label, args, gradient_check, CHECK_MISTAKES,
+                      alternatives={"sum_denominator": _check_with(_sum_denominator, np.argmax)})
+
+
+# the cases -------------------------------------------------------------------------
+
+def public_cases():
+    """The worked numbers of the course (SEED_ERRATA.md), shown in the notebook's check cells."""
+    origin = np.zeros(2)
+    coupled = np.array([[3.0, 1.0], [1.0, 2.0]])
+    return {
+        "numerical_gradient": [
+            _numerical_case(SEED_BOWL, origin, np.array([3.0, 2.0])),
+            _numerical_case(coupled, np.array([1.0, -1.0]), np.array([0.5, 2.0]), h=1e-3),
+        ],
+        "gradient_descent": [
+            _descent_case(SEED_BOWL, origin, np.array([3.0, 2.0]), 0.1, 10),
+            _descent_case(coupled, origin, np.array([1.0, 1.0]), 0.1, 3),
+        ],
+        "relative_error": [
+            _relative_case([6.0, 4.0, 0.0, 1e-3], [6.0, 8.0, 0.0, 0.0]),
+        ],
+        "gradient_check": [
+            _check_case(SEED_BOWL, origin, np.array([3.0, 2.0])),
+            _check_case(SEED_BOWL, origin, np.array([3.0, 2.0]), bug_coordinate=1, bug_scale=0.5),
+        ],
+    }
+
+
+def _random_spd(rng, n):
+    q = rng.normal(size=(n, n))
+    return np.round(q @ q.T / n + np.eye(n) * rng.uniform(0.5, 2.0), 3)
+
+
+def hidden_cases(rng):
+    """Inputs drawn from ``rng``: the published answers alone cannot pass these."""
+    n = int(rng.integers(3, 6))
+    matrix, center = _random_spd(rng, n), np.round(rng.uniform(-2, 2, size=n), 2)
+    x = np.round(rng.uniform(-3, 3, size=n), 2)
+    integer_x = rng.integers(-4, 5, size=n)
+    bug = int(rng.integers(0, n))
+    lr = round(float(0.5 / np.linalg.eigvalsh(matrix).max()), 3)
+    a = np.round(rng.normal(size=n) * 10.0 ** rng.integers(-3, 3, size=n), 5)
+    b = np.where(rng.random(n) < 0.3, a, np.round(a * rng.uniform(0.5, 1.5, size=n), 5))
+    a[0], b[0] = 0.0, 0.0
+    return {
+        "numerical_gradient": [
+            _numerical_case(matrix, center, x),
+            _numerical_case(matrix, center, x, h=round(float(rng.uniform(1e-4, 1e-2)), 5)),
+            _numerical_case(matrix, center, integer_x),
+        ],
+        "gradient_descent": [
+            _descent_case(matrix, center, x, lr, int(rng.integers(5, 20))),
+            _descent_case(matrix, center, integer_x, lr, 4),
+        ],
+        "relative_error": [_relative_case(a, b)],
+        "gradient_check": [
+            _check_case(matrix, center, x),
+            _check_case(matrix, center, x, bug_coordinate=bug, bug_scale=round(float(rng.uniform(1.5, 3)), 2)),
+        ],
+    }

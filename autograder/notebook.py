@@ -1,0 +1,167 @@
+"""Reading a submitted notebook: tolerant parsing, lab recognition, definition extraction.
+
+The grader never runs a notebook top to bottom. It keeps each code cell's top-level
+imports, function and class definitions and UPPER_CASE constants, in cell order, so a
+slow or broken demo cell cannot cost a student the points of a correct function.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder import checks
+
+MAX_NOTEBOOK_BYTES = 50 * 1024**2
+SKIPPED_IMPORTS = {"autograder", "tensorflow", "keras", "torch", "jax", "IPython", "google", "tqdm"}
+_CHECKER_CALL = re.compile(r"Checker\(\s*['\"]([0-9]{2}_[A-Za-z0-9_]+)['\"]\s*\)")
+_CONSTANT = re.compile(r"^_?[A-Z][A-Z0-9_]*$")
+
+
+class NotebookError(ValueError):
+    """A notebook that cannot be read; the message is for the student."""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One top-level definition: its cell number, first line and source text."""
+
+    cell: int
+    line: int
+    code: str
+
+    def to_json(self) -> dict:
+        return {"cell": self.cell, "line": self.line, "code": self.code}
+
+
+@dataclass(frozen=True)
+class Notebook:
+    """A parsed submission: its code cells, metadata and reading notes."""
+
+    path: Path
+    code_cells: tuple[str, ...]
+    metadata: dict
+    notes: tuple[str, ...] = ()
+
+
+def _text(source) -> str:
+    if isinstance(source, list):
+        return "".join(s for s in source if isinstance(s, str))
+    return source if isinstance(source, str) else ""
+
+
+def read(path: Path) -> Notebook:
+    """Parses ``path`` as a Jupyter notebook (nbformat 3 or 4), tolerating what it can."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_NOTEBOOK_BYTES:
+            raise NotebookError(f"the notebook is {size / 1024**2:.0f} MB, over the {MAX_NOTEBOOK_BYTES // 1024**2} MB "
+                                "limit: clear its outputs (Edit → Clear All Outputs) and submit again")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise NotebookError(f"the notebook could not be opened: {exc.strerror}") from None
+    notes = []
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("utf-8", errors="replace")
+        notes.append("the file is not valid UTF-8; unreadable characters were replaced")
+    if not text.strip():
+        raise NotebookError("the notebook file is empty")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise NotebookError(f"the file is not valid notebook JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}). "
+                            "Was it edited in a text editor or cut short? Download it again from Jupyter.") from None
+    if not isinstance(data, dict):
+        raise NotebookError("the file is JSON but not a notebook (no cells)")
+    if isinstance(data.get("cells"), list):
+        cells = data["cells"]
+        key = "source"
+    elif isinstance(data.get("worksheets"), list) and data["worksheets"]:
+        cells = (data["worksheets"][0] or {}).get("cells", [])
+        key = "input"
+        notes.append("an old notebook format (nbformat 3) was read")
+    else:
+        raise NotebookError("the file is JSON but not a notebook (no cells)")
+    code = tuple(_text(c.get(key)) for c in cells if isinstance(c, dict) and c.get("cell_type") == "code")
+    metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    return Notebook(path=path, code_cells=code, metadata=metadata, notes=tuple(notes))
+
+
+def identify_lab(notebook: Notebook) -> str | None:
+    """The lab a notebook belongs to, from its content first and its name last."""
+    known = checks.lab_ids()
+    tagged = notebook.metadata.get("autograder")
+    if isinstance(tagged, dict) and tagged.get("lab") in known:
+        return tagged["lab"]
+    for source in notebook.code_cells:
+        match = _CHECKER_CALL.search(source)
+        if match and match.group(1) in known:
+            return match.group(1)
+    defined = {name for source in notebook.code_cells for name in re.findall(r"^def\s+(\w+)", source, re.M)}
+    overlap = {lab_id: len(defined & {e.name for e in checks.load_lab(lab_id).exercises}) for lab_id in known}
+    best = max(overlap, key=overlap.get, default=None)
+    if best and overlap[best] > 0:
+        return best
+    for part in (notebook.path.stem, notebook.path.parent.name):
+        for lab_id in known:
+            if part == lab_id or part.startswith(lab_id.split("_")[0] + "_"):
+                return lab_id
+    return None
+
+
+def _strip_magics(source: str) -> str:
+    lines = source.split("\n")
+    if lines and lines[0].lstrip().startswith("%%"):
+        return ""
+    kept = []
+    for line in lines:
+        stripped = line.lstrip()
+        if stripped.startswith(("%", "!")):
+            kept.append(line[: len(line) - len(stripped)] + "pass")
+        else:
+            kept.append(line)
+    return "\n".join(kept)
+
+
+def _keep(node: ast.stmt) -> bool:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return True
+    if isinstance(node, ast.Import):
+        return all(a.name.split(".")[0] not in SKIPPED_IMPORTS for a in node.names)
+    if isinstance(node, ast.ImportFrom):
+        return node.level == 0 and (node.module or "").split(".")[0] not in SKIPPED_IMPORTS
+    if isinstance(node, ast.Assign):
+        return all(isinstance(t, ast.Name) and _CONSTANT.match(t.id) for t in node.targets)
+    if isinstance(node, ast.AnnAssign):
+        return isinstance(node.target, ast.Name) and bool(_CONSTANT.match(node.target.id)) and node.value is not None
+    return False
+
+
+def extract_definitions(notebook: Notebook) -> tuple[list[Chunk], list[str]]:
+    """The top-level definitions of every code cell, and notes on cells that were skipped."""
+    chunks, notes = [], []
+    for number, source in enumerate(notebook.code_cells, start=1):
+        code = _strip_magics(source)
+        try:
+            tree = ast.parse(code)
+        except SyntaxError as exc:
+            notes.append(f"code cell {number} has a syntax error (line {exc.lineno}: {exc.msg}); "
+                         "its definitions were skipped")
+            continue
+        except (ValueError, RecursionError, MemoryError):
+            notes.append(f"code cell {number} could not be parsed; its definitions were skipped")
+            continue
+        lines = code.split("\n")
+        for node in tree.body:
+            if not _keep(node):
+                continue
+            start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+            text = "\n".join(lines[start - 1: node.end_lineno])
+            chunks.append(Chunk(cell=number, line=start, code=text))
+    return chunks, notes

@@ -1,0 +1,131 @@
+"""The untrusted side: runs a student's definitions and calls their functions on case inputs.
+
+Started by :mod:`autograder.sandbox.runner` in a separate process. It reads one job
+(JSON) from stdin and writes one JSON line per event to the results descriptor: which
+exercise starts, each case's outcome, which exercise is done. It never sees expected
+values, and it decides nothing: the grading process judges what it reports.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import sys
+
+EXIT_BAD_JOB = 3
+
+
+class _Timeout(BaseException):
+    """Raised in student code when an exercise runs past its time limit."""
+
+
+class _Discard(io.TextIOBase):
+    """Where the student's prints go: counted, never stored."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text) -> int:
+        return len(text)
+
+
+def _on_alarm(signum, frame):
+    raise _Timeout()
+
+
+class _Channel:
+    """The results descriptor, written one JSON line at a time."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+
+    def send(self, **event) -> None:
+        data = (json.dumps(event, allow_nan=False, separators=(",", ":")) + "\n").encode()
+        view = memoryview(data)
+        while view:
+            written = os.write(self.fd, view)
+            view = view[written:]
+
+
+def _define(chunks: list[dict], namespace: dict) -> list[str]:
+    """Executes each definition; a failing one is reported and skipped."""
+    notes = []
+    for chunk in chunks:
+        filename = f"cell {chunk['cell']}"
+        try:
+            code = compile("\n" * (chunk["line"] - 1) + chunk["code"], filename, "exec", dont_inherit=True)
+            exec(code, namespace)  # noqa: S102 - this process exists to run student code
+        except _Timeout:
+            notes.append(f"{filename}, line {chunk['line']}: took too long to define; skipped")
+        except BaseException as exc:  # noqa: BLE001 - SystemExit and friends included
+            notes.append(f"{filename}, line {chunk['line']}: {type(exc).__name__}: {str(exc)[:200]}; skipped")
+    return notes
+
+
+def _call(run_case, case, fn, seconds: float) -> dict:
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return run_case(fn, case)
+    except _Timeout:
+        return {"error": {"type": "Timeout", "message": f"did not finish within {seconds:g} s (an endless loop?)"}}
+    except BaseException as exc:  # noqa: BLE001 - sys.exit, KeyboardInterrupt, ...
+        return {"error": {"type": type(exc).__name__,
+                          "message": "your code tried to stop the grader" if isinstance(exc, SystemExit)
+                          else str(exc)[:300]}}
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def _run_exercise(channel: _Channel, namespace: dict, task: dict, case_from_json, run_case) -> None:
+    name, function = task["exercise"], task["function"]
+    channel.send(event="start", exercise=name)
+    fn = namespace.get(function)
+    for index, raw in enumerate(task["cases"]):
+        if not callable(fn):
+            outcome = {"error": {"type": "MissingDefinition",
+                                 "message": f"`{function}` is not defined: did you rename it, or delete or "
+                                 "break the cell that defines it?"}}
+        else:
+            outcome = _call(run_case, case_from_json(raw), fn, task["seconds"])
+        try:
+            channel.send(event="case", exercise=name, index=index, outcome=outcome)
+        except (TypeError, ValueError):
+            channel.send(event="case", exercise=name, index=index,
+                         outcome={"error": {"type": "BadValue", "message": "returned a value that cannot be read"}})
+    channel.send(event="done", exercise=name)
+
+
+def main() -> None:
+    job = json.loads(sys.stdin.read())
+    channel = _Channel(int(job["results_fd"]))
+
+    import numpy  # noqa: F401 - imported before student code, as a notebook would have it
+
+    from autograder.calls import run_case
+    from autograder.checks.core import Case
+    from autograder.sandbox import guard
+
+    def case_from_json(raw):
+        return Case.from_json({"label": "", "expected": None, "wrong": {"$dict": []}, **raw})
+
+    sys.stdout = sys.stderr = _Discard()
+    signal.signal(signal.SIGALRM, _on_alarm)
+    guard.install(job["hidden_paths"], job["scratch"])
+
+    namespace = {"__name__": "__main__", "__builtins__": __builtins__}
+    signal.setitimer(signal.ITIMER_REAL, job["define_seconds"])
+    try:
+        notes = _define(job["chunks"], namespace)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    channel.send(event="defined", notes=notes)
+    for task in job["tasks"]:
+        _run_exercise(channel, namespace, task, case_from_json, run_case)
+    channel.send(event="finished")
+    os._exit(0)  # skip interpreter teardown: student objects' __del__ must not run after this
+
+
+if __name__ == "__main__":
+    main()
