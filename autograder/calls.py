@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import os
 import traceback
+import warnings
 
 import numpy as np
 
@@ -59,7 +60,9 @@ def run_case(fn, case: Case) -> dict:
     kwargs = materialize(copy.deepcopy(dict(case.kwargs)))
     originals = list(case.args) + list(case.kwargs.values())
     try:
-        value = fn(*args, **kwargs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a warning is not a wrong answer: the value is judged
+            value = fn(*args, **kwargs)
     except Exception as exc:  # noqa: BLE001 - any student error becomes feedback
         return {"error": _error(exc)}
     mutated = _mutated(originals, args + list(kwargs.values()), _arg_names(case))

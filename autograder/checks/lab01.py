@@ -53,9 +53,8 @@ LAB = Lab(
             messages={
                 "ignores_minimum": "Measure distances and sign changes relative to `minimum`, not to 0.",
                 "no_sign_check": "This run jumps across the minimum at every step: check whether x − minimum "
-                "changes sign between consecutive points (that is 'oscillating'), before judging its distance.",
-                "wrong_precedence": "Apply the rules in the order the docstring gives: "
-                "'diverging' first, then 'oscillating', then 'good' or 'too_small'.",
+                "changes sign between consecutive points (that is 'oscillating'), before judging its distance: "
+                "the rules apply in the docstring's order.",
             },
         ),
         Exercise(

@@ -98,17 +98,9 @@ def _no_sign_check(trajectory, minimum=0.0, tol=1e-3):
     return "good" if abs(offsets[-1]) <= tol else "too_small"
 
 
-def _wrong_precedence(trajectory, minimum=0.0, tol=1e-3):
-    offsets = np.asarray(trajectory, dtype=float) - minimum
-    if abs(offsets[-1]) <= tol:
-        return "good"
-    return classify_trajectory(trajectory, minimum, tol)
-
-
 CLASSIFY_MISTAKES = {
     "ignores_minimum": lambda t, minimum=0.0, tol=1e-3: classify_trajectory(t, 0.0, tol),
     "no_sign_check": _no_sign_check,
-    "wrong_precedence": _wrong_precedence,
 }
 
 

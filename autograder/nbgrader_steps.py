@@ -1,0 +1,71 @@
+"""What this course adds to nbgrader's own pipeline, loaded by ``nbgrader_config.py``.
+
+Only one step is ours: naming the exercise in every stub. nbgrader replaces each
+solution region with ``raise NotImplementedError()``; :class:`NameStubs` runs right after
+and writes the enclosing function's name into it, so a student (and the grader) sees
+``NotImplementedError: central_difference``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from nbgrader.preprocessors import (
+    CheckCellMetadata,
+    ClearHiddenTests,
+    ClearMarkScheme,
+    ClearOutput,
+    ClearSolutions,
+    ComputeChecksums,
+    IncludeHeaderFooter,
+    InstantiateTests,
+    LockCells,
+    NbGraderPreprocessor,
+    SaveCells,
+)
+
+STDERR_NOISE = (
+    r"(?m)^(\s*[IWEF]\d{4} \d\d:\d\d:\d\d|.*(tensorflow|TensorFlow|absl|oneDNN|cuda|CUDA|XLA|TF-TRT|cuDNN|cuBLAS)"
+    r"|WARNING: All log messages before absl|.*\w+Warning: )"
+)
+_DEF = re.compile(r"^\s*def\s+(\w+)\s*\(")
+_STUB = re.compile(r"^(\s*)raise NotImplementedError\(\)\s*$")
+
+
+def name_stubs(source: str) -> str:
+    """Replaces each bare ``raise NotImplementedError()`` by one naming its function."""
+    lines, current = source.split("\n"), None
+    for i, line in enumerate(lines):
+        match = _DEF.match(line)
+        if match:
+            current = match.group(1)
+        stub = _STUB.match(line)
+        if stub and current:
+            lines[i] = f'{stub.group(1)}raise NotImplementedError("{current}")'
+    return "\n".join(lines)
+
+
+class NameStubs(NbGraderPreprocessor):
+    """Names the exercise in the stubs that ClearSolutions leaves in solution cells."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"):
+            cell.source = name_stubs(cell.source)
+        return cell, resources
+
+
+GENERATE_ASSIGNMENT_PREPROCESSORS = [
+    IncludeHeaderFooter,
+    InstantiateTests,
+    LockCells,
+    ClearSolutions,
+    NameStubs,
+    ClearOutput,
+    CheckCellMetadata,
+    ComputeChecksums,
+    SaveCells,
+    ClearHiddenTests,
+    ClearMarkScheme,
+    ComputeChecksums,
+    CheckCellMetadata,
+]

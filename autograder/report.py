@@ -1,0 +1,80 @@
+"""Rendering graded submissions: terminal text, Gradescope results.json, feedback, grades.csv.
+
+Everything here is a pure function of the results, with no timestamps or timings, so
+grading the same folder twice writes byte-identical files.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+
+from autograder.grading import SubmissionResult
+
+
+def text(result: SubmissionResult) -> str:
+    """The human-readable report of one submission."""
+    title = result.lab or "unknown lab"
+    lines = [f"{title} — {result.score} / {result.max_score} points", ""]
+    if result.error:
+        lines += [f"Could not grade this notebook: {result.error}", ""]
+    for exercise in result.exercises:
+        mark = "✓" if exercise.passed else "✗"
+        lines.append(f"{mark} {exercise.name:<28} {exercise.score} / {exercise.max_score}")
+        if not exercise.passed:
+            lines += ["    " + line for line in exercise.feedback.splitlines()]
+    if result.notes:
+        lines += ["", "Notes:"] + [f"  - {note}" for note in result.notes]
+    return "\n".join(lines) + "\n"
+
+
+def gradescope(result: SubmissionResult) -> dict:
+    """Gradescope's results.json: per-exercise tests; hidden cases' code is never included."""
+    tests = [{
+        "name": exercise.name,
+        "score": exercise.score,
+        "max_score": exercise.max_score,
+        "output": exercise.feedback,
+        "visibility": "visible",
+    } for exercise in result.exercises]
+    output = "\n".join(filter(None, [result.error and f"Could not grade this notebook: {result.error}",
+                                     *result.notes]))
+    return {"score": result.score, "max_score": result.max_score, "output": output, "tests": tests,
+            "visibility": "visible", "stdout_visibility": "hidden"}
+
+
+def gradescope_json(result: SubmissionResult) -> str:
+    return json.dumps(gradescope(result), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def feedback_markdown(result: SubmissionResult) -> str:
+    """The feedback file a student reads."""
+    body = text(result).splitlines()
+    return "# " + body[0] + "\n\n```\n" + "\n".join(body[2:]).rstrip() + "\n```\n"
+
+
+def grades_csv(results: Iterable[SubmissionResult]) -> str:
+    """One row per student and lab, sorted, ready for an LMS import."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["student", "lab", "score", "max_score"])
+    for r in sorted(results, key=lambda r: (r.student, r.lab or "", r.path)):
+        writer.writerow([r.student, r.lab or "unknown", r.score, r.max_score])
+    return out.getvalue()
+
+
+def summary(results: list[SubmissionResult]) -> str:
+    """The closing lines of a batch: counts and the mean score per lab."""
+    unreadable = [r for r in results if r.error]
+    lines = [f"graded {len(results)} submissions; {len(unreadable)} could not be run"]
+    by_lab = defaultdict(list)
+    for r in results:
+        by_lab[r.lab or "unknown"].append(r)
+    for lab, rows in sorted(by_lab.items()):
+        mean = sum(r.score for r in rows) / len(rows)
+        top = max(r.max_score for r in rows)
+        lines.append(f"  {lab}: {len(rows)} submissions, mean {mean:.2f} / {top}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,68 @@
+"""Shared helpers: the repository's paths and running a check in-process."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from autograder import checks
+from autograder.calls import outcome_from_json, run_case
+from autograder.checks.core import judge
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = (0, 1, 2)
+
+os.environ.setdefault("AUTOGRADER_SECRET", "tests-secret")
+
+
+def first_failure(lab_id: str, exercise: str, fn, seeds=SEEDS) -> str | None:
+    """The feedback of the first case ``fn`` fails (public cases, then hidden ones), or None."""
+    lab = checks.load_lab(lab_id)
+    spec = lab.exercise(exercise)
+    cases = list(lab.public_cases()[exercise])
+    for seed in seeds:
+        cases += lab.hidden_cases(seed)[exercise]
+    for case in cases:
+        feedback = judge(lab, spec, case, outcome_from_json(run_case(fn, case)))
+        if feedback is not None:
+            return feedback
+    return None
+
+
+def solution_notebook(lab_id: str) -> Path:
+    return ROOT / "solutions" / lab_id / f"{lab_id}.ipynb"
+
+
+def release_notebook(lab_id: str) -> Path:
+    return ROOT / "labs" / lab_id / f"{lab_id}.ipynb"
+
+
+def replace_function(notebook: dict, name: str, source: str) -> dict:
+    """A copy of ``notebook`` whose cell defining ``name`` holds ``source`` instead."""
+    copy = json.loads(json.dumps(notebook))
+    for cell in copy["cells"]:
+        text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        if cell["cell_type"] == "code" and f"def {name}(" in text:
+            cell["source"] = source
+            return copy
+    raise KeyError(f"no cell defines {name}")
+
+
+@pytest.fixture
+def write_notebook(tmp_path):
+    """Writes a notebook dict (or raw text) as STUDENT/LAB/name.ipynb under tmp_path."""
+
+    def write(content, student="student", lab="01_gradient_descent", name=None) -> Path:
+        folder = tmp_path / "submitted" / student / lab
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / (name or f"{lab}.ipynb")
+        if isinstance(content, (bytes, str)):
+            path.write_bytes(content if isinstance(content, bytes) else content.encode())
+        else:
+            path.write_text(json.dumps(content), encoding="utf-8")
+        return path
+
+    return write

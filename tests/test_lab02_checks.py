@@ -1,0 +1,151 @@
+"""Lab 02's checks: the reference passes, real mistakes fail with their message, valid variants pass."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import first_failure
+
+from autograder.hidden import lab02 as ref
+
+LAB = "02_gradient_checking"
+
+
+# correct but different ---------------------------------------------------------------
+
+def gradient_with_eye(f, x, h=1e-5):
+    x = np.asarray(x, dtype=float)
+    return np.array([(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(len(x))])
+
+
+def gradient_restore_in_place(f, x, h=1e-5):
+    x = np.array(x, dtype=np.float64)
+    grad = np.empty_like(x)
+    for i in range(len(x)):
+        old = x[i]
+        x[i] = old + h
+        up = f(x)
+        x[i] = old - h
+        down = f(x)
+        x[i] = old
+        grad[i] = (up - down) / (2 * h)
+    return grad
+
+
+def descent_preallocated(grad, x0, learning_rate, num_steps):
+    xs = np.zeros((num_steps + 1, len(x0)))
+    xs[0] = x0
+    for t in range(num_steps):
+        xs[t + 1] = xs[t] - learning_rate * grad(xs[t])
+    return xs
+
+
+def descent_list_of_new_arrays(grad, x0, learning_rate, num_steps):
+    x = np.asarray(x0, dtype=float)
+    xs = [x]
+    for _ in range(num_steps):
+        x = x - learning_rate * grad(x)
+        xs.append(x)
+    return np.stack(xs)
+
+
+def relative_sum_denominator(a, b, eps=1e-12):
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    return np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), eps)
+
+
+def relative_loop(a, b, eps=1e-12):
+    return np.array([abs(x - y) / max(abs(x), abs(y), eps) for x, y in zip(a, b)])
+
+
+def check_with_sum_convention(f, grad, x, h=1e-5):
+    errors = relative_sum_denominator(grad(np.array(x, float)), ref.numerical_gradient(f, x, h))
+    return errors.max(), errors.argmax()
+
+
+CORRECT = [
+    ("numerical_gradient", ref.numerical_gradient),
+    ("numerical_gradient", gradient_with_eye),
+    ("numerical_gradient", gradient_restore_in_place),
+    ("gradient_descent", ref.gradient_descent),
+    ("gradient_descent", descent_preallocated),
+    ("gradient_descent", descent_list_of_new_arrays),
+    ("relative_error", ref.relative_error),
+    ("relative_error", relative_sum_denominator),
+    ("relative_error", relative_loop),
+    ("gradient_check", ref.gradient_check),
+    ("gradient_check", check_with_sum_convention),
+]
+
+
+@pytest.mark.parametrize(("exercise", "implementation"), CORRECT,
+                         ids=[f"{e}-{f.__name__}" for e, f in CORRECT])
+def test_correct_implementation_passes(exercise, implementation):
+    assert first_failure(LAB, exercise, implementation) is None
+
+
+# real mistakes -------------------------------------------------------------------------
+
+def gradient_mutates_input(f, x, h=1e-5):
+    grad = np.zeros(len(x))
+    for i in range(len(x)):
+        x[i] += h
+        up = f(x)
+        x[i] -= 2 * h
+        down = f(x)
+        grad[i] = (up - down) / (2 * h)
+    return grad
+
+
+def descent_mutates_start(grad, x0, learning_rate, num_steps):
+    xs = [x0.copy()]
+    for _ in range(num_steps):
+        x0 -= learning_rate * grad(x0)
+        xs.append(x0.copy())
+    return np.array(xs)
+
+
+def descent_wrong_shape(grad, x0, learning_rate, num_steps):
+    return ref.gradient_descent(grad, x0, learning_rate, num_steps).T
+
+
+WRONG = [
+    ("numerical_gradient", ref.NUMERICAL_MISTAKES["forward"], "forward difference"),
+    ("numerical_gradient", ref.NUMERICAL_MISTAKES["all_at_once"], "nudged all coordinates at once"),
+    ("numerical_gradient", ref.NUMERICAL_MISTAKES["no_half"], "twice too large"),
+    ("numerical_gradient", ref.NUMERICAL_MISTAKES["integer_input"], "x arrived as integers"),
+    ("numerical_gradient", gradient_mutates_input, "changed its input argument 2 in place"),
+    ("gradient_descent", ref.DESCENT_MISTAKES["ascent"], "go uphill"),
+    ("gradient_descent", ref.DESCENT_MISTAKES["no_learning_rate"], "multiply the gradient by the learning rate"),
+    ("gradient_descent", ref.DESCENT_MISTAKES["missing_start"], "first row must be x0"),
+    ("gradient_descent", ref.DESCENT_MISTAKES["extra_step"], "One step too many"),
+    ("gradient_descent", ref.DESCENT_MISTAKES["aliased"], "same array object"),
+    ("gradient_descent", ref.DESCENT_MISTAKES["sequential"], "one after another"),
+    ("gradient_descent", descent_mutates_start, "changed its input argument 2 in place"),
+    ("gradient_descent", descent_wrong_shape, "expected shape (11, 2)"),
+    ("relative_error", ref.RELATIVE_MISTAKES["absolute"], "absolute error"),
+    ("relative_error", ref.RELATIVE_MISTAKES["no_eps"], "not NaN"),
+    ("relative_error", ref.RELATIVE_MISTAKES["no_abs"], "never negative"),
+    ("gradient_check", ref.CHECK_MISTAKES["argmin"], "*smallest* error"),
+    ("gradient_check", ref.CHECK_MISTAKES["absolute"], "not the plain difference"),
+]
+
+
+@pytest.mark.parametrize(("exercise", "implementation", "message"), WRONG,
+                         ids=[f"{e}-{getattr(f, '__name__', 'lambda')}-{i}" for i, (e, f, _) in enumerate(WRONG)])
+def test_mistake_fails_with_its_message(exercise, implementation, message):
+    feedback = first_failure(LAB, exercise, implementation)
+    assert feedback is not None, "a wrong implementation passed"
+    assert message in feedback
+    assert feedback.startswith(f"Lab 02 · {exercise}")
+
+
+def test_public_cases_are_the_published_numbers():
+    from autograder.checks import load_lab
+
+    cases = load_lab(LAB).public_cases()
+    trajectory = cases["gradient_descent"][0].expected
+    np.testing.assert_allclose(trajectory[:3], [[3, 2], [2.4, 1.2], [1.92, 0.72]])
+    np.testing.assert_allclose(trajectory[9], [0.403, 0.020], atol=5e-4)
+    np.testing.assert_allclose(trajectory[10], [0.322, 0.012], atol=5e-4)
+    assert cases["gradient_check"][1].expected[1] == 1
