@@ -8,6 +8,7 @@ autograder check`` work). It holds neither solutions nor hidden checks, and
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -24,7 +25,9 @@ def generate_assignment(course_root: Path, lab_id: str) -> None:
     """Runs the real ``nbgrader generate_assignment`` for one lab into ``labs/``."""
     command = [sys.executable, "-m", "nbgrader", "generate_assignment", lab_id, "--force",
                f"--CourseDirectory.root={course_root}"]
-    result = subprocess.run(command, cwd=course_root, capture_output=True, text=True)
+    # nbgrader runs `alembic` for its database: it must be found beside this interpreter.
+    env = {**os.environ, "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])}
+    result = subprocess.run(command, cwd=course_root, capture_output=True, text=True, env=env)
     if result.returncode != 0:
         raise RuntimeError(f"nbgrader generate_assignment {lab_id} failed:\n{result.stdout}{result.stderr}")
 

@@ -100,7 +100,7 @@ class Exercise:
     atol: float = 1e-10
     rtol_float32: float = 1e-4
     compare: Comparator | None = None
-    time_limit: float = 10.0
+    time_limit: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -192,7 +192,8 @@ def compare_numbers(received, expected, exercise: Exercise) -> str | None:
     rtol = max(exercise.rtol, exercise.rtol_float32) if r.dtype == np.float32 else exercise.rtol
     r64, e64 = r.astype(np.float64), e.astype(np.float64)
     with np.errstate(invalid="ignore"):
-        close = (np.abs(r64 - e64) <= exercise.atol + rtol * np.abs(e64)) | (r64 == e64)
+        close = (np.abs(r64 - e64) <= exercise.atol + rtol * np.abs(e64)) | (r64 == e64) | (
+            np.isnan(r64) & np.isnan(e64))
     if np.all(close):
         return None
     if r.ndim == 0:
@@ -236,7 +237,7 @@ def describe_error(error: ErrorInfo, case: Case) -> str:
         return NOT_IMPLEMENTED
     if error.type == "MissingDefinition":
         return error.message
-    if error.type == "Timeout":
+    if error.type in ("Timeout", "Crash", "Missing"):
         return f"{case.label}: {error.message}"
     text = f"{case.label}: your code raised {error.type}: {error.message}"
     return f"{text}\n{error.traceback}" if error.traceback else text

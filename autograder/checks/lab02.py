@@ -18,11 +18,11 @@ def _compare_gradient_check(received, expected, exercise: Exercise) -> str | Non
     error, index = received
     if not isinstance(error, (int, float, np.integer, np.floating)) or isinstance(error, bool):
         return f"max_error is {type(error).__name__}, expected a number"
+    if not isinstance(index, (int, np.integer)) or isinstance(index, bool):
+        return f"worst_index is {type(index).__name__}, expected an int"
     high, worst = expected
     if high < 1e-6:
         return None if 0 <= float(error) < 1e-6 else "this gradient is correct, so max_error should be below 1e-6"
-    if not isinstance(index, (int, np.integer)) or isinstance(index, bool):
-        return f"worst_index is {type(index).__name__}, expected an int"
     if int(index) != worst:
         return f"worst_index is {int(index)}, expected {worst}"
     if abs(float(error) - high) > 1e-4 * high:
@@ -47,8 +47,8 @@ LAB = Lab(
                 "all_at_once": "Every entry came out the same: you nudged all coordinates at once. "
                 "A partial derivative moves one coordinate and holds the others still.",
                 "no_half": "Your gradient is twice too large: x + h·eᵢ and x − h·eᵢ are 2h apart.",
-                "integer_input": "x arrived as integers, and x + h rounds back to x in an integer array. "
-                "Convert first: x = np.array(x, dtype=float).",
+                "integer_input": "x arrived as integers: `x[i] += h` on an integer array truncates the "
+                "step back to 0. Work on a float copy first: x = np.array(x, dtype=float).",
             },
         ),
         Exercise(

@@ -252,7 +252,7 @@ def hidden_cases(rng):
             _classify_case(centre, start, round(float(rng.uniform(0.0005, 0.002)), 4), 40),
             _classify_case(centre, start, round(float(rng.uniform(0.1, 0.3)), 3), 60),
             _classify_case(centre, start, round(float(rng.uniform(0.6, 0.95)), 3), 60),
-            _classify_case(centre, start, 1.0, 10),
+            _classify_case(centre, start, round(float(rng.uniform(0.95, 0.99)), 3), 10),
             _classify_case(centre, start, round(float(rng.uniform(1.05, 1.4)), 3), 20),
         ],
         "descend_from_starts": [

@@ -69,6 +69,8 @@ NUMERICAL_MISTAKES = {
 def _numerical_case(matrix, center, x, h=None):
     kwargs = {} if h is None else {"h": h}
     where = np.array2string(np.asarray(x), precision=3, separator=", ")
+    if np.asarray(x).dtype.kind in "iu":
+        where += " (an integer array)"
     label = f"{_bowl_text(matrix, center)} at x = {where}" + ("" if h is None else f" with h = {h:g}")
     return build_case(label, (_bowl(matrix, center), np.asarray(x)), numerical_gradient, NUMERICAL_MISTAKES, kwargs)
 
@@ -189,6 +191,7 @@ def public_cases():
         "numerical_gradient": [
             _numerical_case(SEED_BOWL, origin, np.array([3.0, 2.0])),
             _numerical_case(coupled, np.array([1.0, -1.0]), np.array([0.5, 2.0]), h=1e-3),
+            _numerical_case(SEED_BOWL, origin, np.array([3, 2])),
         ],
         "gradient_descent": [
             _descent_case(SEED_BOWL, origin, np.array([3.0, 2.0]), 0.1, 10),

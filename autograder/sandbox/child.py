@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import sys
+import time
 
 EXIT_BAD_JOB = 3
 
@@ -64,12 +65,18 @@ def _define(chunks: list[dict], namespace: dict) -> list[str]:
     return notes
 
 
-def _call(run_case, case, fn, seconds: float) -> dict:
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+def _timeout(seconds: float) -> dict:
+    return {"error": {"type": "Timeout",
+                      "message": f"did not finish within its time limit ({seconds:g} s for the exercise): "
+                      "an endless loop?"}}
+
+
+def _call(run_case, case, fn, seconds: float, budget: float) -> dict:
+    signal.setitimer(signal.ITIMER_REAL, max(budget, 0.001))
     try:
         return run_case(fn, case)
     except _Timeout:
-        return {"error": {"type": "Timeout", "message": f"did not finish within {seconds:g} s (an endless loop?)"}}
+        return _timeout(seconds)
     except BaseException as exc:  # noqa: BLE001 - sys.exit, KeyboardInterrupt, ...
         return {"error": {"type": type(exc).__name__,
                           "message": "your code tried to stop the grader" if isinstance(exc, SystemExit)
@@ -82,13 +89,16 @@ def _run_exercise(channel: _Channel, namespace: dict, task: dict, case_from_json
     name, function = task["exercise"], task["function"]
     channel.send(event="start", exercise=name)
     fn = namespace.get(function)
+    ends = time.monotonic() + task["seconds"]
     for index, raw in enumerate(task["cases"]):
         if not callable(fn):
             outcome = {"error": {"type": "MissingDefinition",
                                  "message": f"`{function}` is not defined: did you rename it, or delete or "
                                  "break the cell that defines it?"}}
+        elif time.monotonic() >= ends:
+            outcome = _timeout(task["seconds"])
         else:
-            outcome = _call(run_case, case_from_json(raw), fn, task["seconds"])
+            outcome = _call(run_case, case_from_json(raw), fn, task["seconds"], ends - time.monotonic())
         try:
             channel.send(event="case", exercise=name, index=index, outcome=outcome)
         except (TypeError, ValueError):
