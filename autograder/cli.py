@@ -60,9 +60,8 @@ def release(*, labs: list[str], bundle: Path | None) -> int:
 
 
 def _hidden_available() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("autograder.hidden") is not None
+    """Whether the hidden checks ship beside this copy of the package (not in a student bundle)."""
+    return (Path(__file__).resolve().parent / "hidden" / "__init__.py").is_file()
 
 
 def _secret_paths(paths: list[Path], out: Path | None) -> tuple[str, ...]:

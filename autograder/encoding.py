@@ -114,6 +114,19 @@ def _decode_float(value):
     return float(value)
 
 
+def _decode_numeric(data: dict):
+    dtype = np.dtype(data["dtype"])
+    if dtype.kind not in _NUMERIC_KINDS:
+        raise ValueError(f"refusing dtype {dtype}")
+    if "$array" in data:
+        values = data["$array"]
+        if dtype.kind == "f":
+            values = [_decode_float(v) for v in values]
+        return np.array(values, dtype=dtype).reshape(data["shape"])
+    value = data["$scalar"]
+    return dtype.type(_decode_float(value) if dtype.kind == "f" else value)
+
+
 def decode(data):
     """Rebuilds plain values from :func:`encode`'s output; never constructs arbitrary types."""
     if data is None or isinstance(data, (bool, int, float, str)):
@@ -124,20 +137,13 @@ def decode(data):
         raise ValueError(f"unexpected JSON value of type {type(data).__name__}")
     if "$float" in data:
         return _decode_float(data)
-    if "$array" in data:
-        dtype = np.dtype(data["dtype"])
-        if dtype.kind not in _NUMERIC_KINDS:
-            raise ValueError(f"refusing dtype {dtype}")
-        values = data["$array"]
-        if dtype.kind == "f":
-            values = [_decode_float(v) for v in values]
-        return np.array(values, dtype=dtype).reshape(data["shape"])
-    if "$scalar" in data:
-        dtype = np.dtype(data["dtype"])
-        if dtype.kind not in _NUMERIC_KINDS:
-            raise ValueError(f"refusing dtype {dtype}")
-        value = data["$scalar"]
-        return dtype.type(_decode_float(value) if dtype.kind == "f" else value)
+    if "$array" in data or "$scalar" in data:
+        try:
+            return _decode_numeric(data)
+        except (TypeError, OverflowError) as exc:
+            # Forged data (an int beyond int64, -1 as uint8, a list as a dtype) must not escape as
+            # another error type: callers treat ValueError as "the value could not be read".
+            raise ValueError(f"malformed numeric value: {exc}") from None
     if "$tuple" in data:
         return tuple(decode(v) for v in data["$tuple"])
     if "$dict" in data:

@@ -19,6 +19,8 @@ MAX_NOTEBOOK_BYTES = 50 * 1024**2
 SKIPPED_IMPORTS = {"autograder", "tensorflow", "keras", "torch", "jax", "IPython", "google", "tqdm"}
 _CHECKER_CALL = re.compile(r"Checker\(\s*['\"]([0-9]{2}_[A-Za-z0-9_]+)['\"]\s*\)")
 _CONSTANT = re.compile(r"^_?[A-Z][A-Z0-9_]*$")
+# `%magic` or `!command`, but not a continuation line that starts with `% b` (modulo) or `!= b`.
+_LINE_MAGIC = re.compile(r"%(?![\s=])|!(?!=)")
 
 
 class NotebookError(ValueError):
@@ -77,13 +79,17 @@ def read(path: Path) -> Notebook:
     except json.JSONDecodeError as exc:
         raise NotebookError(f"the file is not valid notebook JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}). "
                             "Was it edited in a text editor or cut short? Download it again from Jupyter.") from None
+    except RecursionError:
+        raise NotebookError("the file is not valid notebook JSON (nested too deeply). "
+                            "Download it again from Jupyter.") from None
     if not isinstance(data, dict):
         raise NotebookError("the file is JSON but not a notebook (no cells)")
     if isinstance(data.get("cells"), list):
         cells = data["cells"]
         key = "source"
-    elif isinstance(data.get("worksheets"), list) and data["worksheets"]:
-        cells = (data["worksheets"][0] or {}).get("cells", [])
+    elif (isinstance(data.get("worksheets"), list) and data["worksheets"] and isinstance(data["worksheets"][0], dict)
+          and isinstance(data["worksheets"][0].get("cells", []), list)):
+        cells = data["worksheets"][0].get("cells", [])
         key = "input"
         notes.append("an old notebook format (nbformat 3) was read")
     else:
@@ -117,12 +123,13 @@ def identify_lab(notebook: Notebook) -> str | None:
 
 def _strip_magics(source: str) -> str:
     lines = source.split("\n")
-    if lines and lines[0].lstrip().startswith("%%"):
+    first = next((line for line in lines if line.strip()), "")
+    if first.lstrip().startswith("%%"):
         return ""
     kept = []
     for line in lines:
         stripped = line.lstrip()
-        if stripped.startswith(("%", "!")):
+        if _LINE_MAGIC.match(stripped):
             kept.append(line[: len(line) - len(stripped)] + "pass")
         else:
             kept.append(line)
@@ -143,6 +150,17 @@ def _keep(node: ast.stmt) -> bool:
     return False
 
 
+def _segment(lines: list[str], node: ast.stmt) -> tuple[int, str]:
+    """The first line and source of ``node``, without statements sharing its lines after a `;`."""
+    decorators = getattr(node, "decorator_list", [])
+    start = min([node.lineno] + [d.lineno for d in decorators])
+    picked = [line.encode() for line in lines[start - 1: node.end_lineno]]
+    picked[-1] = picked[-1][: node.end_col_offset]  # ast's columns count UTF-8 bytes
+    if not decorators:
+        picked[0] = picked[0][node.col_offset:]
+    return start, b"\n".join(picked).decode()
+
+
 def extract_definitions(notebook: Notebook) -> tuple[list[Chunk], list[str]]:
     """The top-level definitions of every code cell, and notes on cells that were skipped."""
     chunks, notes = [], []
@@ -161,7 +179,6 @@ def extract_definitions(notebook: Notebook) -> tuple[list[Chunk], list[str]]:
         for node in tree.body:
             if not _keep(node):
                 continue
-            start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-            text = "\n".join(lines[start - 1: node.end_lineno])
+            start, text = _segment(lines, node)
             chunks.append(Chunk(cell=number, line=start, code=text))
     return chunks, notes

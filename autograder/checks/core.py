@@ -219,7 +219,7 @@ def judge(lab: Lab, exercise: Exercise, case: Case, outcome: Outcome) -> str | N
     if outcome.mutated:
         names = ", ".join(outcome.mutated)
         return (f"{prefix}: {case.label}: your function changed its input {names} in place. "
-                "Work on a copy (for example `x = np.array(x, dtype=float)`), so the caller's data stays as it was.")
+                "Work on a copy (for example `np.array(x, dtype=float)`), so the caller's data stays as it was.")
     compare = exercise.compare or compare_values
     reason = compare(outcome.value, case.expected, exercise)
     if reason is None or any(compare(outcome.value, v, exercise) is None for v in case.accepted.values()):

@@ -48,7 +48,7 @@ LAB = Lab(
                 "A partial derivative moves one coordinate and holds the others still.",
                 "no_half": "Your gradient is twice too large: x + h·eᵢ and x − h·eᵢ are 2h apart.",
                 "integer_input": "x arrived as integers: `x[i] += h` on an integer array truncates the "
-                "step back to 0. Work on a float copy first: x = np.array(x, dtype=float).",
+                "step back to 0. Work on a float copy first: `np.array(x, dtype=float)`.",
             },
         ),
         Exercise(

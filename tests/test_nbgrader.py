@@ -1,0 +1,68 @@
+"""Real nbgrader on our notebooks: generate_assignment, autograde, and the gradebook's scores."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT, release_notebook, solution_notebook
+
+from autograder import batch, checks
+from autograder.grading import GradingOptions
+
+LABS = checks.lab_ids()
+
+
+def nbgrader(course, *args):
+    env = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
+    result = subprocess.run([sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={course}"],
+                            cwd=course, env=env, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """A course folder with both labs released and two submissions each: the solution and the blank release."""
+    root = tmp_path_factory.mktemp("course")
+    shutil.copy2(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
+    shutil.copytree(ROOT / "solutions", root / "solutions")
+    for lab in LABS:
+        nbgrader(root, "generate_assignment", lab, "--force")
+        for student, source in (("perfect", solution_notebook(lab)), ("blank", release_notebook(lab))):
+            folder = root / "submitted" / student / lab
+            folder.mkdir(parents=True)
+            shutil.copy2(source, folder / f"{lab}.ipynb")
+        nbgrader(root, "autograde", lab, "--force")
+    return root
+
+
+def gradebook_scores(course) -> dict[tuple[str, str], tuple[float, float]]:
+    from nbgrader.api import Gradebook
+
+    scores = {}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        for lab in LABS:
+            for submission in gradebook.assignment_submissions(lab):
+                scores[submission.student_id, lab] = (submission.score, submission.max_score)
+    return scores
+
+
+def test_nbgrader_autograde_gives_full_marks_to_the_solution_and_zero_to_the_blank_release(course):
+    scores = gradebook_scores(course)
+    for lab in LABS:
+        top = checks.load_lab(lab).max_score
+        assert scores["perfect", lab] == (top, top)
+        assert scores["blank", lab] == (0, top)
+
+
+def test_our_grader_agrees_with_nbgrader_on_the_same_submissions(course):
+    submitted = course / "submitted"
+    options = GradingOptions(secret=os.environ["AUTOGRADER_SECRET"],
+                             hidden_paths=batch.secret_paths(course, [submitted], None))
+    ours = {(r.student, r.lab): (r.score, r.max_score)
+            for r in batch.grade_all(batch.discover([submitted]), options, jobs=2)}
+    assert ours == gradebook_scores(course)
