@@ -5,7 +5,7 @@ Results are plain frozen dataclasses; rendering them lives in :mod:`autograder.r
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from autograder import checks
@@ -68,15 +68,31 @@ def _judge_exercise(lab: Lab, exercise, cases, raw_outcomes, hidden_count: int) 
         try:
             outcome = outcome_from_json(raw)
         except (ValueError, KeyError, TypeError, AttributeError):
-            feedback = f"Lab {lab.number} · {exercise.name}: {case.label}: the value your function returned could not be read."
+            feedback = (f"Lab {lab.number} · {exercise.name}: {case.label}: "
+                        "the value your function returned could not be read.")
         else:
             feedback = judge(lab, exercise, case, outcome)
         if feedback is not None:
             if feedback.endswith(NOT_IMPLEMENTED):
                 feedback = f"Lab {lab.number} · {exercise.name}: {NOT_IMPLEMENTED}"
             return ExerciseResult(exercise.name, 0, exercise.points, feedback, hidden_count)
-    summary = f"✓ {exercise.name}: all {len(cases)} cases pass ({len(cases) - hidden_count} public, {hidden_count} hidden)"
+    public_count = len(cases) - hidden_count
+    summary = f"✓ {exercise.name}: all {len(cases)} cases pass ({public_count} public, {hidden_count} hidden)"
     return ExerciseResult(exercise.name, exercise.points, exercise.points, summary, hidden_count)
+
+
+def _point_to_root_causes(lab: Lab, results: list[ExerciseResult]) -> tuple[ExerciseResult, ...]:
+    """Adds "fix X first" to a failure when an exercise it builds on fails too."""
+    failed = {r.name for r in results if not r.passed}
+    pointed = []
+    for result in results:
+        causes = [name for name in lab.exercise(result.name).builds_on if name in failed]
+        if result.name in failed and causes and not result.feedback.endswith(NOT_IMPLEMENTED):
+            names = " and ".join(causes)
+            result = replace(result, feedback=f"{result.feedback}\nThis exercise usually calls {names}, which "
+                             "fails too: fix that first.")
+        pointed.append(result)
+    return tuple(pointed)
 
 
 def _unreadable(student: str, lab_id: str | None, path: Path, message: str, notes=()) -> SubmissionResult:
@@ -110,7 +126,7 @@ def grade_notebook(path: Path, student: str, options: GradingOptions, lab_hint: 
              for e in lab.exercises]
     report = runner.run([c.to_json() for c in chunks], tasks, hidden_paths=list(options.hidden_paths),
                         limits=options.limits)
-    results = tuple(_judge_exercise(lab, e, plan[e.name][0], report.outcomes[e.name], plan[e.name][1])
-                    for e in lab.exercises)
+    results = _point_to_root_causes(lab, [_judge_exercise(lab, e, plan[e.name][0], report.outcomes[e.name],
+                                                          plan[e.name][1]) for e in lab.exercises])
     return SubmissionResult(student, lab_id, str(path), results, tuple(notebook.notes) + tuple(notes)
                             + tuple(report.notes))

@@ -32,6 +32,19 @@ def first_failure(lab_id: str, exercise: str, fn, seeds=SEEDS) -> str | None:
     return None
 
 
+def assert_fails_with(lab_id: str, exercise: str, fn, message: str) -> None:
+    """``fn`` must fail some case, and the feedback must name the exercise and contain ``message``."""
+    feedback = first_failure(lab_id, exercise, fn)
+    assert feedback is not None, "a wrong implementation passed"
+    assert feedback.startswith(f"Lab {lab_id[:2]} · {exercise}")
+    assert message in feedback
+
+
+def case_ids(rows) -> list[str]:
+    """Readable parametrize ids: exercise and implementation name."""
+    return [f"{row[0]}-{getattr(row[1], '__name__', 'lambda')}-{i}" for i, row in enumerate(rows)]
+
+
 def solution_notebook(lab_id: str) -> Path:
     return ROOT / "solutions" / lab_id / f"{lab_id}.ipynb"
 

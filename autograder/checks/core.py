@@ -89,7 +89,9 @@ class Exercise:
     when the student's value matches that misconception's value. ``compare`` decides
     whether a received value matches an expected one; it returns ``None`` for a match and
     a short description of the difference otherwise. A value that matches one of the
-    case's ``accepted`` alternatives (another valid convention) passes too.
+    case's ``accepted`` alternatives (another valid convention) passes too. ``builds_on``
+    names earlier exercises that a natural solution calls, so that a failure can point
+    the student at the root cause.
     """
 
     name: str
@@ -101,6 +103,7 @@ class Exercise:
     rtol_float32: float = 1e-4
     compare: Comparator | None = None
     time_limit: float = 5.0
+    builds_on: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,13 @@ class Lab:
 
 def format_value(value) -> str:
     """A short, readable rendering of a value for feedback."""
+    if isinstance(value, list) and value and all(_is_number(v) for v in _flatten(value)):
+        try:
+            return format_value(np.asarray(value, dtype=float))
+        except ValueError:  # ragged nested lists
+            pass
+    if isinstance(value, np.generic):
+        return format_value(value.item())
     if isinstance(value, np.ndarray):
         text = np.array2string(value, precision=6, threshold=12, edgeitems=3, separator=", ")
         return text if value.dtype == np.float64 or value.dtype.kind != "f" else f"{text} ({value.dtype})"

@@ -39,10 +39,12 @@ LAB = Lab(
             messages={
                 "ascent": "Your steps go uphill: the update is x − learning_rate × f'(x). "
                 "Did you add the gradient instead of subtracting it?",
-                "no_learning_rate": "Your steps are far too long: did you forget to multiply the gradient by the learning rate?",
+                "no_learning_rate": "Your steps are far too long: "
+                "did you forget to multiply the gradient by the learning rate?",
                 "missing_start": "Your trajectory starts after the first step: put x0 itself first, "
                 "so it has num_steps + 1 points.",
-                "extra_step": "Your trajectory has one step too many: num_steps updates give num_steps + 1 points, x0 included.",
+                "extra_step": "Your trajectory has one step too many: "
+                "num_steps updates give num_steps + 1 points, x0 included.",
                 "final_only": "You returned only the final x: return the whole trajectory as an array, x0 included.",
             },
         ),
@@ -62,6 +64,7 @@ LAB = Lab(
             points=2,
             summary="the final x of gradient descent from each start",
             rtol=1e-8,
+            builds_on=("gradient_descent_1d",),
             messages={
                 "trajectories": "Return only the last point of each run, one number per start.",
                 "one_step": "Your runs stop after one step: run num_steps updates from every start.",
@@ -86,8 +89,10 @@ LAB = Lab(
             rtol=1e-9,
             compare=_compare_count,
             messages={
-                "neurons": "You counted neurons, not weights: a layer of m neurons feeding n neurons has m × n weights.",
-                "sum": "Each weight multiplies the choices: values_per_weight ** num_weights, not a sum or a product with the count.",
+                "neurons": "You counted neurons, not weights: "
+                "a layer of m neurons feeding n neurons has m × n weights.",
+                "sum": "Each weight multiplies the choices: "
+                "values_per_weight ** num_weights, not a sum or a product with the count.",
                 "overflow": "That looks like a 64-bit overflow: NumPy integers wrap around silently above 9.2·10¹⁸. "
                 "Use Python's own int (`values_per_weight ** num_weights`), which never overflows.",
                 "no_biases": "With include_biases=True every non-input neuron also has a bias to search over.",

@@ -85,9 +85,11 @@ LAB = Lab(
             name="gradient_check",
             points=2,
             summary="(max_error, worst_index) between an analytic and a numerical gradient",
+            builds_on=("numerical_gradient", "relative_error"),
             compare=_compare_gradient_check,
             messages={
-                "argmin": "You named the coordinate with the *smallest* error: the checker must point at the worst one.",
+                "argmin": "You named the coordinate with the *smallest* error: "
+                "the checker must point at the worst one.",
                 "absolute": "Compare with relative_error, not the plain difference: a gap of 0.01 is tiny on "
                 "a gradient of 1000 and huge on one of 0.001.",
             },

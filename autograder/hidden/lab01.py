@@ -241,7 +241,8 @@ def hidden_cases(rng):
     quartic = [round(float(c), 2) for c in (rng.uniform(-1, 1), rng.uniform(-1, 1), -rng.uniform(2, 4), 0.0, 1.0)]
     return {
         "central_difference": [
-            _central_case(_random_poly(rng, 3), round(float(rng.uniform(-2, 2)), 3), h=round(float(rng.uniform(0.05, 0.3)), 3)),
+            _central_case(_random_poly(rng, 3), round(float(rng.uniform(-2, 2)), 3),
+                          h=round(float(rng.uniform(0.05, 0.3)), 3)),
             _central_case(_random_poly(rng, 4), round(float(rng.uniform(-2, 2)), 3)),
         ],
         "gradient_descent_1d": [
