@@ -166,6 +166,10 @@ def extract_definitions(notebook: Notebook) -> tuple[list[Chunk], list[str]]:
     chunks, notes = [], []
     for number, source in enumerate(notebook.code_cells, start=1):
         code = _strip_magics(source)
+        if not code and source.strip():
+            notes.append(f"code cell {number} starts with a cell magic (%%…), so the grader skipped it: "
+                         "move definitions you want graded to a plain cell")
+            continue
         try:
             tree = ast.parse(code)
         except SyntaxError as exc:

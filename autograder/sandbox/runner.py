@@ -100,7 +100,7 @@ class _Child:
                 line, self.buffer = self.buffer[:newline], self.buffer[newline + 1:]
                 try:
                     event = json.loads(line)
-                except ValueError:
+                except (ValueError, RecursionError):
                     continue
                 if isinstance(event, dict):
                     return event

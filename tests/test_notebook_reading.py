@@ -1,0 +1,396 @@
+"""Reading submissions: tolerant parsing, definition extraction and lab recognition."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from conftest import release_notebook, solution_notebook
+
+from autograder import checks, notebook
+from autograder.notebook import Notebook, NotebookError, extract_definitions, identify_lab, read
+
+LABS = ["01_gradient_descent", "02_gradient_checking"]
+
+
+def notebook_json(*sources, metadata=None) -> dict:
+    """An nbformat 4 notebook whose code cells hold ``sources`` (each a str or a list of lines)."""
+    cells = [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": s}
+             for s in sources]
+    return {"cells": cells, "metadata": metadata or {}, "nbformat": 4, "nbformat_minor": 5}
+
+
+def cells(*sources) -> Notebook:
+    """A parsed notebook made directly of code cell sources."""
+    return Notebook(path=notebook.Path("cells.ipynb"), code_cells=tuple(sources), metadata={})
+
+
+def codes(*sources) -> list[str]:
+    chunks, _ = extract_definitions(cells(*sources))
+    return [chunk.code for chunk in chunks]
+
+
+def without_lab_metadata(lab: str) -> dict:
+    data = json.loads(release_notebook(lab).read_text(encoding="utf-8"))
+    data["metadata"].pop("autograder", None)
+    return data
+
+
+def without_checker_calls(data: dict) -> dict:
+    for cell in data["cells"]:
+        text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        cell["source"] = text.replace("Checker(", "Helper(")
+    return data
+
+
+# read ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("style", ["list", "str"])
+def test_read_returns_code_cells_in_order_whatever_the_source_style(write_notebook, style):
+    sources = ["import numpy as np\n", "def f(x):\n    return 2 * x\n"]
+    as_style = [s.splitlines(keepends=True) if style == "list" else s for s in sources]
+    parsed = read(write_notebook(notebook_json(*as_style)))
+    assert parsed.code_cells == tuple(sources)
+    assert parsed.notes == ()
+
+
+def test_read_keeps_only_code_cells(write_notebook):
+    data = notebook_json("x = 1\n")
+    data["cells"] += [{"cell_type": "markdown", "metadata": {}, "source": "def g(): pass"},
+                      {"cell_type": "raw", "metadata": {}, "source": "def h(): pass"},
+                      "not a cell", {"cell_type": "code", "source": ["y = 2\n", 3, None]}]
+    assert read(write_notebook(data)).code_cells == ("x = 1\n", "y = 2\n")
+
+
+def test_read_returns_the_notebook_metadata(write_notebook):
+    parsed = read(write_notebook(notebook_json("", metadata={"autograder": {"lab": "02_gradient_checking"}})))
+    assert parsed.metadata == {"autograder": {"lab": "02_gradient_checking"}}
+
+
+def test_read_replaces_metadata_that_is_not_an_object(write_notebook):
+    data = notebook_json("")
+    data["metadata"] = ["not", "a", "dict"]
+    assert read(write_notebook(data)).metadata == {}
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_read_solution_notebook_finds_every_exercise(lab):
+    parsed = read(solution_notebook(lab))
+    text = "\n".join(parsed.code_cells)
+    assert parsed.notes == ()
+    assert parsed.metadata["autograder"]["lab"] == lab
+    assert all(f"def {e.name}(" in text for e in checks.load_lab(lab).exercises)
+
+
+def test_read_nbformat_3_uses_the_input_of_the_first_worksheet(write_notebook):
+    data = {"nbformat": 3, "nbformat_minor": 0, "metadata": {"name": "old"},
+            "worksheets": [{"cells": [{"cell_type": "code", "language": "python", "input": ["def f(x):\n",
+                                                                                            "    return x\n"]},
+                                      {"cell_type": "markdown", "source": "text"},
+                                      {"cell_type": "code", "language": "python", "input": "X = 1"}]}]}
+    parsed = read(write_notebook(data))
+    assert parsed.code_cells == ("def f(x):\n    return x\n", "X = 1")
+    assert parsed.metadata == {"name": "old"}
+    assert parsed.notes == ("an old notebook format (nbformat 3) was read",)
+
+
+def test_read_accepts_a_utf8_byte_order_mark(write_notebook):
+    raw = b"\xef\xbb\xbf" + json.dumps(notebook_json("NAME = 'Zoë'\n"), ensure_ascii=False).encode()
+    parsed = read(write_notebook(raw))
+    assert parsed.code_cells == ("NAME = 'Zoë'\n",)
+    assert parsed.notes == ()
+
+
+def test_read_non_utf8_bytes_with_a_note(write_notebook):
+    raw = json.dumps(notebook_json("NAME = 'Zo\u00eb'\n"), ensure_ascii=False).encode("latin-1")
+    parsed = read(write_notebook(raw))
+    assert parsed.code_cells == ("NAME = 'Zo\ufffd'\n",)
+    assert parsed.notes == ("the file is not valid UTF-8; unreadable characters were replaced",)
+
+
+@pytest.mark.parametrize("content", [b"", b"  \n\t\n", b"\xef\xbb\xbf"], ids=["empty", "whitespace", "bom_only"])
+def test_read_empty_file_is_refused(write_notebook, content):
+    with pytest.raises(NotebookError, match="^the notebook file is empty$"):
+        read(write_notebook(content))
+
+
+@pytest.mark.parametrize(("content", "position"), [
+    ('{"cells": [', "line 1, column 12"),
+    ('{\n  "cells": [,\n]}', "line 2, column 13"),
+    ('{"cells": [],}', "line 1, column 14"),
+], ids=["cut_short", "stray_comma_line_2", "trailing_comma"])
+def test_read_invalid_json_names_the_line_and_column(write_notebook, content, position):
+    with pytest.raises(NotebookError, match=rf"not valid notebook JSON \({position}: "):
+        read(write_notebook(content))
+
+
+def test_read_deeply_nested_json_is_refused_with_a_message(write_notebook):
+    with pytest.raises(NotebookError, match="not valid notebook JSON"):
+        read(write_notebook("[" * 100_000))
+
+
+@pytest.mark.parametrize("content", [
+    "[]", '[{"cells": []}]', "42", '"cells"', "null", '{"metadata": {}}', '{"cells": "abc"}', '{"worksheets": []}',
+    '{"worksheets": [["cell"]]}', '{"worksheets": ["text"]}', '{"worksheets": [{"cells": 5}]}',
+], ids=["list", "list_of_notebook", "number", "string", "null", "dict_without_cells", "cells_not_a_list",
+        "no_worksheets", "worksheet_a_list", "worksheet_a_string", "worksheet_cells_not_a_list"])
+def test_read_json_that_is_not_a_notebook_is_refused(write_notebook, content):
+    with pytest.raises(NotebookError, match=r"^the file is JSON but not a notebook \(no cells\)$"):
+        read(write_notebook(content))
+
+
+def test_read_file_over_the_size_limit_is_refused(write_notebook, monkeypatch):
+    path = write_notebook(notebook_json("x = 1\n" * 1000))
+    monkeypatch.setattr(notebook, "MAX_NOTEBOOK_BYTES", path.stat().st_size - 1)
+    with pytest.raises(NotebookError, match="over the .* limit: clear its outputs"):
+        read(path)
+
+
+def test_read_file_at_the_size_limit_is_read(write_notebook, monkeypatch):
+    path = write_notebook(notebook_json("x = 1\n"))
+    monkeypatch.setattr(notebook, "MAX_NOTEBOOK_BYTES", path.stat().st_size)
+    assert read(path).code_cells == ("x = 1\n",)
+
+
+def test_read_missing_file_is_refused(tmp_path):
+    with pytest.raises(NotebookError, match="could not be opened: No such file or directory"):
+        read(tmp_path / "missing.ipynb")
+
+
+# extract_definitions ---------------------------------------------------------------------
+
+KEPT = {
+    "import": "import numpy as np",
+    "import_from": "from math import sqrt, pi",
+    "function": "def f(x):\n    return x + 1",
+    "async_function": "async def f():\n    return 1",
+    "class": "class Model:\n    size = 3\n\n    def forward(self, x):\n        return x",
+    "constant": "LEARNING_RATE = 0.1",
+    "private_constant": "_SEED = 0",
+    "chained_constants": "A = B = 2",
+    "annotated_constant": "NUM_STEPS: int = 100",
+    "constant_over_lines": "SIZES = [\n    4,\n    5,\n]",
+}
+
+
+@pytest.mark.parametrize("name", sorted(KEPT))
+def test_extract_keeps_top_level_definition(name):
+    assert codes(KEPT[name] + "\n") == [KEPT[name]]
+
+
+DROPPED = {
+    "call": "train(model)",
+    "print": "print('hello')",
+    "lowercase_assignment": "learning_rate = 0.1",
+    "mixed_case_assignment": "Learning_Rate = 0.1",
+    "tuple_assignment": "A, B = 1, 2",
+    "augmented_constant": "A += 1",
+    "annotation_without_value": "NUM_STEPS: int",
+    "attribute_assignment": "np.X = 1",
+    "for_loop": "for i in range(3):\n    X = i",
+    "while_loop": "while False:\n    pass",
+    "if_block": "if True:\n    import os",
+    "try_block": "try:\n    import os\nexcept ImportError:\n    pass",
+    "with_block": "with open('f') as fh:\n    pass",
+    "expression": "1 + 1",
+    "relative_import": "from . import helpers",
+    "assert": "assert f(1) == 2",
+}
+
+
+@pytest.mark.parametrize("name", sorted(DROPPED))
+def test_extract_drops_top_level_statement(name):
+    assert codes(DROPPED[name] + "\n") == []
+
+
+@pytest.mark.parametrize("statement", [
+    "import tensorflow as tf",
+    "import keras",
+    "import tensorflow.keras.layers",
+    "from tensorflow import keras",
+    "from keras.optimizers import SGD",
+    "import autograder",
+    "from autograder.check_cells import Checker",
+    "import numpy as np, tensorflow as tf",
+])
+def test_extract_drops_imports_of_heavy_or_grader_packages(statement):
+    assert codes(statement + "\n") == []
+
+
+@pytest.mark.parametrize("statement", ["import kerasutils", "from tensorflowish import x", "import autograders"])
+def test_extract_keeps_imports_that_only_share_a_prefix(statement):
+    assert codes(statement) == [statement]
+
+
+def test_extract_keeps_decorators_with_their_function():
+    source = "import functools\n\n@functools.lru_cache\n@staticmethod\ndef f(x):\n    return x\n"
+    chunks, _ = extract_definitions(cells(source))
+    assert chunks[1].code == "@functools.lru_cache\n@staticmethod\ndef f(x):\n    return x"
+    assert chunks[1].line == 3
+
+
+def test_extract_records_cell_and_line_of_each_definition():
+    chunks, _ = extract_definitions(cells("X = 1\n", "print(1)\n\n\ndef f():\n    pass\n"))
+    assert [(c.cell, c.line) for c in chunks] == [(1, 1), (2, 4)]
+
+
+def test_extract_keeps_definitions_around_dropped_statements():
+    source = ("import numpy as np\nnp.random.seed(0)\ndata = np.ones(3)\nSCALE = 2\nprint(data)\n"
+              "def f(x):\n    return x\n")
+    assert codes(source) == ["import numpy as np", "SCALE = 2", "def f(x):\n    return x"]
+
+
+@pytest.mark.parametrize(("source", "kept"), [
+    ("import numpy as np; np.random.seed(0)", ["import numpy as np"]),
+    ("X = 1; run_training()", ["X = 1"]),
+    ("print('start'); Y = 'é'; print('end')", ["Y = 'é'"]),
+    ("def f(): return 1; print('in the body')", ["def f(): return 1; print('in the body')"]),
+], ids=["import_then_call", "constant_then_call", "calls_around_constant", "one_line_function_body"])
+def test_extract_drops_calls_sharing_a_line_with_a_definition(source, kept):
+    assert codes(source + "\n") == kept
+
+
+@pytest.mark.parametrize("magic", ["%matplotlib inline", "!pip install x", "%load_ext autoreload", "! ls -l",
+                                   "%time X = f(1)"])
+def test_extract_tolerates_line_magics(magic):
+    assert codes(f"{magic}\nimport numpy as np\n{magic}\ndef f(x):\n    return x\n") == [
+        "import numpy as np", "def f(x):\n    return x"]
+
+
+def test_extract_tolerates_a_line_magic_inside_a_function():
+    assert codes("def f():\n    !ls\n    return 1\n") == ["def f():\n    pass\n    return 1"]
+
+
+@pytest.mark.parametrize("source", [
+    "def f(a, b):\n    return (\n        a\n        != b\n    )",
+    "def f(a, b):\n    return (a\n            % b)",
+    "X = (1\n     % 2)",
+], ids=["not_equal_continuation", "modulo_continuation", "modulo_continuation_in_constant"])
+def test_extract_keeps_operators_that_start_a_continuation_line(source):
+    assert codes(source + "\n") == [source]
+
+
+@pytest.mark.parametrize("cell_magic", ["%%time", "%%capture output", "\n%%timeit", "%%bash"])
+def test_extract_skips_cells_run_by_a_cell_magic_with_a_note(cell_magic):
+    chunks, notes = extract_definitions(cells(f"{cell_magic}\ndef f():\n    pass\n", "def g():\n    pass\n"))
+    assert [c.code for c in chunks] == ["def g():\n    pass"]
+    assert len(notes) == 1 and notes[0].startswith("code cell 1 starts with a cell magic")
+
+
+def test_extract_skips_a_cell_with_a_syntax_error_and_keeps_the_others():
+    chunks, notes = extract_definitions(cells("def f(x):\n    return x\n", "def g(x):\n    return x +\n",
+                                              "def h(x):\n    return x\n"))
+    assert [(c.cell, c.code.split("(")[0]) for c in chunks] == [(1, "def f"), (3, "def h")]
+    assert len(notes) == 1
+    assert notes[0].startswith("code cell 2 has a syntax error (line 2: ")
+    assert notes[0].endswith("its definitions were skipped")
+
+
+def test_extract_keeps_every_definition_of_a_name_in_cell_order():
+    chunks, _ = extract_definitions(cells("def f():\n    return 1\n", "X = 1\n", "def f():\n    return 2\n",
+                                          "def f():\n    return 3\n"))
+    assert [(c.cell, c.code) for c in chunks if c.code.startswith("def f")] == [
+        (1, "def f():\n    return 1"), (3, "def f():\n    return 2"), (4, "def f():\n    return 3")]
+
+
+def test_extract_handles_windows_line_endings():
+    assert [c.splitlines()[0] for c in codes("import os\r\ndef f():\r\n    return 1\r\n")] == ["import os", "def f():"]
+
+
+@pytest.mark.parametrize("path", [solution_notebook, release_notebook], ids=["solution", "release"])
+@pytest.mark.parametrize("lab", LABS)
+def test_extract_from_a_real_notebook_defines_every_exercise_and_no_grader_code(lab, path):
+    chunks, notes = extract_definitions(read(path(lab)))
+    defined = [c.code.split("(")[0].removeprefix("def ") for c in chunks if c.code.startswith("def ")]
+    assert notes == []
+    assert {e.name for e in checks.load_lab(lab).exercises} <= set(defined)
+    assert not any("autograder" in c.code or "tensorflow" in c.code.split("\n")[0] or c.code.startswith("check(")
+                   for c in chunks)
+
+
+def test_chunk_to_json_is_plain_data():
+    chunks, _ = extract_definitions(cells("\nX = 1\n"))
+    assert [c.to_json() for c in chunks] == [{"cell": 1, "line": 2, "code": "X = 1"}]
+
+
+# identify_lab ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("lab", LABS)
+def test_identify_lab_from_metadata_beats_the_folder_name(write_notebook, lab):
+    other = LABS[1 - LABS.index(lab)]
+    path = write_notebook(notebook_json("", metadata={"autograder": {"lab": lab}}), lab=other, name=f"{other}.ipynb")
+    assert identify_lab(read(path)) == lab
+
+
+@pytest.mark.parametrize("tag", [{"lab": "99_unknown"}, {"lab": ["01_gradient_descent"]}, "01_gradient_descent"],
+                         ids=["unknown_lab", "lab_a_list", "tag_a_string"])
+def test_identify_lab_ignores_unusable_metadata(write_notebook, tag):
+    path = write_notebook(notebook_json("", metadata={"autograder": tag}), lab="misc", name="notes.ipynb")
+    assert identify_lab(read(path)) is None
+
+
+@pytest.mark.parametrize("call", ['Checker("02_gradient_checking")', "Checker( '02_gradient_checking' )",
+                                  'check = Checker("02_gradient_checking")'])
+def test_identify_lab_from_a_checker_call(write_notebook, call):
+    path = write_notebook(notebook_json("import numpy as np\n", f"{call}\n"), lab="01_gradient_descent",
+                          name="01_gradient_descent.ipynb")
+    assert identify_lab(read(path)) == "02_gradient_checking"
+
+
+def test_identify_lab_ignores_a_checker_call_of_an_unknown_lab(write_notebook):
+    path = write_notebook(notebook_json('Checker("99_unknown")\n'), lab="misc", name="notes.ipynb")
+    assert identify_lab(read(path)) is None
+
+
+@pytest.mark.parametrize(("functions", "lab"), [
+    (["central_difference"], "01_gradient_descent"),
+    (["gradient_descent_1d", "grid_search", "helper"], "01_gradient_descent"),
+    (["relative_error"], "02_gradient_checking"),
+    (["gradient_descent", "gradient_check", "central_difference"], "02_gradient_checking"),
+])
+def test_identify_lab_from_function_names(write_notebook, functions, lab):
+    sources = [f"def {name}(x):\n    return x\n" for name in functions]
+    path = write_notebook(notebook_json(*sources), lab="misc", name="notes.ipynb")
+    assert identify_lab(read(path)) == lab
+
+
+@pytest.mark.parametrize(("folder", "name", "lab"), [
+    ("misc", "01_gradient_descent.ipynb", "01_gradient_descent"),
+    ("misc", "02_my_attempt.ipynb", "02_gradient_checking"),
+    ("02_gradient_checking", "homework.ipynb", "02_gradient_checking"),
+    ("01_lab", "final version (2).ipynb", "01_gradient_descent"),
+])
+def test_identify_lab_from_the_file_or_folder_name_last(write_notebook, folder, name, lab):
+    path = write_notebook(notebook_json("x = 1\n", "def helper():\n    pass\n"), lab=folder, name=name)
+    assert identify_lab(read(path)) == lab
+
+
+@pytest.mark.parametrize(("folder", "name"), [("misc", "notes.ipynb"), ("homework", "03_other.ipynb"),
+                                              ("1_gradient", "lab01.ipynb")])
+def test_identify_lab_returns_none_for_an_unrelated_notebook(write_notebook, folder, name):
+    path = write_notebook(notebook_json("import numpy as np\n", "def helper(x):\n    return x\n"),
+                          lab=folder, name=name)
+    assert identify_lab(read(path)) is None
+
+
+@pytest.mark.parametrize("source", [solution_notebook, release_notebook], ids=["solution", "release"])
+@pytest.mark.parametrize("lab", LABS)
+def test_identify_lab_recognises_a_renamed_real_notebook(tmp_path, lab, source):
+    path = tmp_path / "my_homework" / "my_homework.ipynb"
+    path.parent.mkdir()
+    shutil.copy(source(lab), path)
+    assert identify_lab(read(path)) == lab
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_identify_lab_recognises_a_renamed_real_notebook_without_metadata(write_notebook, lab):
+    path = write_notebook(without_lab_metadata(lab), lab="my_homework", name="my_homework.ipynb")
+    assert identify_lab(read(path)) == lab
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_identify_lab_recognises_a_renamed_real_notebook_without_metadata_or_checker(write_notebook, lab):
+    path = write_notebook(without_checker_calls(without_lab_metadata(lab)), lab="my_homework",
+                          name="my_homework.ipynb")
+    assert identify_lab(read(path)) == lab
