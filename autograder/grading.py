@@ -5,6 +5,7 @@ Results are plain frozen dataclasses; rendering them lives in :mod:`autograder.r
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -63,6 +64,13 @@ class GradingOptions:
     include_hidden: bool = True
 
 
+@functools.lru_cache(maxsize=32)
+def _cases(lab_id: str, seed: int | None) -> tuple[dict, dict]:
+    """A lab's public cases and the hidden cases of ``seed`` (none when None), drawn once per process."""
+    lab = checks.load_lab(lab_id)
+    return lab.public_cases(), (lab.hidden_cases(seed) if seed is not None else {})
+
+
 def _judge_exercise(lab: Lab, exercise, cases, raw_outcomes, hidden_count: int) -> ExerciseResult:
     for case, raw in zip(cases, raw_outcomes):
         try:
@@ -118,8 +126,7 @@ def grade_notebook(path: Path, student: str, options: GradingOptions, lab_hint: 
                            f"(known labs: {', '.join(checks.lab_ids())})", notebook.notes)
     lab = checks.load_lab(lab_id)
     chunks, notes = extract_definitions(notebook)
-    public = lab.public_cases()
-    hidden = lab.hidden_cases(case_seed(lab.id, options.secret)) if options.include_hidden else {}
+    public, hidden = _cases(lab.id, case_seed(lab.id, options.secret) if options.include_hidden else None)
     plan = {e.name: (public[e.name] + hidden.get(e.name, []), len(hidden.get(e.name, []))) for e in lab.exercises}
     tasks = [runner.Task(e.name, e.name, tuple({"args": c.to_json()["args"], "kwargs": c.to_json()["kwargs"]}
                                                for c in plan[e.name][0]), e.time_limit)

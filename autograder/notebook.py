@@ -16,7 +16,9 @@ from pathlib import Path
 from autograder import checks
 
 MAX_NOTEBOOK_BYTES = 50 * 1024**2
-SKIPPED_IMPORTS = {"autograder", "tensorflow", "keras", "torch", "jax", "IPython", "google", "tqdm"}
+SKIPPED_IMPORTS = {"autograder", "IPython", "google"}
+# Imported only if a graded function touches them: `import tensorflow` alone costs seconds.
+LAZY_IMPORTS = {"tensorflow", "keras", "torch", "jax", "matplotlib", "seaborn", "pandas", "sklearn", "scipy", "tqdm"}
 _CHECKER_CALL = re.compile(r"Checker\(\s*['\"]([0-9]{2}_[A-Za-z0-9_]+)['\"]\s*\)")
 _CONSTANT = re.compile(r"^_?[A-Z][A-Z0-9_]*$")
 # `%magic` or `!command`, but not a continuation line that starts with `% b` (modulo) or `!= b`.
@@ -184,5 +186,28 @@ def extract_definitions(notebook: Notebook) -> tuple[list[Chunk], list[str]]:
             if not _keep(node):
                 continue
             start, text = _segment(lines, node)
-            chunks.append(Chunk(cell=number, line=start, code=text))
+            chunks.append(Chunk(cell=number, line=start, code=_lazy_import(node) or text))
     return chunks, notes
+
+
+def _root(name: str | None) -> str:
+    return (name or "").split(".")[0]
+
+
+def _lazy_import(node: ast.stmt) -> str | None:
+    """For an import of a heavy package, code binding the same names to lazy proxies.
+
+    The sandbox defines ``__lazy_module__(name, load)`` and ``__lazy_from__(module, attr)``,
+    which import on first use; any other import is kept as written.
+    """
+    if isinstance(node, ast.Import) and any(_root(a.name) in LAZY_IMPORTS for a in node.names):
+        return "; ".join(
+            (f"import {a.name}" + (f" as {a.asname}" if a.asname else "")) if _root(a.name) not in LAZY_IMPORTS
+            else f"{a.asname} = __lazy_module__({a.name!r}, {a.name!r})" if a.asname
+            else f"{_root(a.name)} = __lazy_module__({_root(a.name)!r}, {a.name!r})"
+            for a in node.names)
+    if isinstance(node, ast.ImportFrom) and _root(node.module) in LAZY_IMPORTS:
+        if any(a.name == "*" for a in node.names):
+            return None
+        return "; ".join(f"{a.asname or a.name} = __lazy_from__({node.module!r}, {a.name!r})" for a in node.names)
+    return None

@@ -204,18 +204,37 @@ def test_extract_drops_top_level_statement(name):
     assert codes(DROPPED[name] + "\n") == []
 
 
-@pytest.mark.parametrize("statement", [
-    "import tensorflow as tf",
-    "import keras",
-    "import tensorflow.keras.layers",
-    "from tensorflow import keras",
-    "from keras.optimizers import SGD",
-    "import autograder",
-    "from autograder.check_cells import Checker",
-    "import numpy as np, tensorflow as tf",
-])
-def test_extract_drops_imports_of_heavy_or_grader_packages(statement):
+@pytest.mark.parametrize("statement", ["import autograder", "from autograder.check_cells import Checker"])
+def test_extract_drops_imports_of_the_grader(statement):
     assert codes(statement + "\n") == []
+
+
+@pytest.mark.parametrize(("statement", "lazy"), [
+    ("import tensorflow as tf", "tf = __lazy_module__('tensorflow', 'tensorflow')"),
+    ("import keras", "keras = __lazy_module__('keras', 'keras')"),
+    ("import tensorflow.keras.layers", "tensorflow = __lazy_module__('tensorflow', 'tensorflow.keras.layers')"),
+    ("from tensorflow import keras", "keras = __lazy_from__('tensorflow', 'keras')"),
+    ("from keras.optimizers import SGD as sgd", "sgd = __lazy_from__('keras.optimizers', 'SGD')"),
+    ("import matplotlib.pyplot as plt", "plt = __lazy_module__('matplotlib.pyplot', 'matplotlib.pyplot')"),
+    ("import numpy as np, tensorflow as tf", "import numpy as np; tf = __lazy_module__('tensorflow', 'tensorflow')"),
+])
+def test_extract_makes_heavy_imports_lazy(statement, lazy):
+    assert codes(statement + "\n") == [lazy]
+
+
+def test_lazy_imports_load_only_when_a_graded_function_uses_them():
+    from autograder.sandbox import runner
+
+    source = ("import tensorflow as tf\nimport matplotlib.pyplot as plt\nimport sys\n"
+              "def loaded(x):\n    return [m in sys.modules for m in ('tensorflow', 'matplotlib')]\n"
+              "def plots(x):\n    plt.figure()\n    return 'matplotlib' in sys.modules\n")
+    chunks, _ = extract_definitions(cells(source))
+    case = {"args": {"$tuple": [1]}, "kwargs": {"$dict": []}}
+    report = runner.run([c.to_json() for c in chunks],
+                        [runner.Task("loaded", "loaded", (case,)), runner.Task("plots", "plots", (case,))],
+                        hidden_paths=[])
+    assert report.outcomes["loaded"][0]["value"] == [False, False]
+    assert report.outcomes["plots"][0]["value"] is True
 
 
 @pytest.mark.parametrize("statement", ["import kerasutils", "from tensorflowish import x", "import autograders"])
@@ -305,7 +324,7 @@ def test_extract_from_a_real_notebook_defines_every_exercise_and_no_grader_code(
     defined = [c.code.split("(")[0].removeprefix("def ") for c in chunks if c.code.startswith("def ")]
     assert notes == []
     assert {e.name for e in checks.load_lab(lab).exercises} <= set(defined)
-    assert not any("autograder" in c.code or "tensorflow" in c.code.split("\n")[0] or c.code.startswith("check(")
+    assert not any("autograder" in c.code or c.code.startswith(("import tensorflow", "import keras", "check("))
                    for c in chunks)
 
 

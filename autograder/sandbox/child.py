@@ -32,6 +32,41 @@ class _Discard(io.TextIOBase):
         return len(text)
 
 
+class _LazyModule:
+    """Stands for a heavy module until first use: ``plt.plot`` imports matplotlib then."""
+
+    def __init__(self, name: str, load: str):
+        self._name, self._load = name, load
+
+    def _resolve(self):
+        import importlib
+
+        importlib.import_module(self._load)
+        return importlib.import_module(self._name)
+
+    def __getattr__(self, attr):
+        return getattr(self._resolve(), attr)
+
+    def __repr__(self) -> str:
+        return f"<lazy module {self._name}>"
+
+
+class _LazyFrom(_LazyModule):
+    """Stands for ``from module import attr`` until first use."""
+
+    def _resolve(self):
+        import importlib
+
+        module = importlib.import_module(self._name)
+        try:
+            return getattr(module, self._load)
+        except AttributeError:
+            return importlib.import_module(f"{self._name}.{self._load}")
+
+    def __call__(self, *args, **kwargs):
+        return self._resolve()(*args, **kwargs)
+
+
 def _on_alarm(signum, frame):
     raise _Timeout()
 
@@ -124,7 +159,8 @@ def main() -> None:
     signal.signal(signal.SIGALRM, _on_alarm)
     guard.install(job["hidden_paths"], job["scratch"])
 
-    namespace = {"__name__": "__main__", "__builtins__": __builtins__}
+    namespace = {"__name__": "__main__", "__builtins__": __builtins__,
+                 "__lazy_module__": _LazyModule, "__lazy_from__": _LazyFrom}
     signal.setitimer(signal.ITIMER_REAL, job["define_seconds"])
     try:
         notes = _define(job["chunks"], namespace)
