@@ -71,6 +71,12 @@ def _cases(lab_id: str, seed: int | None) -> tuple[dict, dict]:
     return lab.public_cases(), (lab.hidden_cases(seed) if seed is not None else {})
 
 
+def _inputs(case) -> dict:
+    """What the student process gets of a case: its inputs, never its expected values."""
+    data = case.to_json()
+    return {"args": data["args"], "kwargs": data["kwargs"]}
+
+
 def _judge_exercise(lab: Lab, exercise, cases, raw_outcomes, hidden_count: int) -> ExerciseResult:
     for case, raw in zip(cases, raw_outcomes):
         try:
@@ -128,8 +134,7 @@ def grade_notebook(path: Path, student: str, options: GradingOptions, lab_hint: 
     chunks, notes = extract_definitions(notebook)
     public, hidden = _cases(lab.id, case_seed(lab.id, options.secret) if options.include_hidden else None)
     plan = {e.name: (public[e.name] + hidden.get(e.name, []), len(hidden.get(e.name, []))) for e in lab.exercises}
-    tasks = [runner.Task(e.name, e.name, tuple({"args": c.to_json()["args"], "kwargs": c.to_json()["kwargs"]}
-                                               for c in plan[e.name][0]), e.time_limit)
+    tasks = [runner.Task(e.name, e.name, tuple(_inputs(c) for c in plan[e.name][0]), e.time_limit)
              for e in lab.exercises]
     report = runner.run([c.to_json() for c in chunks], tasks, hidden_paths=list(options.hidden_paths),
                         limits=options.limits)

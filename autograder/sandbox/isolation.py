@@ -122,11 +122,14 @@ def enter_namespaces(hidden_paths: list[str], scratch: str, exposed: list[tuple[
 
 
 def apply_limits(limits: Limits) -> None:
-    """Sets the resource limits of the calling process."""
+    """Sets the resource limits of the calling process, each one the platform supports."""
     for kind, value in ((resource.RLIMIT_AS, limits.memory_bytes), (resource.RLIMIT_CPU, limits.cpu_seconds),
                         (resource.RLIMIT_FSIZE, limits.file_bytes), (resource.RLIMIT_NOFILE, limits.open_files),
                         (resource.RLIMIT_NPROC, limits.processes), (resource.RLIMIT_CORE, 0)):
-        resource.setrlimit(kind, (value, value))
+        try:
+            resource.setrlimit(kind, (value, value))
+        except (ValueError, OSError):  # e.g. RLIMIT_AS on macOS: the other limits still apply
+            pass
 
 
 def interpreter_paths() -> list[str]:

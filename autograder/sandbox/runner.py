@@ -173,8 +173,9 @@ def _collect(child: _Child, pending: list[Task], report: RunReport, define_secon
     event = child.next_event(time.monotonic() + START_SECONDS + define_seconds)
     if not event or event.get("event") != "defined":
         return pending, False
-    if not defined_once:
-        report.notes.extend(str(n)[:300] for n in event.get("notes", [])[:20] if isinstance(event.get("notes"), list))
+    notes = event.get("notes")
+    if not defined_once and isinstance(notes, list):
+        report.notes.extend(str(note)[:300] for note in notes[:20])
     by_name = {t.exercise: t for t in pending}
     current, deadline = None, time.monotonic() + START_SECONDS
     while True:
