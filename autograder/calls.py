@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 
 from autograder import encoding
-from autograder.checks.core import Case, ErrorInfo, Outcome
+from autograder.checks.core import Case, ErrorInfo, Exercise, Lab, Outcome, judge
 from autograder.functions import materialize
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -79,3 +79,20 @@ def outcome_from_json(data: dict) -> Outcome:
                                        str(err.get("traceback", ""))[:MAX_TRACEBACK]))
     mutated = tuple(str(m)[:50] for m in data.get("mutated", ())[:10])
     return Outcome(value=encoding.decode(data["value"]), mutated=mutated)
+
+
+def first_failure(lab: Lab, exercise: Exercise, cases, raw_outcomes) -> str | None:
+    """The feedback of the first case whose outcome fails, or None when all pass.
+
+    ``raw_outcomes`` is iterated alongside ``cases`` and not beyond the first failure, so
+    in-process callers can pass a generator of :func:`run_case` calls.
+    """
+    for case, raw in zip(cases, raw_outcomes):
+        try:
+            outcome = outcome_from_json(raw)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return f"{lab.prefix(exercise.name)}: {case.label}: the value your function returned could not be read."
+        feedback = judge(lab, exercise, case, outcome)
+        if feedback is not None:
+            return feedback
+    return None

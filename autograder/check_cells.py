@@ -8,8 +8,7 @@ every check on a copy of the student's definitions in a sandboxed process.
 from __future__ import annotations
 
 from autograder import checks
-from autograder.calls import outcome_from_json, run_case
-from autograder.checks.core import judge
+from autograder.calls import first_failure, run_case
 
 
 class CheckFailed(AssertionError):
@@ -50,9 +49,8 @@ class Checker:
             cases = self.lab.hidden_cases(case_seed(self.lab.id))[exercise.name]
         else:
             cases = self.lab.public_cases()[exercise.name]
-        for case in cases:
-            feedback = judge(self.lab, exercise, case, outcome_from_json(run_case(fn, case)))
-            if feedback is not None:
-                raise CheckFailed(feedback)
+        feedback = first_failure(self.lab, exercise, cases, (run_case(fn, case) for case in cases))
+        if feedback is not None:
+            raise CheckFailed(feedback)
         kind = "hidden" if hidden else "public"
         print(f"✓ {exercise.name}: {len(cases)} of {len(cases)} {kind} cases pass")

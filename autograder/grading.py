@@ -10,8 +10,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from autograder import checks
-from autograder.calls import outcome_from_json
-from autograder.checks.core import NOT_IMPLEMENTED, Lab, judge
+from autograder.calls import first_failure
+from autograder.checks.core import NOT_IMPLEMENTED, Lab
 from autograder.notebook import NotebookError, extract_definitions, identify_lab, read
 from autograder.sandbox import runner
 from autograder.sandbox.isolation import Limits
@@ -43,7 +43,6 @@ class SubmissionResult:
     exercises: tuple[ExerciseResult, ...] = ()
     notes: tuple[str, ...] = ()
     error: str | None = None
-    max_score_if_unread: int = 0
 
     @property
     def score(self) -> int:
@@ -51,7 +50,7 @@ class SubmissionResult:
 
     @property
     def max_score(self) -> int:
-        return sum(e.max_score for e in self.exercises) or self.max_score_if_unread
+        return sum(e.max_score for e in self.exercises)
 
 
 @dataclass(frozen=True)
@@ -71,23 +70,10 @@ def _cases(lab_id: str, seed: int | None) -> tuple[dict, dict]:
     return lab.public_cases(), (lab.hidden_cases(seed) if seed is not None else {})
 
 
-def _inputs(case) -> dict:
-    """What the student process gets of a case: its inputs, never its expected values."""
-    data = case.to_json()
-    return {"args": data["args"], "kwargs": data["kwargs"]}
-
-
 def _judge_exercise(lab: Lab, exercise, cases, raw_outcomes, hidden_count: int) -> ExerciseResult:
-    for case, raw in zip(cases, raw_outcomes):
-        try:
-            outcome = outcome_from_json(raw)
-        except (ValueError, KeyError, TypeError, AttributeError):
-            feedback = (f"Lab {lab.number} · {exercise.name}: {case.label}: "
-                        "the value your function returned could not be read.")
-        else:
-            feedback = judge(lab, exercise, case, outcome)
-        if feedback is not None:
-            return ExerciseResult(exercise.name, 0, exercise.points, feedback, hidden_count)
+    feedback = first_failure(lab, exercise, cases, raw_outcomes)
+    if feedback is not None:
+        return ExerciseResult(exercise.name, 0, exercise.points, feedback, hidden_count)
     public_count = len(cases) - hidden_count
     summary = f"✓ {exercise.name}: all {len(cases)} cases pass ({public_count} public, {hidden_count} hidden)"
     return ExerciseResult(exercise.name, exercise.points, exercise.points, summary, hidden_count)
@@ -111,7 +97,7 @@ def _unreadable(student: str, lab_id: str | None, path: Path, message: str, note
     if lab_id is None:
         return SubmissionResult(student, None, str(path), notes=tuple(notes), error=message)
     lab = checks.load_lab(lab_id)
-    results = tuple(ExerciseResult(e.name, 0, e.points, f"Lab {lab.number} · {e.name}: not graded: {message}")
+    results = tuple(ExerciseResult(e.name, 0, e.points, f"{lab.prefix(e.name)}: not graded: {message}")
                     for e in lab.exercises)
     return SubmissionResult(student, lab_id, str(path), results, tuple(notes), error=message)
 
@@ -132,7 +118,7 @@ def grade_notebook(path: Path, student: str, options: GradingOptions, lab_hint: 
     chunks, notes = extract_definitions(notebook)
     public, hidden = _cases(lab.id, case_seed(lab.id, options.secret) if options.include_hidden else None)
     plan = {e.name: (public[e.name] + hidden.get(e.name, []), len(hidden.get(e.name, []))) for e in lab.exercises}
-    tasks = [runner.Task(e.name, e.name, tuple(_inputs(c) for c in plan[e.name][0]), e.time_limit)
+    tasks = [runner.Task(e.name, e.name, tuple(c.inputs_json() for c in plan[e.name][0]), e.time_limit)
              for e in lab.exercises]
     report = runner.run([c.to_json() for c in chunks], tasks, hidden_paths=list(options.hidden_paths),
                         limits=options.limits)

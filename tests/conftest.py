@@ -8,9 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import checks
-from autograder.calls import outcome_from_json, run_case
-from autograder.checks.core import judge
+from autograder import calls, checks
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = (0, 1, 2)
@@ -25,11 +23,7 @@ def first_failure(lab_id: str, exercise: str, fn, seeds=SEEDS) -> str | None:
     cases = list(lab.public_cases()[exercise])
     for seed in seeds:
         cases += lab.hidden_cases(seed)[exercise]
-    for case in cases:
-        feedback = judge(lab, spec, case, outcome_from_json(run_case(fn, case)))
-        if feedback is not None:
-            return feedback
-    return None
+    return calls.first_failure(lab, spec, cases, (calls.run_case(fn, case) for case in cases))
 
 
 def assert_fails_with(lab_id: str, exercise: str, fn, message: str) -> None:

@@ -38,11 +38,14 @@ class Case:
     wrong: Mapping[str, Any] = field(default_factory=dict)
     accepted: Mapping[str, Any] = field(default_factory=dict)
 
+    def inputs_json(self) -> dict:
+        """The inputs alone: all that the student process ever gets of a case."""
+        return {"args": encoding.encode(tuple(self.args)), "kwargs": encoding.encode(dict(self.kwargs))}
+
     def to_json(self) -> dict:
         return {
             "label": self.label,
-            "args": encoding.encode(tuple(self.args)),
-            "kwargs": encoding.encode(dict(self.kwargs)),
+            **self.inputs_json(),
             "expected": encoding.encode(self.expected),
             "wrong": encoding.encode(dict(self.wrong)),
             "accepted": encoding.encode(dict(self.accepted)),
@@ -118,6 +121,10 @@ class Lab:
     @property
     def number(self) -> str:
         return self.id.split("_", 1)[0]
+
+    def prefix(self, exercise: str) -> str:
+        """How feedback on ``exercise`` starts, e.g. ``Lab 01 · central_difference``."""
+        return f"Lab {self.number} · {exercise}"
 
     @property
     def max_score(self) -> int:
@@ -223,7 +230,7 @@ def _flatten(values):
 
 def judge(lab: Lab, exercise: Exercise, case: Case, outcome: Outcome) -> str | None:
     """Returns None when ``outcome`` passes ``case``, else the feedback for the student."""
-    prefix = f"Lab {lab.number} · {exercise.name}"
+    prefix = lab.prefix(exercise.name)
     if outcome.error is not None:
         return f"{prefix}: {describe_error(outcome.error, case)}"
     if outcome.mutated:

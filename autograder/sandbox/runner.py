@@ -51,7 +51,6 @@ class RunReport:
 
     outcomes: dict[str, list[dict | None]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    isolation: str = "none"
 
 
 def _error(kind: str, message: str) -> dict:
@@ -132,7 +131,7 @@ def run(chunks: list[dict], tasks: list[Task], *, hidden_paths: list[str], limit
     """Runs ``tasks`` against a submission's definitions (``chunks``) in sandboxed processes."""
     limits = limits or Limits()
     namespaces = isolation.namespaces_available()
-    report = RunReport(isolation="namespaces+nobody+audit" if namespaces else "audit-hook only")
+    report = RunReport()
     report.outcomes = {t.exercise: [None] * len(t.cases) for t in tasks}
     pending = list(tasks)
     defined_once = False
