@@ -7,6 +7,7 @@ its caller's arrays in place is caught. What comes back is JSON-ready data only.
 from __future__ import annotations
 
 import copy
+import functools
 import os
 import traceback
 import warnings
@@ -54,8 +55,16 @@ def _mutated(before: list, after: list, names: list[str]) -> list[str]:
     return changed
 
 
-def run_case(fn, case: Case) -> dict:
-    """Calls ``fn`` on ``case``'s inputs and returns the JSON-ready outcome."""
+def run_case(fn, case: Case, probe: str | None = None) -> dict:
+    """Calls ``fn`` on ``case``'s inputs and returns the JSON-ready outcome.
+
+    With ``probe`` (an :attr:`Exercise.probe` name) the probe is called instead, as
+    ``probe(fn, *args, **kwargs)``, and its return value is the outcome's value.
+    """
+    if probe is not None:
+        from autograder.probes import resolve
+
+        fn = functools.partial(resolve(probe), fn)
     args = list(materialize(copy.deepcopy(list(case.args))))
     kwargs = materialize(copy.deepcopy(dict(case.kwargs)))
     originals = list(case.args) + list(case.kwargs.values())

@@ -49,7 +49,7 @@ class Checker:
             cases = self.lab.hidden_cases(case_seed(self.lab.id))[exercise.name]
         else:
             cases = self.lab.public_cases()[exercise.name]
-        feedback = first_failure(self.lab, exercise, cases, (run_case(fn, case) for case in cases))
+        feedback = first_failure(self.lab, exercise, cases, (run_case(fn, case, exercise.probe) for case in cases))
         if feedback is not None:
             raise CheckFailed(feedback)
         kind = "hidden" if hidden else "public"

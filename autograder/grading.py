@@ -118,7 +118,8 @@ def grade_notebook(path: Path, student: str, options: GradingOptions, lab_hint: 
     chunks, notes = extract_definitions(notebook)
     public, hidden = _cases(lab.id, case_seed(lab.id, options.secret) if options.include_hidden else None)
     plan = {e.name: (public[e.name] + hidden.get(e.name, []), len(hidden.get(e.name, []))) for e in lab.exercises}
-    tasks = [runner.Task(e.name, e.name, tuple(c.inputs_json() for c in plan[e.name][0]), e.time_limit)
+    tasks = [runner.Task(e.name, e.name, tuple(c.inputs_json() for c in plan[e.name][0]), e.time_limit,
+                         e.probe)
              for e in lab.exercises]
     report = runner.run([c.to_json() for c in chunks], tasks, hidden_paths=list(options.hidden_paths),
                         limits=options.limits)

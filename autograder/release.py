@@ -51,7 +51,7 @@ def build_bundle(course_root: Path, destination: Path) -> Path:
 
 def release(course_root: Path, lab_ids: list[str] | None = None, bundle: Path | None = None) -> list[str]:
     """Regenerates public cases and the release of ``lab_ids`` (default: all); returns them."""
-    public_cases.write_all()
+    public_cases.write_all(lab_ids)
     lab_ids = lab_ids or [lab for lab in checks.lab_ids() if (course_root / "solutions" / lab).is_dir()]
     for lab_id in lab_ids:
         generate_assignment(course_root, lab_id)

@@ -23,7 +23,7 @@ def first_failure(lab_id: str, exercise: str, fn, seeds=SEEDS) -> str | None:
     cases = list(lab.public_cases()[exercise])
     for seed in seeds:
         cases += lab.hidden_cases(seed)[exercise]
-    return calls.first_failure(lab, spec, cases, (calls.run_case(fn, case) for case in cases))
+    return calls.first_failure(lab, spec, cases, (calls.run_case(fn, case, spec.probe) for case in cases))
 
 
 def assert_fails_with(lab_id: str, exercise: str, fn, message: str) -> None:

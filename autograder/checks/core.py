@@ -95,6 +95,12 @@ class Exercise:
     case's ``accepted`` alternatives (another valid convention) passes too. ``builds_on``
     names earlier exercises that a natural solution calls, so that a failure can point
     the student at the root cause.
+
+    ``probe`` names a function in :mod:`autograder.probes` (``"lab03.autograd"``) that
+    the student's object is handed to, with the case's inputs, instead of being called
+    directly: the way to check a class (build a graph with the student's ``Value``, call
+    ``backward()``, report the gradients) or to watch a training loop's behaviour. A
+    probe is public code, runs beside the student's code and returns data only.
     """
 
     name: str
@@ -107,6 +113,7 @@ class Exercise:
     compare: Comparator | None = None
     time_limit: float = 5.0
     builds_on: tuple[str, ...] = ()
+    probe: str | None = None
 
 
 @dataclass(frozen=True)

@@ -106,10 +106,10 @@ def _timeout(seconds: float) -> dict:
                       "an endless loop?"}}
 
 
-def _call(run_case, case, fn, seconds: float, budget: float) -> dict:
+def _call(run_case, case, fn, probe, seconds: float, budget: float) -> dict:
     signal.setitimer(signal.ITIMER_REAL, max(budget, 0.001))
     try:
-        return run_case(fn, case)
+        return run_case(fn, case, probe)
     except _Timeout:
         return _timeout(seconds)
     except BaseException as exc:  # noqa: BLE001 - sys.exit, KeyboardInterrupt, ...
@@ -133,7 +133,8 @@ def _run_exercise(channel: _Channel, namespace: dict, task: dict, case_from_json
         elif time.monotonic() >= ends:
             outcome = _timeout(task["seconds"])
         else:
-            outcome = _call(run_case, case_from_json(raw), fn, task["seconds"], ends - time.monotonic())
+            outcome = _call(run_case, case_from_json(raw), fn, task.get("probe"), task["seconds"],
+                            ends - time.monotonic())
         try:
             channel.send(event="case", exercise=name, index=index, outcome=outcome)
         except (TypeError, ValueError):

@@ -39,10 +39,11 @@ class Task:
     function: str
     cases: tuple[dict, ...]
     seconds: float = 5.0
+    probe: str | None = None
 
     def to_json(self) -> dict:
         return {"exercise": self.exercise, "function": self.function, "cases": list(self.cases),
-                "seconds": self.seconds}
+                "seconds": self.seconds, "probe": self.probe}
 
 
 @dataclass
