@@ -143,19 +143,26 @@ def _run_exercise(channel: _Channel, namespace: dict, task: dict, case_from_json
     channel.send(event="done", exercise=name)
 
 
-def main() -> None:
-    job = json.loads(sys.stdin.read())
-    channel = _Channel(int(job["results_fd"]))
-
+def prepare():
+    """Imports what every job needs, before any student code: the warm worker calls this once."""
     import numpy  # noqa: F401 - imported before student code, as a notebook would have it
 
-    from autograder.calls import run_case
+    from autograder import calls, functions, probes  # noqa: F401
     from autograder.checks.core import Case
-    from autograder.sandbox import guard
+    from autograder.sandbox import guard  # noqa: F401
 
     def case_from_json(raw):
         return Case.from_json({"label": "", "expected": None, "wrong": {"$dict": []}, **raw})
 
+    return case_from_json
+
+
+def run_job(job: dict, results_fd: int, case_from_json) -> None:
+    """Runs one submission's job, reporting on ``results_fd``; never returns."""
+    from autograder.calls import run_case
+    from autograder.sandbox import guard
+
+    channel = _Channel(results_fd)
     sys.stdout = sys.stderr = _Discard()
     signal.signal(signal.SIGALRM, _on_alarm)
     guard.install(job["hidden_paths"], job["scratch"])
@@ -172,6 +179,12 @@ def main() -> None:
         _run_exercise(channel, namespace, task, case_from_json, run_case)
     channel.send(event="finished")
     os._exit(0)  # skip interpreter teardown: student objects' __del__ must not run after this
+
+
+def main() -> None:
+    """The entry point of a fresh (not forked) student process: the job comes on stdin."""
+    job = json.loads(sys.stdin.read())
+    run_job(job, int(job["results_fd"]), prepare())
 
 
 if __name__ == "__main__":

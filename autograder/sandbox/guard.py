@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sys
 
+SCRATCH_PREFIX = "autograder-"
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 
 _FORBIDDEN_EVENTS = {
@@ -47,9 +48,14 @@ def _inside(path: str, folder: str) -> bool:
 
 
 def install(hidden_paths: list[str], scratch: str) -> None:
-    """Installs the hook; ``hidden_paths`` can be neither read nor listed."""
+    """Installs the hook; ``hidden_paths`` can be neither read nor listed.
+
+    Nor can the other submissions' scratch folders, the siblings of ``scratch`` that share
+    its ``autograder-`` prefix: where all submissions run as one user, this keeps them apart.
+    """
     hidden = [os.path.realpath(p) for p in hidden_paths]
     scratch = os.path.realpath(scratch)
+    siblings = os.path.join(os.path.dirname(scratch), SCRATCH_PREFIX)
     realpath, fspath = os.path.realpath, os.fspath
 
     def resolve(path) -> str | None:
@@ -68,16 +74,17 @@ def install(hidden_paths: list[str], scratch: str) -> None:
             path = resolve(args[0])
             if path is None:
                 return
-            if any(_inside(path, h) for h in hidden):
-                deny(f"read {path}")
             mode, flags = args[1], args[2] if len(args) > 2 else 0
             writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
                 isinstance(flags, int) and flags & _WRITE_FLAGS)
             if writing and not _inside(path, scratch) and path != "/dev/null":
                 deny(f"write outside its scratch folder ({path})")
+            if any(_inside(path, h) for h in hidden) or (path.startswith(siblings) and not _inside(path, scratch)):
+                deny(f"read {path}")
         elif event in _LISTING_EVENTS:
             path = resolve(args[0]) if args and args[0] is not None else None
-            if path and any(_inside(path, h) for h in hidden):
+            if path and (any(_inside(path, h) for h in hidden) or (path.startswith(siblings)
+                                                                   and not _inside(path, scratch))):
                 deny(f"list {path}")
         elif event in _MUTATING_EVENTS:
             for arg in args[:2]:

@@ -1,9 +1,11 @@
-"""Operating-system isolation for the student process, applied between fork and exec.
+"""Operating-system isolation for the student process, applied before any student code runs.
 
 Where the grader runs as root on Linux, the child gets a private mount namespace in
 which every secret folder (solutions, hidden checks, tests, other submissions, the
 gradebook, the output folder) is covered by an empty read-only tmpfs, a private network
-namespace with no interfaces up, and then drops to the unprivileged user ``nobody``.
+namespace with no interfaces up, a private tmpfs as its scratch folder, and then drops
+to an unprivileged user of its own (uid 100000 + its pid, so no two submissions share a
+user).
 Everywhere, it gets resource limits (memory, CPU time, file size, open files, processes)
 and its own session, so that the whole process group can be killed. Where namespaces are
 unavailable, :mod:`autograder.sandbox.guard` still blocks access from inside.
@@ -23,7 +25,8 @@ from dataclasses import dataclass
 CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE = 1, 2, 4, 4096, 8192, 16384, 1 << 18
-NOBODY = 65534
+UID_BASE = 100_000
+PR_SET_PDEATHSIG = 1
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True) if sys.platform == "linux" else None
 
@@ -65,7 +68,7 @@ def _hide(path: bytes) -> None:
 
 
 def blocked_ancestors(paths: list[str]) -> list[tuple[str, str]]:
-    """(folder, child) pairs where ``nobody`` cannot pass through folder on the way to a path.
+    """(folder, child) pairs where an unprivileged user cannot pass through folder on the way to a path.
 
     Python itself may live where others may not enter (pyenv under a 0700 /root): such a
     folder is covered, inside the child's mount namespace only, by a world-readable tmpfs
@@ -107,18 +110,42 @@ def _expose(pairs: list[tuple[str, str]], scratch: str) -> None:
     os.rmdir(stage)
 
 
+def sandbox_uid(pid: int) -> int:
+    """The user a student process runs as: one of its own, so no two submissions share a user.
+
+    Two processes of different users cannot signal, trace or read each other's files,
+    and the process limit (``RLIMIT_NPROC``, counted per user) applies to one submission.
+    """
+    return UID_BASE + pid
+
+
 def enter_namespaces(hidden_paths: list[str], scratch: str, exposed: list[tuple[str, str]] = ()) -> None:
-    """New mount and network namespaces with ``hidden_paths`` covered; then user nobody."""
+    """New mount and network namespaces with ``hidden_paths`` covered; then a user of its own.
+
+    The scratch folder becomes a private tmpfs that only this process's user can enter, and
+    ``/dev/shm`` another, so nothing a submission writes is visible to any other.
+    """
     _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWNET), "unshare")
     _mount(None, b"/", None, MS_REC | MS_PRIVATE, None)
     if exposed:
         _expose(list(exposed), scratch)
     for path in hidden_paths:
         _hide(os.fsencode(path))
+    uid = sandbox_uid(os.getpid())
+    private = MS_NOSUID | MS_NODEV
+    _mount(b"tmpfs", os.fsencode(scratch), b"tmpfs", private, f"size=256m,mode=700,uid={uid},gid={uid}".encode())
+    if os.path.isdir("/dev/shm"):
+        _mount(b"tmpfs", b"/dev/shm", b"tmpfs", private, f"size=64m,mode=700,uid={uid},gid={uid}".encode())
     os.setgroups([])
-    os.setgid(NOBODY)
-    os.setuid(NOBODY)
+    os.setgid(uid)
+    os.setuid(uid)
     os.chdir(scratch)
+
+
+def die_with_parent() -> None:
+    """Asks the kernel to kill this process when the process that started it ends."""
+    if _libc is not None:
+        _libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)
 
 
 def apply_limits(limits: Limits) -> None:
@@ -140,12 +167,15 @@ def interpreter_paths() -> list[str]:
     return [os.path.realpath(sys.executable), sys.prefix, sys.base_prefix, *site.getsitepackages(), here]
 
 
-def preexec(hidden_paths: list[str], scratch: str, limits: Limits, namespaces: bool):
-    """The function the child runs between fork and exec."""
-    exposed = blocked_ancestors(interpreter_paths()) if namespaces else []
+def preexec(hidden_paths: list[str], scratch: str, limits: Limits, namespaces: bool,
+            exposed: list[tuple[str, str]] | None = None):
+    """The function a student process runs first: between fork and exec, or right after a warm fork."""
+    if exposed is None:
+        exposed = blocked_ancestors(interpreter_paths()) if namespaces else []
 
     def run() -> None:
         os.setsid()
+        die_with_parent()
         if namespaces:
             enter_namespaces(hidden_paths, scratch, exposed)
         apply_limits(limits)
@@ -162,7 +192,6 @@ def namespaces_available() -> bool:
 
     scratch = tempfile.mkdtemp(prefix="autograder-probe-")
     try:
-        os.chown(scratch, NOBODY, NOBODY)
         subprocess.run([sys.executable, "-I", "-c", "import numpy"], preexec_fn=preexec([], scratch, Limits(), True),
                        check=True, timeout=60, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=scratch)
     except (OSError, subprocess.SubprocessError):

@@ -9,6 +9,9 @@ exercise, so one endless loop costs one exercise, not the notebook.
 
 from __future__ import annotations
 
+import atexit
+import dataclasses
+import functools
 import json
 import os
 import select
@@ -16,11 +19,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.sandbox import isolation
+from autograder.sandbox import guard, isolation, worker
 from autograder.sandbox.isolation import Limits
 
 PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
@@ -67,28 +71,78 @@ def _child_env(scratch: str) -> dict:
     }
 
 
-class _Child:
-    """One student process and the pipe it reports on."""
+_workers: dict[str, worker.Worker] = {}
+_workers_lock = threading.Lock()
 
-    def __init__(self, job: dict, hidden: list[str], limits: Limits, namespaces: bool):
-        self.scratch = tempfile.mkdtemp(prefix="autograder-")
-        if namespaces:
-            os.chown(self.scratch, isolation.NOBODY, isolation.NOBODY)
+
+def _warm_worker() -> worker.Worker | None:
+    """This process's warm worker, started on first use (None where it cannot start)."""
+    with _workers_lock:
+        current = _workers.get("worker")
+        if current is not None and current.alive():
+            return current
+        if current is not None:
+            current.close()
+        try:
+            _workers["worker"] = worker.Worker(_child_env("/nonexistent"), PACKAGE_PARENT)
+        except OSError:
+            return None
+        if current is None:
+            atexit.register(_stop_workers)
+        return _workers["worker"]
+
+
+def _stop_workers() -> None:
+    with _workers_lock:
+        for current in _workers.values():
+            current.close()
+        _workers.clear()
+
+
+class _Child:
+    """One student process and the pipe it reports on.
+
+    With ``warm`` the process is forked by the warm worker; otherwise (or if the worker
+    is unavailable) it is a freshly started interpreter. Both isolate themselves the same
+    way before reading their job.
+    """
+
+    def __init__(self, job: dict, hidden: list[str], limits: Limits, namespaces: bool, warm: bool = True):
+        self.scratch = tempfile.mkdtemp(prefix=guard.SCRATCH_PREFIX)
+        self.process, self.pid, self.eof = None, None, False
         read_fd, write_fd = os.pipe()
-        job = {**job, "results_fd": write_fd, "scratch": self.scratch}
-        self.process = subprocess.Popen(
-            [sys.executable, "-I", "-c", _BOOT.format(root=PACKAGE_PARENT)],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            cwd=self.scratch, env=_child_env(self.scratch), pass_fds=(write_fd,),
-            preexec_fn=isolation.preexec(hidden, self.scratch, limits, namespaces),
-        )
+        exposed = _exposed() if namespaces else []
+        pool = _warm_worker() if warm else None
+        if pool is not None:
+            job_read, job_write = os.pipe()
+            request = {"scratch": self.scratch, "hidden_paths": hidden, "namespaces": namespaces,
+                       "exposed": exposed, "limits": dataclasses.asdict(limits)}
+            try:
+                self.pid = pool.spawn(request, write_fd, job_read)
+            except OSError:
+                pool = None
+                os.close(job_write)
+            finally:
+                os.close(job_read)
+        if pool is None:
+            self.process = subprocess.Popen(
+                [sys.executable, "-I", "-c", _BOOT.format(root=PACKAGE_PARENT)],
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                cwd=self.scratch, env=_child_env(self.scratch), pass_fds=(write_fd,),
+                preexec_fn=isolation.preexec(hidden, self.scratch, limits, namespaces, exposed),
+            )
+            self.pid = self.process.pid
+            job = {**job, "results_fd": write_fd}
+            job_stream = self.process.stdin
+        else:
+            job_stream = os.fdopen(job_write, "wb")
         os.close(write_fd)
         self.reader = os.fdopen(read_fd, "rb", buffering=0)
         self.buffer = b""
         self.received = 0
         try:
-            self.process.stdin.write(json.dumps(job).encode())
-            self.process.stdin.close()
+            job_stream.write(json.dumps({**job, "scratch": self.scratch}).encode())
+            job_stream.close()
         except BrokenPipeError:
             pass
 
@@ -113,23 +167,36 @@ class _Child:
                 return None
             chunk = self.reader.read(1 << 16)
             if not chunk:
+                self.eof = True
                 return None
             self.received += len(chunk)
             self.buffer += chunk
 
     def close(self) -> None:
-        try:
-            os.killpg(self.process.pid, 9)
-        except (ProcessLookupError, PermissionError):
-            pass
-        self.process.wait()
+        # Kill only a process known to be alive (its results pipe still open): a warm child is
+        # reaped by the kernel as soon as it exits, and its pid may then belong to another.
+        if not self.eof or self.process is not None:
+            try:
+                os.killpg(self.pid, 9)
+            except (ProcessLookupError, PermissionError):
+                pass
+        if self.process is not None:
+            self.process.wait()
         self.reader.close()
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 
+@functools.cache
+def _exposed() -> list[tuple[str, str]]:
+    return isolation.blocked_ancestors(isolation.interpreter_paths())
+
+
 def run(chunks: list[dict], tasks: list[Task], *, hidden_paths: list[str], limits: Limits | None = None,
-        define_seconds: float = 10.0) -> RunReport:
-    """Runs ``tasks`` against a submission's definitions (``chunks``) in sandboxed processes."""
+        define_seconds: float = 10.0, warm: bool = True) -> RunReport:
+    """Runs ``tasks`` against a submission's definitions (``chunks``) in sandboxed processes.
+
+    With ``warm`` (the default) the processes are forked from this process's warm worker.
+    """
     limits = limits or Limits()
     namespaces = isolation.namespaces_available()
     report = RunReport()
@@ -139,7 +206,7 @@ def run(chunks: list[dict], tasks: list[Task], *, hidden_paths: list[str], limit
     while pending:
         job = {"chunks": chunks, "tasks": [t.to_json() for t in pending], "hidden_paths": hidden_paths,
                "define_seconds": define_seconds}
-        child = _Child(job, hidden_paths, limits, namespaces)
+        child = _Child(job, hidden_paths, limits, namespaces, warm)
         before = len(pending)
         try:
             pending, defined = _collect(child, pending, report, define_seconds, defined_once)
@@ -171,6 +238,8 @@ def _collect(child: _Child, pending: list[Task], report: RunReport, define_secon
              defined_once: bool) -> tuple[list[Task], bool]:
     """Reads one child's events; returns the tasks still to run and whether definitions loaded."""
     event = child.next_event(time.monotonic() + START_SECONDS + define_seconds)
+    if event and event.get("event") == "failed":
+        raise RuntimeError(f"the sandbox could not start: {str(event.get('message'))[:300]}")
     if not event or event.get("event") != "defined":
         return pending, False
     notes = event.get("notes")
