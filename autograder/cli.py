@@ -49,13 +49,19 @@ def grade(*, paths: list[Path], out: Path, jobs: int | None, secret: str | None)
     return 0
 
 
-def release(*, labs: list[str], bundle: Path | None) -> int:
-    """Regenerates public cases, labs/ with nbgrader, and optionally the student bundle."""
+def release(*, labs: list[str], bundle: Path | None, gradescope: Path | None = None,
+            visibility: str = "visible") -> int:
+    """Regenerates public cases, labs/ with nbgrader, and optionally the student and Gradescope bundles."""
+    from autograder import gradescope as gradescope_bundle
     from autograder import release as releasing
     from autograder.seeds import course_root
 
     done = releasing.release(course_root(), labs or None, bundle)
     print(f"released {', '.join(done)}" + (f"; student bundle in {bundle}" if bundle else ""))
+    if gradescope is not None:
+        zips = [gradescope_bundle.build(course_root(), lab, gradescope, visibility) for lab in done]
+        print(f"Gradescope autograder bundles: {', '.join(str(z) for z in zips)} "
+              "(upload one per assignment; they hold the hidden checks and the course secret: never share them)")
     return 0
 
 
@@ -96,6 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
                          "and optionally the student bundle.")
     p.add_argument("labs", nargs="*", help="lab ids, e.g. 01_gradient_descent. Defaults to all.")
     p.add_argument("--bundle", type=Path, default=None, help="also build the student bundle in this folder")
+    p.add_argument("--gradescope", type=Path, default=None, metavar="DIR",
+                   help="also write a Gradescope autograder zip per lab into DIR")
+    p.add_argument("--visibility", default="visible", choices=("visible", "after_due_date", "after_published",
+                                                              "hidden"),
+                   help="when Gradescope shows students their results. Defaults to `visible`.")
     return parser
 
 
@@ -116,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"error: no such file or folder: {missing[0]}", file=sys.stderr)
                 return 2
             return grade(paths=args.paths, out=args.out, jobs=args.jobs, secret=args.secret)
-        return release(labs=args.labs, bundle=args.bundle)
+        return release(labs=args.labs, bundle=args.bundle, gradescope=args.gradescope,
+                       visibility=args.visibility)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # noqa: BLE001 - report, don't dump a traceback on the user

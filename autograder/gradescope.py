@@ -1,0 +1,160 @@
+"""Gradescope: the autograder bundle an instructor uploads, and what runs inside it.
+
+``python -m autograder release --gradescope DIR`` writes ``DIR/<lab>.zip`` per lab, the
+"autograder.zip" of a Gradescope programming assignment. Its root holds ``setup.sh``
+(run once when Gradescope builds the image), ``run_autograder`` (run per submission, as
+root, in a fresh container), the grader with its hidden checks, the course secret (so
+hidden inputs match the instructor's own grading) and ``gradescope.json`` (the lab and
+the visibility settings). Students never receive this zip.
+
+Inside the container, ``run_autograder`` calls :func:`main`: it finds the submitted
+notebook under ``/autograder/submission``, grades it in the same sandbox as ``grade``
+(the hidden checks, the secret and the results folder are hidden from the student's
+code) and writes ``/autograder/results/results.json``. Test outputs are the curated
+feedback messages only: hidden checks' code never appears in them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import stat
+import sys
+import zipfile
+from pathlib import Path
+
+from autograder import checks, report
+from autograder.seeds import SECRET_FILE, course_secret
+
+VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
+REQUIREMENTS = "numpy>=1.26,<3\nmatplotlib>=3.8,<4\n"
+SETUP_SH = """#!/usr/bin/env bash
+# Gradescope runs this once, when it builds the autograder image (Ubuntu, as root).
+set -euo pipefail
+if ! command -v python3 >/dev/null || ! python3 -m pip --version >/dev/null 2>&1; then
+    apt-get update -q
+    apt-get install -y -q python3 python3-pip
+fi
+python3 -m pip install --no-cache-dir -r /autograder/source/requirements.txt
+"""
+RUN_AUTOGRADER = """#!/usr/bin/env bash
+# Gradescope runs this for every submission, as root, in a fresh container. The student's
+# code runs in the grader's sandbox; only the grader writes results/results.json.
+set -u
+ROOT="${AUTOGRADER_ROOT:-/autograder}"
+cd "$ROOT/source"
+exec "${AUTOGRADER_PYTHON:-python3}" -m autograder.gradescope --root "$ROOT"
+"""
+_ZIP_TIME = (2020, 1, 1, 0, 0, 0)
+
+
+def _add(archive: zipfile.ZipFile, name: str, data: bytes, executable: bool = False) -> None:
+    info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+    info.external_attr = ((0o755 if executable else 0o644) | stat.S_IFREG) << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    archive.writestr(info, data)
+
+
+def build(course_root: Path, lab_id: str, destination: Path, visibility: str = "visible") -> Path:
+    """Writes ``destination/<lab_id>.zip`` (byte-identical for the same inputs); returns its path."""
+    checks.load_lab(lab_id)  # an unknown lab fails here, with the known ones listed
+    if visibility not in VISIBILITIES:
+        raise ValueError(f"visibility must be one of {', '.join(VISIBILITIES)}. Got {visibility!r} instead.")
+    package = Path(__file__).resolve().parent
+    if not (package / "hidden" / "__init__.py").is_file():
+        raise FileNotFoundError("the hidden checks are not beside this copy of the grader: build the Gradescope "
+                                "bundle from the course repository, not from a student bundle")
+    destination.mkdir(parents=True, exist_ok=True)
+    path = destination / f"{lab_id}.zip"
+    config = {"lab": lab_id, "visibility": visibility}
+    with zipfile.ZipFile(path, "w") as archive:
+        _add(archive, "setup.sh", SETUP_SH.encode(), executable=True)
+        _add(archive, "run_autograder", RUN_AUTOGRADER.encode(), executable=True)
+        _add(archive, "requirements.txt", REQUIREMENTS.encode())
+        _add(archive, "gradescope.json", (json.dumps(config, indent=2) + "\n").encode())
+        _add(archive, SECRET_FILE, (course_secret(course_root) + "\n").encode())
+        for file in sorted(package.rglob("*")):
+            if file.is_file() and "__pycache__" not in file.parts and file.suffix in (".py", ".json"):
+                _add(archive, f"autograder/{file.relative_to(package).as_posix()}", file.read_bytes())
+    return path
+
+
+def _submission(folder: Path, lab_id: str) -> Path | None:
+    """The submitted notebook: the one that is this lab, else the only (or first) notebook."""
+    from autograder.notebook import NotebookError, identify_lab, read
+
+    notebooks = sorted(p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+    for notebook in notebooks:
+        try:
+            if identify_lab(read(notebook)) == lab_id:
+                return notebook
+        except NotebookError:
+            continue
+    return notebooks[0] if notebooks else None
+
+
+def results_for(root: Path) -> dict:
+    """Grades the submission under ``root`` (Gradescope's /autograder) and returns results.json's content."""
+    from autograder.grading import GradingOptions, SubmissionResult, grade_notebook
+
+    source, results = root / "source", root / "results"
+    config = json.loads((source / "gradescope.json").read_text(encoding="utf-8"))
+    lab_id, visibility = config["lab"], config.get("visibility", "visible")
+    notebook = _submission(root / "submission", lab_id)
+    if notebook is None:
+        result = SubmissionResult("submission", lab_id, "", error="no notebook (.ipynb) was submitted: upload "
+                                  f"your {lab_id}.ipynb")
+        data = report.gradescope(result)
+        data["max_score"] = checks.load_lab(lab_id).max_score
+    else:
+        secret = (source / SECRET_FILE).read_text(encoding="utf-8").strip()
+        hidden = [str(p) for p in (source / "autograder" / "hidden", source / SECRET_FILE, results, root / "submission")
+                  if p.exists()]
+        result = grade_notebook(notebook, "submission", GradingOptions(secret=secret, hidden_paths=tuple(hidden)),
+                                lab_hint=lab_id)
+        if result.lab != lab_id:
+            result = SubmissionResult("submission", lab_id, str(notebook), error=(
+                f"this assignment is lab {lab_id}, but the notebook you submitted ({notebook.name}) is "
+                f"{result.lab or 'not a lab of this course'}: upload your {lab_id}.ipynb"))
+        data = report.gradescope(result)
+        data["max_score"] = checks.load_lab(lab_id).max_score
+    data["visibility"] = visibility
+    for test in data["tests"]:
+        test["visibility"] = visibility
+    return data
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograder.gradescope",
+                                     description="Grade the submission of a Gradescope container.")
+    parser.add_argument("--root", type=Path, default=Path("/autograder"), help="Defaults to `/autograder`.")
+    args = parser.parse_args(argv)
+    results = args.root / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    try:
+        data = results_for(args.root)
+    except Exception as exc:  # noqa: BLE001 - Gradescope must always get a results file
+        data = {"score": 0, "output": f"The autograder failed ({type(exc).__name__}: {exc}). Please tell your "
+                "instructor; your submission was received.", "tests": [], "stdout_visibility": "hidden"}
+    (results / "results.json").write_text(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n",
+                                          encoding="utf-8")
+    return 0
+
+
+def unpack(bundle: Path, root: Path) -> Path:
+    """Lays ``bundle`` out as Gradescope does (``root/source``); for tests and local trials."""
+    source = root / "source"
+    if source.exists():
+        shutil.rmtree(source)
+    with zipfile.ZipFile(bundle) as archive:
+        archive.extractall(source)
+        for info in archive.infolist():
+            mode = info.external_attr >> 16
+            if mode:
+                (source / info.filename).chmod(mode & 0o777)
+    return source
+
+
+if __name__ == "__main__":
+    sys.exit(main())
