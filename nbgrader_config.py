@@ -5,7 +5,11 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from autograder.nbgrader_steps import GENERATE_ASSIGNMENT_PREPROCESSORS, STDERR_NOISE  # noqa: E402
+from autograder.nbgrader_steps import (  # noqa: E402
+    GENERATE_ASSIGNMENT_PREPROCESSORS,
+    GENERATE_FEEDBACK_PREPROCESSORS,
+    STDERR_NOISE,
+)
 
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
 
@@ -17,6 +21,9 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", ".DS_S
 
 # The release names the exercise in each stub: raise NotImplementedError("central_difference").
 c.GenerateAssignment.preprocessors = GENERATE_ASSIGNMENT_PREPROCESSORS
+
+# Feedback shows the graded notebook, but never the hidden checks' code (nbgrader#917).
+c.GenerateFeedback.preprocessors = GENERATE_FEEDBACK_PREPROCESSORS
 
 # TensorFlow, absl and CUDA log lines (and Python warnings) go to stderr; nbgrader would
 # otherwise count any stderr output in a graded cell as a failure.

@@ -1,6 +1,7 @@
 """What this course adds to nbgrader's own pipeline, loaded by ``nbgrader_config.py``.
 
-Only one step is ours: naming the exercise in every stub. nbgrader replaces each
+Two things are ours: naming the exercise in every stub, and clearing the hidden checks
+from the feedback that ``nbgrader generate_feedback`` writes. nbgrader replaces each
 solution region with ``raise NotImplementedError()``; :class:`NameStubs` runs right after
 and writes the enclosing function's name into it, so a student (and the grader) sees
 ``NotImplementedError: central_difference``.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (
     CheckCellMetadata,
     ClearHiddenTests,
@@ -17,6 +19,7 @@ from nbgrader.preprocessors import (
     ClearOutput,
     ClearSolutions,
     ComputeChecksums,
+    GetGrades,
     IncludeHeaderFooter,
     InstantiateTests,
     LockCells,
@@ -68,4 +71,12 @@ GENERATE_ASSIGNMENT_PREPROCESSORS = [
     ClearMarkScheme,
     ComputeChecksums,
     CheckCellMetadata,
+]
+
+# nbgrader's own chain (GetGrades, CSSHTMLHeaderPreprocessor) with the hidden checks' code
+# cleared first: the autograded notebook has them back in its check cells (nbgrader#917).
+GENERATE_FEEDBACK_PREPROCESSORS = [
+    ClearHiddenTests,
+    GetGrades,
+    CSSHTMLHeaderPreprocessor,
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -66,3 +67,36 @@ def test_our_grader_agrees_with_nbgrader_on_the_same_submissions(course):
     ours = {(r.student, r.lab): (r.score, r.max_score)
             for r in batch.grade_all(batch.discover([submitted]), options, jobs=2)}
     assert ours == gradebook_scores(course)
+
+
+@pytest.fixture(scope="module")
+def feedback_and_export(course):
+    for lab in LABS:
+        nbgrader(course, "generate_feedback", lab, "--force")
+    nbgrader(course, "export", f"--to={course / 'grades.csv'}")
+    return course
+
+
+def test_generate_feedback_writes_html_without_hidden_test_code(feedback_and_export):
+    for lab in LABS:
+        for student in ("perfect", "blank"):
+            html = (feedback_and_export / "feedback" / student / lab / f"{lab}.html").read_text(encoding="utf-8")
+            text = re.sub(r"<[^>]+>", "", html)  # the code is split into highlighted spans
+            assert "check(central_difference)" in text or "check(numerical_gradient)" in text  # public checks shown
+            assert "hidden=True" not in text and "HIDDEN TESTS" not in text
+
+
+def test_generate_feedback_shows_the_blank_release_what_to_do(feedback_and_export):
+    html = (feedback_and_export / "feedback" / "blank" / LABS[0] / f"{LABS[0]}.html").read_text(encoding="utf-8")
+    assert "not implemented yet" in html
+
+
+def test_nbgrader_export_gives_an_lms_csv_with_our_scores(feedback_and_export):
+    import csv
+
+    with (feedback_and_export / "grades.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    scores = {(r["student_id"], r["assignment"]): (float(r["score"]), float(r["max_score"])) for r in rows}
+    for lab in LABS:
+        top = checks.load_lab(lab).max_score
+        assert scores["perfect", lab] == (top, top) and scores["blank", lab] == (0, top)
