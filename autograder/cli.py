@@ -30,7 +30,7 @@ def check(*, notebook: Path) -> int:
     return 0
 
 
-def grade(*, paths: list[Path], out: Path, jobs: int | None, secret: str | None) -> int:
+def grade(*, paths: list[Path], out: Path, jobs: int | None, secret: str | None, warm: bool = True) -> int:
     """Grades every submission under ``paths`` and writes the reports to ``out``."""
     from autograder import batch, report
     from autograder.grading import GradingOptions
@@ -41,7 +41,7 @@ def grade(*, paths: list[Path], out: Path, jobs: int | None, secret: str | None)
         print(f"no notebooks found under {', '.join(map(str, paths))} (expected STUDENT/LAB/*.ipynb)",
               file=sys.stderr)
         return 0
-    options = GradingOptions(secret=secret or course_secret(), hidden_paths=_secret_paths(paths, out))
+    options = GradingOptions(secret=secret or course_secret(), hidden_paths=_secret_paths(paths, out), warm=warm)
     results = batch.grade_all(submissions, options, jobs=jobs, log=lambda line: print(line, file=sys.stderr))
     batch.write_reports(results, out)
     print(report.summary(results), end="")
@@ -96,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=None, help="submissions graded at once. Defaults to the CPU count.")
     p.add_argument("--secret", default=None,
                    help="course secret that seeds hidden cases. Defaults to $AUTOGRADER_SECRET or .autograder_secret.")
+    p.add_argument("--fresh-processes", action="store_true",
+                   help="start a fresh interpreter per submission instead of forking the warm worker "
+                   "(slower; for comparison)")
 
     p = verbs.add_parser("release", help="regenerate labs/ from solutions/ with nbgrader",
                          description="Regenerate the public cases and labs/ (real nbgrader generate_assignment), "
@@ -126,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
             if missing:
                 print(f"error: no such file or folder: {missing[0]}", file=sys.stderr)
                 return 2
-            return grade(paths=args.paths, out=args.out, jobs=args.jobs, secret=args.secret)
+            return grade(paths=args.paths, out=args.out, jobs=args.jobs, secret=args.secret,
+                         warm=not args.fresh_processes)
         return release(labs=args.labs, bundle=args.bundle, gradescope=args.gradescope,
                        visibility=args.visibility)
     except KeyboardInterrupt:

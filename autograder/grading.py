@@ -55,12 +55,17 @@ class SubmissionResult:
 
 @dataclass(frozen=True)
 class GradingOptions:
-    """How to grade: the course secret (hidden inputs), secret paths, limits."""
+    """How to grade: the course secret (hidden inputs), secret paths, limits.
+
+    ``warm`` forks student processes from the warm worker (the default); without it each
+    submission starts a fresh interpreter, which is slower and isolated the same way.
+    """
 
     secret: str
     hidden_paths: tuple[str, ...] = ()
     limits: Limits = field(default_factory=Limits)
     include_hidden: bool = True
+    warm: bool = True
 
 
 @functools.lru_cache(maxsize=32)
@@ -122,7 +127,7 @@ def grade_notebook(path: Path, student: str, options: GradingOptions, lab_hint: 
                          e.probe)
              for e in lab.exercises]
     report = runner.run([c.to_json() for c in chunks], tasks, hidden_paths=list(options.hidden_paths),
-                        limits=options.limits)
+                        limits=options.limits, warm=options.warm)
     results = _point_to_root_causes(lab, [_judge_exercise(lab, e, plan[e.name][0], report.outcomes[e.name],
                                                           plan[e.name][1]) for e in lab.exercises])
     return SubmissionResult(student, lab_id, str(path), results, tuple(notebook.notes) + tuple(notes)
