@@ -45,16 +45,36 @@ def discover(paths: list[Path]) -> list[Submission]:
     return sorted(found, key=lambda s: (s.student, s.lab_hint or "", str(s.path)))
 
 
+def _checkout_root() -> Path:
+    """The folder holding this copy of the package (a course repository, or site-packages)."""
+    return Path(__file__).resolve().parents[1]
+
+
 def secret_paths(course: Path, inputs: list[Path], out: Path | None) -> tuple[str, ...]:
-    """What student code must never read: solutions, hidden checks, tests, grades, submissions."""
+    """What student code must never read: the whole course folder, the checkout this grader runs
+    from, the submissions and the reports (less what :func:`visible_paths` gives back)."""
     course = course.resolve()
-    candidates = [course / name for name in ("solutions", "source", "tests", ".git", "submitted", "autograded",
-                                             "feedback", "gradebook.db", SECRET_FILE)]
+    candidates = [course]
+    checkout = _checkout_root()
+    if any((checkout / name).exists() for name in ("solutions", "source", ".git", "nbgrader_config.py")):
+        candidates.append(checkout)
+    for root in dict.fromkeys((course, checkout)):
+        candidates += [root / name for name in ("solutions", "source", "tests", ".git", "submitted", "autograded",
+                                                 "feedback", "gradebook.db", SECRET_FILE)]
     candidates.append(Path(__file__).resolve().parent / "hidden")
     candidates += [(p if p.is_dir() else p.parent).resolve() for p in inputs]
     if out is not None:
         candidates.append(out.resolve())
     return tuple(dict.fromkeys(str(p) for p in candidates if p.exists()))
+
+
+def visible_paths(course: Path) -> tuple[str, ...]:
+    """What student code may read inside the hidden course folder: the public datasets.
+
+    The grader itself and the Python environment are always visible (the sandbox adds them).
+    """
+    folders = [root / "datasets" for root in dict.fromkeys((course.resolve(), _checkout_root()))]
+    return tuple(str(f) for f in folders if f.is_dir())
 
 
 def _progress(total: int):

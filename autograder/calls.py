@@ -55,11 +55,13 @@ def _mutated(before: list, after: list, names: list[str]) -> list[str]:
     return changed
 
 
-def run_case(fn, case: Case, probe: str | None = None) -> dict:
+def run_case(fn, case: Case, probe: str | None = None, settle=None) -> dict:
     """Calls ``fn`` on ``case``'s inputs and returns the JSON-ready outcome.
 
     With ``probe`` (an :attr:`Exercise.probe` name) the probe is called instead, as
     ``probe(fn, *args, **kwargs)``, and its return value is the outcome's value.
+    ``settle``, if given, is called as soon as the student's code returns or raises,
+    before this module looks at the result (the sandbox undoes patches of builtins there).
     """
     if probe is not None:
         from autograder.probes import resolve
@@ -71,7 +73,11 @@ def run_case(fn, case: Case, probe: str | None = None) -> dict:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a warning is not a wrong answer: the value is judged
-            value = fn(*args, **kwargs)
+            try:
+                value = fn(*args, **kwargs)
+            finally:
+                if settle is not None:
+                    settle()
     except Exception as exc:  # noqa: BLE001 - any student error becomes feedback
         return {"error": _error(exc)}
     mutated = _mutated(originals, args + list(kwargs.values()), _arg_names(case))

@@ -22,7 +22,7 @@ def check(*, notebook: Path) -> int:
 
     hidden_available = _hidden_available()
     options = GradingOptions(secret=course_secret() if hidden_available else "", include_hidden=hidden_available,
-                             hidden_paths=_secret_paths([notebook], None))
+                             **_sandbox_paths([notebook], None))
     result = grade_notebook(notebook, student=notebook.stem, options=options, lab_hint=notebook.parent.name)
     print(report.text(result), end="")
     if not hidden_available:
@@ -41,7 +41,7 @@ def grade(*, paths: list[Path], out: Path, jobs: int | None, secret: str | None,
         print(f"no notebooks found under {', '.join(map(str, paths))} (expected STUDENT/LAB/*.ipynb)",
               file=sys.stderr)
         return 0
-    options = GradingOptions(secret=secret or course_secret(), hidden_paths=_secret_paths(paths, out), warm=warm)
+    options = GradingOptions(secret=secret or course_secret(), warm=warm, **_sandbox_paths(paths, out))
     results = batch.grade_all(submissions, options, jobs=jobs, log=lambda line: print(line, file=sys.stderr))
     batch.write_reports(results, out)
     print(report.summary(results), end="")
@@ -70,11 +70,12 @@ def _hidden_available() -> bool:
     return (Path(__file__).resolve().parent / "hidden" / "__init__.py").is_file()
 
 
-def _secret_paths(paths: list[Path], out: Path | None) -> tuple[str, ...]:
-    from autograder.batch import secret_paths
+def _sandbox_paths(paths: list[Path], out: Path | None) -> dict:
+    from autograder.batch import secret_paths, visible_paths
     from autograder.seeds import course_root
 
-    return secret_paths(course_root(), list(paths), out)
+    course = course_root()
+    return {"hidden_paths": secret_paths(course, list(paths), out), "visible_paths": visible_paths(course)}
 
 
 def build_parser() -> argparse.ArgumentParser:

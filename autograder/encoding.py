@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,9 +62,12 @@ def _encode_float(value: float):
     return {"$float": "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")}
 
 
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")  # memory addresses differ between runs: reports must not
+
+
 def _describe(obj) -> Unsupported:
     try:
-        text = object.__repr__(obj)
+        text = _ADDRESS.sub("", object.__repr__(obj))
     except Exception:  # noqa: BLE001 - a hostile object may break even object.__repr__
         text = "?"
     return Unsupported(type(obj).__name__, text[:200])

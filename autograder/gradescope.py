@@ -109,7 +109,7 @@ def results_for(root: Path) -> dict:
         data["max_score"] = checks.load_lab(lab_id).max_score
     else:
         secret = (source / SECRET_FILE).read_text(encoding="utf-8").strip()
-        hidden = [str(p) for p in (source / "autograder" / "hidden", source / SECRET_FILE, results, root / "submission")
+        hidden = [str(p) for p in (source, results, root / "submission", source / "autograder" / "hidden")
                   if p.exists()]
         result = grade_notebook(notebook, "submission", GradingOptions(secret=secret, hidden_paths=tuple(hidden)),
                                 lab_hint=lab_id)

@@ -57,12 +57,16 @@ class SubmissionResult:
 class GradingOptions:
     """How to grade: the course secret (hidden inputs), secret paths, limits.
 
+    ``hidden_paths`` are kept from student code, except the ``visible_paths`` inside them
+    (see :func:`autograder.batch.secret_paths` and :func:`autograder.batch.visible_paths`).
+
     ``warm`` forks student processes from the warm worker (the default); without it each
     submission starts a fresh interpreter, which is slower and isolated the same way.
     """
 
     secret: str
     hidden_paths: tuple[str, ...] = ()
+    visible_paths: tuple[str, ...] = ()
     limits: Limits = field(default_factory=Limits)
     include_hidden: bool = True
     warm: bool = True
@@ -127,6 +131,7 @@ def grade_notebook(path: Path, student: str, options: GradingOptions, lab_hint: 
                          e.probe)
              for e in lab.exercises]
     report = runner.run([c.to_json() for c in chunks], tasks, hidden_paths=list(options.hidden_paths),
+                        visible_paths=list(options.visible_paths),
                         limits=options.limits, warm=options.warm)
     results = _point_to_root_causes(lab, [_judge_exercise(lab, e, plan[e.name][0], report.outcomes[e.name],
                                                           plan[e.name][1]) for e in lab.exercises])

@@ -60,8 +60,9 @@ except OSError:
 @needs_namespaces
 def test_os_layer_alone_hides_secrets_drops_to_its_own_user_and_cuts_the_network(secret_dir, scratch):
     code = PROBE.format(secret=str(secret_dir / "answer.txt"), folder=str(secret_dir))
+    plan = isolation.mount_plan([str(secret_dir)], isolation.interpreter_paths())
     result = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, cwd=scratch,
-                            preexec_fn=isolation.preexec([str(secret_dir)], str(scratch), Limits(), True), timeout=60)
+                            preexec_fn=isolation.preexec(plan, str(scratch), Limits(), True), timeout=60)
     assert result.returncode == 0, result.stderr
     assert int(result.stdout.split()[1]) >= isolation.UID_BASE
     assert result.stdout.splitlines()[1:] == [ "read: no PermissionError", "listing: no PermissionError",

@@ -1,8 +1,9 @@
 """The untrusted side: runs a student's definitions and calls their functions on case inputs.
 
-Started by :mod:`autograder.sandbox.runner` in a separate process. It reads one job
-(JSON) from stdin and writes one JSON line per event to the results descriptor: which
-exercise starts, each case's outcome, which exercise is done. It never sees expected
+Started by :mod:`autograder.sandbox.runner` in a separate process (or forked by the warm
+worker). It reads a header (the definitions) and then one exercise at a time, each a JSON
+line, and writes one JSON line per event to the results descriptor: which definition
+starts, which exercise starts, each case's outcome, which exercise is done. It never sees expected
 values, and it decides nothing: the grading process judges what it reports.
 """
 
@@ -16,6 +17,7 @@ import sys
 import time
 
 EXIT_BAD_JOB = 3
+_restore = None
 
 
 class _Timeout(BaseException):
@@ -85,10 +87,17 @@ class _Channel:
             view = view[written:]
 
 
-def _define(chunks: list[dict], namespace: dict) -> list[str]:
-    """Executes each definition; a failing one is reported and skipped."""
+def _define(chunks: list[dict], skip: list[int], namespace: dict, channel: _Channel) -> list[str]:
+    """Executes each definition; a failing one is reported and skipped.
+
+    Before each, the grading process is told which one starts: if one kills the process,
+    the next process skips it.
+    """
     notes = []
-    for chunk in chunks:
+    for index, chunk in enumerate(chunks):
+        if index in skip:
+            continue
+        channel.send(event="chunk", index=index)
         filename = f"cell {chunk['cell']}"
         try:
             code = compile("\n" * (chunk["line"] - 1) + chunk["code"], filename, "exec", dont_inherit=True)
@@ -106,10 +115,34 @@ def _timeout(seconds: float) -> dict:
                       "an endless loop?"}}
 
 
-def _call(run_case, case, fn, probe, seconds: float, budget: float) -> dict:
+class _Restorer:
+    """Puts back what student code changed in ``builtins`` and ``numpy``, which the grader's own code uses.
+
+    A submission that patches ``isinstance`` or ``np.asarray`` may break its own answers,
+    but not the reporting of its other exercises.
+    """
+
+    def __init__(self):
+        import builtins
+
+        import numpy
+
+        self.saved = [(vars(module), dict(vars(module))) for module in (builtins, numpy)]
+
+    def __call__(self) -> None:
+        for namespace, saved in self.saved:
+            for key, value in saved.items():
+                if namespace.get(key, _MISSING) is not value:
+                    namespace[key] = value
+
+
+_MISSING = object()
+
+
+def _call(run_case, case, fn, probe, seconds: float, budget: float, settle) -> dict:
     signal.setitimer(signal.ITIMER_REAL, max(budget, 0.001))
     try:
-        return run_case(fn, case, probe)
+        return run_case(fn, case, probe, settle)
     except _Timeout:
         return _timeout(seconds)
     except BaseException as exc:  # noqa: BLE001 - sys.exit, KeyboardInterrupt, ...
@@ -122,7 +155,7 @@ def _call(run_case, case, fn, probe, seconds: float, budget: float) -> dict:
 
 def _run_exercise(channel: _Channel, namespace: dict, task: dict, case_from_json, run_case) -> None:
     name, function = task["exercise"], task["function"]
-    channel.send(event="start", exercise=name)
+    channel.send(event="start", exercise=name, token=task.get("token"))
     fn = namespace.get(function)
     ends = time.monotonic() + task["seconds"]
     for index, raw in enumerate(task["cases"]):
@@ -134,7 +167,7 @@ def _run_exercise(channel: _Channel, namespace: dict, task: dict, case_from_json
             outcome = _timeout(task["seconds"])
         else:
             outcome = _call(run_case, case_from_json(raw), fn, task.get("probe"), task["seconds"],
-                            ends - time.monotonic())
+                            ends - time.monotonic(), _restore)
         try:
             channel.send(event="case", exercise=name, index=index, outcome=outcome)
         except (TypeError, ValueError):
@@ -157,34 +190,44 @@ def prepare():
     return case_from_json
 
 
-def run_job(job: dict, results_fd: int, case_from_json) -> None:
-    """Runs one submission's job, reporting on ``results_fd``; never returns."""
+def run_job(stream, results_fd: int | None, case_from_json) -> None:
+    """Runs one submission: its header, then one exercise per line of ``stream``; never returns.
+
+    ``results_fd`` is where events go (a fresh process finds it in the header instead).
+    """
     from autograder.calls import run_case
     from autograder.sandbox import guard
 
-    channel = _Channel(results_fd)
+    header = json.loads(stream.readline())
+    channel = _Channel(int(header["results_fd"]) if results_fd is None else results_fd)
     sys.stdout = sys.stderr = _Discard()
     signal.signal(signal.SIGALRM, _on_alarm)
-    guard.install(job["hidden_paths"], job["scratch"])
+    guard.install(header["hidden_paths"], header["scratch"], header.get("visible_paths", []))
 
+    global _restore
+    _restore = _Restorer()
     namespace = {"__name__": "__main__", "__builtins__": __builtins__,
                  "__lazy_module__": _LazyModule, "__lazy_from__": _LazyFrom}
-    signal.setitimer(signal.ITIMER_REAL, job["define_seconds"])
+    signal.setitimer(signal.ITIMER_REAL, header["define_seconds"])
     try:
-        notes = _define(job["chunks"], namespace)
+        notes = _define(header["chunks"], header.get("skip", []), namespace, channel)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
+    del header
+    _restore()
     channel.send(event="defined", notes=notes)
-    for task in job["tasks"]:
-        _run_exercise(channel, namespace, task, case_from_json, run_case)
+    while True:
+        line = stream.readline()
+        if not line:
+            break
+        _run_exercise(channel, namespace, json.loads(line), case_from_json, run_case)
     channel.send(event="finished")
     os._exit(0)  # skip interpreter teardown: student objects' __del__ must not run after this
 
 
 def main() -> None:
-    """The entry point of a fresh (not forked) student process: the job comes on stdin."""
-    job = json.loads(sys.stdin.read())
-    run_job(job, int(job["results_fd"]), prepare())
+    """The entry point of a fresh (not forked) student process: its work comes on stdin."""
+    run_job(sys.stdin.buffer, None, prepare())
 
 
 if __name__ == "__main__":

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE = 1, 2, 4, 4096, 8192, 16384, 1 << 18
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT = 1, 2, 4, 32
+MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE = 4096, 8192, 16384, 1 << 18
 UID_BASE = 100_000
 PR_SET_PDEATHSIG = 1
 
@@ -40,14 +41,17 @@ class Limits:
         cpu_seconds: CPU-time limit of the whole process. Defaults to `120`.
         file_bytes: largest file the process may write. Defaults to 16 MiB.
         open_files: open file descriptors. Defaults to `256`.
-        processes: processes and threads of the sandbox user. Defaults to `256`.
+        processes: processes and threads of the student's user (``RLIMIT_NPROC``). Defaults to
+            `1`: the student process itself, so it can start neither programs nor threads.
+            Where it runs as the grader's own user, that user's other processes count too,
+            which only makes the limit stricter.
     """
 
     memory_bytes: int = 2 * 1024**3
     cpu_seconds: int = 120
     file_bytes: int = 16 * 1024**2
     open_files: int = 256
-    processes: int = 256
+    processes: int = 1
 
 
 def _check(result: int, what: str) -> None:
@@ -67,46 +71,91 @@ def _hide(path: bytes) -> None:
         _mount(b"/dev/null", path, None, MS_BIND, None)
 
 
-def blocked_ancestors(paths: list[str]) -> list[tuple[str, str]]:
-    """(folder, child) pairs where an unprivileged user cannot pass through folder on the way to a path.
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
 
-    Python itself may live where others may not enter (pyenv under a 0700 /root): such a
-    folder is covered, inside the child's mount namespace only, by a world-readable tmpfs
-    holding just the one entry that leads to the interpreter.
+
+def _blocked_folders(paths: list[str]) -> list[str]:
+    """Folders that an unprivileged user cannot pass through on the way to ``paths``.
+
+    Python itself may live where others may not enter (pyenv under a 0700 /root).
     """
-    pairs = []
+    blocked = []
     for path in paths:
-        parts = os.path.realpath(path).strip("/").split("/")
         folder = "/"
-        for part in parts:
-            if not part:
-                break
+        for part in path.strip("/").split("/"):
             try:
                 if not os.stat(folder).st_mode & 0o001:
-                    if (folder, part) not in pairs:
-                        pairs.append((folder, part))
+                    if folder not in blocked:
+                        blocked.append(folder)
                     break
             except OSError:
                 break
             folder = os.path.join(folder, part)
-    return pairs
+    return blocked
 
 
-def _expose(pairs: list[tuple[str, str]], scratch: str) -> None:
+def mount_plan(hidden_paths: list[str], visible_paths: list[str]) -> list[list]:
+    """The steps that make the child's view of the file system, shortest path first.
+
+    ``["cover", folder, keeps]`` lays an empty read-only tmpfs over ``folder`` with only
+    ``keeps`` (the visible paths inside it) mounted back in place; ``["hide", path]`` covers
+    a path with nothing. A hidden folder holding visible paths (the course folder holds the
+    grader and the virtual environment) is covered; a folder the sandbox user could not
+    pass through on the way to a visible path (a 0700 /root holding pyenv) is covered too.
+    A hidden path inside a visible one (``autograder/hidden``) is hidden again after it.
+    """
+    visible = sorted({os.path.realpath(v) for v in visible_paths if os.path.exists(v)}, key=len)
+    outermost = [v for i, v in enumerate(visible) if not any(_inside(v, o) for o in visible[:i])]
+    steps = {}
+    for folder in _blocked_folders(outermost):
+        steps[folder] = ["cover", folder, [v for v in outermost if _inside(v, folder) and v != folder]]
+    for path in (os.path.realpath(h) for h in hidden_paths):
+        if path in steps or path == "/":
+            continue
+        keeps = [v for v in outermost if _inside(v, path) and v != path]
+        steps[path] = ["cover", path, keeps] if keeps else ["hide", path]
+    return [steps[key] for key in sorted(steps, key=len)]
+
+
+def _cover(folder: str, keeps: list[str], stage: str) -> None:
+    if not os.path.isdir(folder):
+        return
+    staged = []
+    for keep in keeps:
+        if not os.path.exists(keep):
+            continue
+        target = os.path.join(stage, str(len(os.listdir(stage))))
+        if os.path.isdir(keep):
+            os.mkdir(target)
+        else:
+            open(target, "w").close()
+        _mount(os.fsencode(keep), os.fsencode(target), None, MS_BIND | MS_REC, None)
+        staged.append((target, keep))
+    flags = MS_NOSUID | MS_NODEV
+    _mount(b"tmpfs", os.fsencode(folder), b"tmpfs", flags, b"size=1m,mode=755")
+    for target, keep in staged:
+        os.makedirs(os.path.dirname(keep), mode=0o755, exist_ok=True)
+        if os.path.isdir(target):
+            os.mkdir(keep)
+        else:
+            open(keep, "w").close()
+        _mount(os.fsencode(target), os.fsencode(keep), None, MS_MOVE, None)
+        if os.path.isdir(target):
+            os.rmdir(target)
+        else:
+            os.unlink(target)
+    _mount(None, os.fsencode(folder), None, MS_REMOUNT | MS_RDONLY | flags, b"size=1m,mode=755")
+
+
+def _apply(plan: list[list], scratch: str) -> None:
     stage = os.path.join(scratch, ".stage")
     os.mkdir(stage, 0o700)
-    staged = []
-    for i, (folder, child) in enumerate(pairs):
-        target = os.path.join(stage, str(i))
-        os.mkdir(target)
-        _mount(os.fsencode(os.path.join(folder, child)), os.fsencode(target), None, MS_BIND | MS_REC, None)
-        staged.append((target, folder, child))
-    for folder in dict.fromkeys(folder for folder, _ in pairs):
-        _mount(b"tmpfs", os.fsencode(folder), b"tmpfs", MS_NOSUID | MS_NODEV, b"size=64k,mode=755")
-    for target, folder, child in staged:
-        os.mkdir(os.path.join(folder, child))
-        _mount(os.fsencode(target), os.fsencode(os.path.join(folder, child)), None, MS_MOVE, None)
-        os.rmdir(target)
+    for step in plan:
+        if step[0] == "cover":
+            _cover(step[1], list(step[2]), stage)
+        elif os.path.exists(step[1]):
+            _hide(os.fsencode(step[1]))
     os.rmdir(stage)
 
 
@@ -119,18 +168,15 @@ def sandbox_uid(pid: int) -> int:
     return UID_BASE + pid
 
 
-def enter_namespaces(hidden_paths: list[str], scratch: str, exposed: list[tuple[str, str]] = ()) -> None:
-    """New mount and network namespaces with ``hidden_paths`` covered; then a user of its own.
+def enter_namespaces(plan: list[list], scratch: str) -> None:
+    """New mount and network namespaces laid out by ``plan`` (:func:`mount_plan`); then a user of its own.
 
     The scratch folder becomes a private tmpfs that only this process's user can enter, and
     ``/dev/shm`` another, so nothing a submission writes is visible to any other.
     """
     _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWNET), "unshare")
     _mount(None, b"/", None, MS_REC | MS_PRIVATE, None)
-    if exposed:
-        _expose(list(exposed), scratch)
-    for path in hidden_paths:
-        _hide(os.fsencode(path))
+    _apply(plan, scratch)
     uid = sandbox_uid(os.getpid())
     private = MS_NOSUID | MS_NODEV
     _mount(b"tmpfs", os.fsencode(scratch), b"tmpfs", private, f"size=256m,mode=700,uid={uid},gid={uid}".encode())
@@ -160,27 +206,47 @@ def apply_limits(limits: Limits) -> None:
 
 
 def interpreter_paths() -> list[str]:
-    """What the student process must be able to reach: Python, its libraries, this package."""
+    """What the student process must be able to read: Python, its libraries, this package."""
     import site
 
-    here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    return [os.path.realpath(sys.executable), sys.prefix, sys.base_prefix, *site.getsitepackages(), here]
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return [os.path.dirname(os.path.realpath(sys.executable)), sys.prefix, sys.base_prefix,
+            *site.getsitepackages(), package]
 
 
-def preexec(hidden_paths: list[str], scratch: str, limits: Limits, namespaces: bool,
-            exposed: list[tuple[str, str]] | None = None):
-    """The function a student process runs first: between fork and exec, or right after a warm fork."""
-    if exposed is None:
-        exposed = blocked_ancestors(interpreter_paths()) if namespaces else []
+def _drop_to_own_user(scratch: str) -> None:
+    uid = sandbox_uid(os.getpid())
+    os.chown(scratch, uid, uid)
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+
+
+def preexec(plan: list[list], scratch: str, limits: Limits, namespaces: bool, own_user: bool = False):
+    """The function a student process runs first: between fork and exec, or right after a warm fork.
+
+    With ``namespaces`` it lays out its file system by ``plan`` and drops to a user of its
+    own. Without them, ``own_user`` (root, with Python readable by others) still drops to a
+    user of its own, so that the process limit and file permissions hold.
+    """
 
     def run() -> None:
         os.setsid()
         die_with_parent()
         if namespaces:
-            enter_namespaces(hidden_paths, scratch, exposed)
+            enter_namespaces(plan, scratch)
+        else:
+            if own_user:
+                _drop_to_own_user(scratch)
+            os.chdir(scratch)
         apply_limits(limits)
 
     return run
+
+
+def can_drop_user(visible_paths: list[str]) -> bool:
+    """Whether a child without namespaces can run as a user of its own: root, with Python readable by others."""
+    return os.geteuid() == 0 and not _blocked_folders([os.path.realpath(p) for p in visible_paths])
 
 
 @functools.cache
@@ -192,8 +258,12 @@ def namespaces_available() -> bool:
 
     scratch = tempfile.mkdtemp(prefix="autograder-probe-")
     try:
-        subprocess.run([sys.executable, "-I", "-c", "import numpy"], preexec_fn=preexec([], scratch, Limits(), True),
-                       check=True, timeout=60, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=scratch)
+        plan = mount_plan([], interpreter_paths())
+        env = {"PATH": "/usr/bin:/bin", "HOME": scratch, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+               "MKL_NUM_THREADS": "1"}
+        subprocess.run([sys.executable, "-I", "-c", "import numpy"], preexec_fn=preexec(plan, scratch, Limits(), True),
+                       check=True, timeout=60, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=scratch,
+                       env=env)
     except (OSError, subprocess.SubprocessError):
         return False
     finally:

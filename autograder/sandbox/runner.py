@@ -1,10 +1,17 @@
 """The trusted side of the sandbox: starts the student process and collects its outcomes.
 
 One child process runs a submission's definitions and then its exercises, one after
-another, reporting each case's outcome as a JSON line. Each exercise has its own time
-limit: when the child overruns it, dies, or is killed for memory, that exercise's
-missing cases are recorded as failures and a fresh child carries on with the next
-exercise, so one endless loop costs one exercise, not the notebook.
+another, reporting each case's outcome as a JSON line. The child learns an exercise's
+inputs only when the grading process hands it that exercise, after the previous one is
+done, and only events about the exercise in hand are accepted: student code that writes
+fake result lines can only claim values for the exercise it is running, which it could
+have returned anyway, never for another one whose inputs it has not seen.
+
+Each exercise has its own time limit: when the child overruns it, dies, or is killed for
+memory, that exercise's missing cases are recorded as failures and a fresh child carries
+on with the next exercise, so one endless loop costs one exercise, not the notebook. A
+definition that kills its process (``os._exit`` at the top level of a cell) is skipped
+with a note, and a fresh child defines the rest.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import dataclasses
 import functools
 import json
 import os
+import secrets
 import select
 import shutil
 import subprocess
@@ -31,6 +39,7 @@ PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
 MAX_LINE = 8 * 1024**2
 MAX_TOTAL = 64 * 1024**2
 START_SECONDS = 20.0
+MAX_DEFINITION_CRASHES = 3
 _BOOT = ("import sys; sys.path.insert(0, {root!r}); "
          "from autograder.sandbox.child import main; main()")
 
@@ -100,23 +109,26 @@ def _stop_workers() -> None:
 
 
 class _Child:
-    """One student process and the pipe it reports on.
+    """One student process, the pipe it reads its work from and the pipe it reports on.
 
     With ``warm`` the process is forked by the warm worker; otherwise (or if the worker
     is unavailable) it is a freshly started interpreter. Both isolate themselves the same
     way before reading their job.
     """
 
-    def __init__(self, job: dict, hidden: list[str], limits: Limits, namespaces: bool, warm: bool = True):
+    def __init__(self, header: dict, hidden: list[str], visible: list[str], limits: Limits, namespaces: bool,
+                 warm: bool = True):
         self.scratch = tempfile.mkdtemp(prefix=guard.SCRATCH_PREFIX)
         self.process, self.pid, self.eof = None, None, False
+        plan = isolation.mount_plan(hidden, visible + [self.scratch]) if namespaces else []
+        own_user = not namespaces and _can_drop_user(tuple(visible))
+        header = {**header, "hidden_paths": hidden, "visible_paths": visible, "scratch": self.scratch}
         read_fd, write_fd = os.pipe()
-        exposed = _exposed() if namespaces else []
         pool = _warm_worker() if warm else None
         if pool is not None:
             job_read, job_write = os.pipe()
-            request = {"scratch": self.scratch, "hidden_paths": hidden, "namespaces": namespaces,
-                       "exposed": exposed, "limits": dataclasses.asdict(limits)}
+            request = {"scratch": self.scratch, "plan": plan, "namespaces": namespaces, "own_user": own_user,
+                       "limits": dataclasses.asdict(limits)}
             try:
                 self.pid = pool.spawn(request, write_fd, job_read)
             except OSError:
@@ -129,22 +141,42 @@ class _Child:
                 [sys.executable, "-I", "-c", _BOOT.format(root=PACKAGE_PARENT)],
                 stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 cwd=self.scratch, env=_child_env(self.scratch), pass_fds=(write_fd,),
-                preexec_fn=isolation.preexec(hidden, self.scratch, limits, namespaces, exposed),
+                preexec_fn=isolation.preexec(plan, self.scratch, limits, namespaces, own_user),
             )
             self.pid = self.process.pid
-            job = {**job, "results_fd": write_fd}
-            job_stream = self.process.stdin
-        else:
-            job_stream = os.fdopen(job_write, "wb")
+            header["results_fd"] = write_fd
+            job_write = os.dup(self.process.stdin.fileno())
+            self.process.stdin.close()
         os.close(write_fd)
+        os.set_blocking(job_write, False)
+        self.job_fd = job_write
         self.reader = os.fdopen(read_fd, "rb", buffering=0)
         self.buffer = b""
         self.received = 0
-        try:
-            job_stream.write(json.dumps({**job, "scratch": self.scratch}).encode())
-            job_stream.close()
-        except BrokenPipeError:
-            pass
+        self.send(header, time.monotonic() + START_SECONDS)
+
+    def send(self, message: dict, deadline: float) -> bool:
+        """Writes one JSON line to the child; False if it cannot take it before ``deadline``."""
+        view = memoryview((json.dumps(message) + "\n").encode())
+        while view:
+            remaining = deadline - time.monotonic()
+            if self.job_fd < 0 or remaining <= 0:
+                return False
+            _, ready, _ = select.select([], [self.job_fd], [], remaining)
+            if not ready:
+                return False
+            try:
+                view = view[os.write(self.job_fd, view):]
+            except BlockingIOError:
+                continue
+            except OSError:  # the child is gone
+                return False
+        return True
+
+    def end_of_work(self) -> None:
+        if self.job_fd >= 0:
+            os.close(self.job_fd)
+            self.job_fd = -1
 
     def next_event(self, deadline: float) -> dict | None:
         """The next well-formed event, or None at end of stream or past the deadline."""
@@ -182,46 +214,54 @@ class _Child:
                 pass
         if self.process is not None:
             self.process.wait()
+        self.end_of_work()
         self.reader.close()
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 @functools.cache
-def _exposed() -> list[tuple[str, str]]:
-    return isolation.blocked_ancestors(isolation.interpreter_paths())
+def _can_drop_user(visible: tuple[str, ...]) -> bool:
+    return isolation.can_drop_user(list(visible))
 
 
-def run(chunks: list[dict], tasks: list[Task], *, hidden_paths: list[str], limits: Limits | None = None,
-        define_seconds: float = 10.0, warm: bool = True) -> RunReport:
+def run(chunks: list[dict], tasks: list[Task], *, hidden_paths: list[str], visible_paths: list[str] = (),
+        limits: Limits | None = None, define_seconds: float = 10.0, warm: bool = True) -> RunReport:
     """Runs ``tasks`` against a submission's definitions (``chunks``) in sandboxed processes.
 
-    With ``warm`` (the default) the processes are forked from this process's warm worker.
+    ``hidden_paths`` are kept from the student's code; ``visible_paths`` inside them stay
+    readable (Python and this package are added). With ``warm`` (the default) the
+    processes are forked from this process's warm worker.
     """
     limits = limits or Limits()
     namespaces = isolation.namespaces_available()
+    visible = list(visible_paths) + isolation.interpreter_paths()
     report = RunReport()
     report.outcomes = {t.exercise: [None] * len(t.cases) for t in tasks}
-    pending = list(tasks)
-    defined_once = False
+    pending, skipped, defined_once = list(tasks), [], False
     while pending:
-        job = {"chunks": chunks, "tasks": [t.to_json() for t in pending], "hidden_paths": hidden_paths,
-               "define_seconds": define_seconds}
-        child = _Child(job, hidden_paths, limits, namespaces, warm)
+        header = {"chunks": chunks, "skip": skipped, "define_seconds": define_seconds}
+        child = _Child(header, list(hidden_paths), visible, limits, namespaces, warm)
         before = len(pending)
         try:
-            pending, defined = _collect(child, pending, report, define_seconds, defined_once)
+            pending, defined, crashed_in = _session(child, pending, report, define_seconds, defined_once)
         finally:
             child.close()
-        if defined and len(pending) == before:
-            for task in pending:
-                _fill(report, task, _error("Crash", "the process running your code ended before this exercise"))
-            break
         if not defined:
+            if crashed_in is not None and crashed_in not in skipped and len(skipped) < MAX_DEFINITION_CRASHES:
+                skipped.append(crashed_in)
+                chunk = chunks[crashed_in]
+                report.notes.append(f"cell {chunk['cell']}, line {chunk['line']}: stopped the process running your "
+                                    "code while it was being defined (os._exit, an endless loop or a crash); skipped")
+                continue
             message = ("your notebook's definitions did not finish loading (an endless loop or a crash at the top "
                        "level of a cell?)")
             report.notes.append(message)
             for task in pending:
                 _fill(report, task, _error("Crash", message))
+            break
+        if len(pending) == before:
+            for task in pending:
+                _fill(report, task, _error("Crash", "the process running your code ended before this exercise"))
             break
         defined_once = True
     return report
@@ -234,43 +274,70 @@ def _fill(report: RunReport, task: Task, outcome: dict) -> None:
             slots[i] = outcome
 
 
-def _collect(child: _Child, pending: list[Task], report: RunReport, define_seconds: float,
-             defined_once: bool) -> tuple[list[Task], bool]:
-    """Reads one child's events; returns the tasks still to run and whether definitions loaded."""
-    event = child.next_event(time.monotonic() + START_SECONDS + define_seconds)
-    if event and event.get("event") == "failed":
-        raise RuntimeError(f"the sandbox could not start: {str(event.get('message'))[:300]}")
-    if not event or event.get("event") != "defined":
-        return pending, False
-    notes = event.get("notes")
-    if not defined_once and isinstance(notes, list):
-        report.notes.extend(str(note)[:300] for note in notes[:20])
-    by_name = {t.exercise: t for t in pending}
-    current, deadline = None, time.monotonic() + START_SECONDS
+def _session(child: _Child, pending: list[Task], report: RunReport, define_seconds: float,
+             defined_once: bool) -> tuple[list[Task], bool, int | None]:
+    """Drives one child: definitions, then one exercise at a time.
+
+    Returns the tasks still to run, whether the definitions loaded and, if they did not,
+    the chunk being defined when the child stopped.
+    """
+    deadline, crashed_in = time.monotonic() + START_SECONDS + define_seconds, None
     while True:
         event = child.next_event(deadline)
         if event is None:
+            return pending, False, crashed_in
+        if event.get("event") == "failed" and crashed_in is None:
+            raise RuntimeError(f"the sandbox could not start: {str(event.get('message'))[:300]}")
+        if event.get("event") == "chunk" and isinstance(event.get("index"), int):
+            crashed_in = event["index"]
+        if event.get("event") == "defined":
             break
+    notes = event.get("notes")
+    if not defined_once and isinstance(notes, list):
+        report.notes.extend(str(note)[:300] for note in notes[:20])
+    remaining = list(pending)
+    for task in pending:
+        deadline = time.monotonic() + task.seconds + 2.0
+        token = secrets.token_hex(8)
+        if not child.send({**task.to_json(), "token": token}, deadline):
+            return remaining, True, None
+        finished = _collect_exercise(child, task, token, report, deadline)
+        if not finished:
+            overran = time.monotonic() >= deadline
+            message = (f"did not finish within its time limit ({task.seconds:g} s for the exercise): an endless "
+                       "loop?" if overran else "the process running your code ended abruptly (os._exit, a crash, "
+                       "or running out of memory)")
+            _fill(report, task, _error("Timeout" if overran else "Crash", message))
+            remaining.remove(task)
+            return remaining, True, None
+        remaining.remove(task)
+    child.end_of_work()
+    return remaining, True, None
+
+
+def _collect_exercise(child: _Child, task: Task, token: str, report: RunReport, deadline: float) -> bool:
+    """Reads ``task``'s events until its "done"; False if the child stopped or overran first.
+
+    Events count only after the child's "start" echoes ``token``, drawn when the task was
+    sent: lines that student code wrote in advance for this exercise are ignored.
+    """
+    slots = report.outcomes[task.exercise]
+    started = False
+    while True:
+        event = child.next_event(deadline)
+        if event is None:
+            return False
+        if event.get("exercise") != task.exercise:
+            continue  # only the exercise in hand: nothing can be claimed for another
         kind = event.get("event")
-        if kind == "start" and event.get("exercise") in by_name:
-            current = by_name[event["exercise"]]
-            deadline = time.monotonic() + current.seconds + 2.0
-        elif kind == "case" and current is not None and event.get("exercise") == current.exercise:
+        if kind == "start" and event.get("token") == token:
+            started = True
+        elif not started:
+            continue
+        elif kind == "case":
             index = event.get("index")
-            slots = report.outcomes[current.exercise]
             if isinstance(index, int) and 0 <= index < len(slots) and slots[index] is None:
                 slots[index] = event.get("outcome")
-        elif kind == "done" and current is not None and event.get("exercise") == current.exercise:
-            pending = [t for t in pending if t.exercise != current.exercise]
-            _fill(report, current, _error("Missing", "no result came back for this case"))
-            current, deadline = None, time.monotonic() + START_SECONDS
-        elif kind == "finished":
-            break
-    if current is not None:
-        overran = time.monotonic() >= deadline
-        message = (f"did not finish within its time limit ({current.seconds:g} s for the exercise): an endless loop?"
-                   if overran else "the process running your code ended abruptly (os._exit, a crash, or "
-                   "running out of memory)")
-        _fill(report, current, _error("Timeout" if overran else "Crash", message))
-        pending = [t for t in pending if t.exercise != current.exercise]
-    return pending, True
+        elif kind == "done":
+            _fill(report, task, _error("Missing", "no result came back for this case"))
+            return True

@@ -57,22 +57,21 @@ def _warm_up():
 
 
 def _child(request: dict, results_fd: int, job_fd: int, child, case_from_json) -> None:
-    """In the forked child: isolate, read the job, run it. Never returns."""
+    """In the forked child: isolate, then run the work that comes on ``job_fd``. Never returns."""
     from autograder.sandbox import isolation
 
     try:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         scratch = request["scratch"]
-        isolation.preexec(request["hidden_paths"], scratch, Limits(**request["limits"]), request["namespaces"],
-                          [tuple(pair) for pair in request["exposed"]])()
+        isolation.preexec(request["plan"], scratch, Limits(**request["limits"]), request["namespaces"],
+                          request["own_user"])()
         os.environ.update(HOME=scratch, TMPDIR=scratch, MPLCONFIGDIR=scratch)
-        with os.fdopen(job_fd, "rb") as stream:
-            job = json.loads(stream.read())
+        stream = os.fdopen(job_fd, "rb")
     except BaseException as exc:  # noqa: BLE001 - report why, then leave
         message = json.dumps({"event": "failed", "message": f"{type(exc).__name__}: {exc}"[:300]}) + "\n"
         os.write(results_fd, message.encode())
         os._exit(3)
-    child.run_job({**job, "scratch": scratch}, results_fd, case_from_json)
+    child.run_job(stream, results_fd, case_from_json)
 
 
 def serve(control_fd: int) -> None:

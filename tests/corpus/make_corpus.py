@@ -1195,7 +1195,8 @@ def entries() -> list[dict]:
          "does not let student code read"),
         ("floods_the_results_descriptor__10_of_12", nb({"grid_search": FLOODS_RESULTS}), 10, "grid_search"),
         ("forges_result_files__10_of_12", nb({"grid_search": FORGES_RESULT_FILES}), 10, "largest"),
-        ("forges_result_events_on_stdout_and_fds__10_of_12", nb({"grid_search": FORGES_EVENTS}), 10, "largest"),
+        ("forges_result_events_on_stdout_and_fds__10_of_12", nb({"grid_search": FORGES_EVENTS}), 10,
+         "received (3.5, 0)"),
         # -- strange return values -----------------------------------------------------------------------
         ("returns_nan_in_central_difference__10_of_12", nb({"central_difference": RETURNS_NAN}), 10,
          "NaN or infinity"),
@@ -1238,64 +1239,10 @@ def entries() -> list[dict]:
 # namespaces (root on Linux, as here: "xfail_with_namespaces") or only where it cannot (a non-root CI
 # machine, a container without CAP_SYS_ADMIN: "xfail_without_namespaces"). The lead flips them when fixed.
 XFAIL: dict[str, dict[str, dict[str, str]]] = {
-    "forges_result_events_on_stdout_and_fds__10_of_12": {"xfail": {"grade": (
-        "runner._collect trusts every event on the results pipe, which student code can write to (its fd is in "
-        "/proc/self/fd): fake 'case'/'done'/'start' lines replace the real outcomes of grid_search's hidden "
-        "cases and of count_combinations, whose real code then never runs (9/12 instead of 10/12)")}},
-    "os_exit_at_top_level__12_of_12": {"xfail": {"grade": (
-        "a definition that kills the process (BYE = os._exit(0)) makes runner.run give up on the whole notebook "
-        "(0/12, 'definitions did not finish loading'); sys.exit/KeyboardInterrupt/a hang at the same place cost "
-        "nothing (that chunk is skipped): a crash while defining should skip the chunk that crashed too")}},
-    "patches_builtins_isinstance_with_forward_difference__10_of_12": {"xfail": {"grade": (
-        "builtins.isinstance = lambda *a: True in a class body breaks the child's own machinery (encoding, "
-        "calls, child), so every exercise reports 'definitions did not finish loading' (0/12 instead of 10/12): "
-        "the child should bind the builtins it uses before running student code")}},
-    "reads_solutions_in_the_package_checkout__10_of_12": {"xfail": {
-        "grade": "the checkout's solutions/ is readable: see leak",
-        "leak": (
-            "batch.secret_paths hides <course>/solutions and the package's hidden/, but not the solutions/ (nor "
-            "tests/, gradebook.db) of the checkout the package is installed from, which student code finds through "
-            "sys.modules['autograder'].__file__ when the course folder is elsewhere: the reference solutions "
-            "appear in the feedback")}},
-    "reads_exported_grades__10_of_12": {"xfail": {
-        "grade": "<course>/grades.csv is readable: see leak",
-        "leak": (
-            "secret_paths is a deny-list: the grades.csv that `nbgrader export` writes in the course root (every "
-            "student's grades) and an earlier run's output folder are readable and shown back in the feedback")}},
-    "writes_outside_scratch_via_dir_fd__10_of_12": {"xfail_with_namespaces": {
-        "unchanged": (
-            "os.open(name, O_CREAT, dir_fd=fd) raises the 'open' audit event with the bare relative name, which "
-            "the hook resolves against the cwd (the scratch folder), so it is allowed; the OS then creates the file "
-            "in any world-writable folder (/tmp): files appear in /tmp. Without namespaces the same hole writes, "
-            "reads and deletes anywhere the grader may (masked today by the warm child's cwd, see the report)"),
-        "same": "the first run's escape leaves files the second run cannot create: see unchanged"}},
-    "returns_objects_equal_to_everything__10_of_12": {"xfail": {"same": (
-        "encoding._describe keeps object.__repr__ (with a memory address, '<__main__.Anything object at "
-        "0x7f…>'), which differs between runs: the feedback is not byte-identical the second time")}},
-    "spawns_detached_process_in_central_difference__10_of_12": {"xfail": {"unchanged": (
-        "the audit hook's 'subprocess.Popen' event is raised by Python code in subprocess.py, so replacing "
-        "subprocess.sys silences it (as would calling _posixsubprocess.fork_exec): the program starts, and in a "
-        "session of its own it survives the killpg of the student's process group: it is still running after "
-        "grading (as root where namespaces are unavailable)")}},
-    "reads_grader_environment__10_of_12": {"xfail_without_namespaces": {
-        "leak": (
-            "without namespaces the student process runs as the grader's user and may read /proc/<grader>/environ "
-            "(and, as root, /proc/<grader>/mem): $AUTOGRADER_SECRET is shown back in the feedback"),
-        "grade": "the secret is returned instead of 'good': see leak"}},
-    "correct_with_files_in_its_working_folder__12_of_12": {"xfail_without_namespaces": {"grade": (
-        "without namespaces a child forked by the warm worker keeps the grader's working folder (the course root) "
-        "as its cwd instead of its scratch folder (only enter_namespaces does chdir(scratch)): a correct function "
-        "that writes a temporary file to its cwd is refused ('write outside its scratch folder') and loses its "
-        "points; a freshly started child (warm=False) gets cwd=scratch")}},
     "fills_the_disk_from_its_scratch_folder__12_of_12": {"xfail_without_namespaces": {"grade": (
         "without namespaces the scratch folder is a plain folder in /tmp: RLIMIT_FSIZE caps each file at 16 MiB "
         "but nothing caps their number, so a submission writes 1 GiB (or fills the disk); with namespaces the "
         "scratch tmpfs stops it at 256 MiB")}},
-    "sends_udp_via_sendmsg__11_of_12": {"xfail_without_namespaces": {
-        "unchanged": (
-            "socket.sendmsg is not in guard._FORBIDDEN_EVENTS: without a network namespace a datagram reaches "
-            "127.0.0.1 (or anywhere)"),
-        "grade": "the datagram is sent, so no network error is reported: see unchanged"}},
 }
 
 
