@@ -31,20 +31,27 @@ STDERR_NOISE = (
     r"(?m)^(\s*[IWEF]\d{4} \d\d:\d\d:\d\d|.*(tensorflow|TensorFlow|absl|oneDNN|cuda|CUDA|XLA|TF-TRT|cuDNN|cuBLAS)"
     r"|WARNING: All log messages before absl|.*\w+Warning: )"
 )
-_DEF = re.compile(r"^\s*def\s+(\w+)\s*\(")
+_SCOPE = re.compile(r"^(\s*)(def|class)\s+(\w+)\s*[(:]")
 _STUB = re.compile(r"^(\s*)raise NotImplementedError\(\)\s*$")
 
 
 def name_stubs(source: str) -> str:
-    """Replaces each bare ``raise NotImplementedError()`` by one naming its function."""
-    lines, current = source.split("\n"), None
+    """Replaces each bare ``raise NotImplementedError()`` by one naming its function.
+
+    A method's stub names its class too: ``NotImplementedError("Value.backward")``.
+    """
+    lines, scopes = source.split("\n"), []  # (indent, name) of the enclosing classes and functions
     for i, line in enumerate(lines):
-        match = _DEF.match(line)
+        match = _SCOPE.match(line)
         if match:
-            current = match.group(1)
+            indent = len(match.group(1))
+            scopes = [scope for scope in scopes if scope[0] < indent] + [(indent, match.group(3))]
         stub = _STUB.match(line)
-        if stub and current:
-            lines[i] = f'{stub.group(1)}raise NotImplementedError("{current}")'
+        if stub and scopes:
+            indent = len(stub.group(1))
+            names = [name for depth, name in scopes if depth < indent]
+            if names:
+                lines[i] = f'{stub.group(1)}raise NotImplementedError("{".".join(names)}")'
     return "\n".join(lines)
 
 

@@ -385,7 +385,7 @@ def test_identify_lab_from_the_file_or_folder_name_last(write_notebook, folder, 
     assert identify_lab(read(path)) == lab
 
 
-@pytest.mark.parametrize(("folder", "name"), [("misc", "notes.ipynb"), ("homework", "03_other.ipynb"),
+@pytest.mark.parametrize(("folder", "name"), [("misc", "notes.ipynb"), ("homework", "99_other.ipynb"),
                                               ("1_gradient", "lab01.ipynb")])
 def test_identify_lab_returns_none_for_an_unrelated_notebook(write_notebook, folder, name):
     path = write_notebook(notebook_json("import numpy as np\n", "def helper(x):\n    return x\n"),

@@ -9,6 +9,9 @@ from autograder.checks.core import Lab
 LAB_MODULES = {
     "01_gradient_descent": "autograder.checks.lab01",
     "02_gradient_checking": "autograder.checks.lab02",
+    "03_chain_rule": "autograder.checks.lab03",
+    "04_backpropagation": "autograder.checks.lab04",
+    "05_training_loop": "autograder.checks.lab05",
 }
 
 

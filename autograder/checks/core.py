@@ -96,6 +96,9 @@ class Exercise:
     names earlier exercises that a natural solution calls, so that a failure can point
     the student at the root cause.
 
+    ``show`` renders a received or expected value in feedback (default
+    :func:`format_value`): a probe's report may carry more than a student should read.
+
     ``probe`` names a function in :mod:`autograder.probes` (``"lab03.autograd"``) that
     the student's object is handed to, with the case's inputs, instead of being called
     directly: the way to check a class (build a graph with the student's ``Value``, call
@@ -114,6 +117,7 @@ class Exercise:
     time_limit: float = 5.0
     builds_on: tuple[str, ...] = ()
     probe: str | None = None
+    show: Callable[[Any], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -248,7 +252,8 @@ def judge(lab: Lab, exercise: Exercise, case: Case, outcome: Outcome) -> str | N
     reason = compare(outcome.value, case.expected, exercise)
     if reason is None or any(compare(outcome.value, v, exercise) is None for v in case.accepted.values()):
         return None
-    seen = f"{case.label}: received {format_value(outcome.value)}, expected {format_value(case.expected)}"
+    show = exercise.show or format_value
+    seen = f"{case.label}: received {show(outcome.value)}, expected {show(case.expected)}"
     for key, wrong in case.wrong.items():
         if compare(outcome.value, wrong, exercise) is None:
             return f"{prefix}: {seen}. {exercise.messages[key]}"

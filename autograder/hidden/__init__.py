@@ -20,6 +20,9 @@ def _same(a, b) -> bool:
     try:
         if isinstance(a, str) or isinstance(b, str):
             return a == b
+        if isinstance(a, dict) or isinstance(b, dict):
+            return isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys() and all(
+                _same(a[k], b[k]) for k in a)
         if isinstance(a, tuple) or isinstance(b, tuple):
             return isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b) and all(
                 _same(x, y) for x, y in zip(a, b))
