@@ -73,3 +73,17 @@ def write_notebook(tmp_path):
         return path
 
     return write
+
+
+@pytest.fixture(scope="module")
+def float64_keras():
+    """Keras in float64 for a module: in float32 a learning rate of 0.01 would become 0.0099999998.
+
+    TensorFlow is imported here, not at the top, so that NumPy-only tests never pay for it.
+    """
+    import keras
+
+    previous = keras.config.floatx()
+    keras.config.set_floatx("float64")
+    yield
+    keras.config.set_floatx(previous)

@@ -16,13 +16,7 @@ tf = pytest.importorskip("tensorflow")
 DRAWS = range(4)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def float64_keras():
-    """Keras keeps the learning rate in floatx: with float32, 1e-4 would become 9.99999975e-05."""
-    previous = keras.config.floatx()
-    keras.config.set_floatx("float64")
-    yield
-    keras.config.set_floatx(previous)
+pytestmark = pytest.mark.usefixtures("float64_keras")
 
 
 class FiveWeightNet(keras.layers.Layer):

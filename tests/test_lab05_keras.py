@@ -16,13 +16,7 @@ tf = pytest.importorskip("tensorflow")
 X, Y = ref.DISTANCES, ref.TIMES
 
 
-@pytest.fixture(autouse=True, scope="module")
-def float64_keras():
-    """Keras keeps the learning rate in floatx: with float32, 0.01 would become 0.0099999998."""
-    previous = keras.config.floatx()
-    keras.config.set_floatx("float64")
-    yield
-    keras.config.set_floatx(previous)
+pytestmark = pytest.mark.usefixtures("float64_keras")
 
 
 def commute_model():
