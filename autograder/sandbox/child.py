@@ -16,7 +16,6 @@ import signal
 import sys
 import time
 
-EXIT_BAD_JOB = 3
 _restore = None
 
 
