@@ -105,8 +105,6 @@ def results_for(root: Path) -> dict:
     if notebook is None:
         result = SubmissionResult("submission", lab_id, "", error="no notebook (.ipynb) was submitted: upload "
                                   f"your {lab_id}.ipynb")
-        data = report.gradescope(result)
-        data["max_score"] = checks.load_lab(lab_id).max_score
     else:
         secret = (source / SECRET_FILE).read_text(encoding="utf-8").strip()
         hidden = [str(p) for p in (source, results, root / "submission", source / "autograder" / "hidden")
@@ -117,8 +115,8 @@ def results_for(root: Path) -> dict:
             result = SubmissionResult("submission", lab_id, str(notebook), error=(
                 f"this assignment is lab {lab_id}, but the notebook you submitted ({notebook.name}) is "
                 f"{result.lab or 'not a lab of this course'}: upload your {lab_id}.ipynb"))
-        data = report.gradescope(result)
-        data["max_score"] = checks.load_lab(lab_id).max_score
+    data = report.gradescope(result)
+    data["max_score"] = checks.load_lab(lab_id).max_score  # also where nothing could be graded
     data["visibility"] = visibility
     for test in data["tests"]:
         test["visibility"] = visibility

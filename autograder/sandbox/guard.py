@@ -50,7 +50,8 @@ class SandboxViolation(PermissionError):
     """Raised inside student code when it tries something the grader forbids."""
 
 
-def _inside(path: str, folder: str) -> bool:
+def inside(path: str, folder: str) -> bool:
+    """Whether ``path`` is ``folder`` or lies below it (both resolved)."""
     return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
@@ -82,15 +83,15 @@ def install(hidden_paths: list[str], scratch: str, visible_paths: list[str] = ()
             return None
 
     def secret(path: str) -> bool:
-        if _inside(path, scratch):
+        if inside(path, scratch):
             return False
         if path.startswith(siblings):
             return True
-        if path.startswith("/proc/") and path[6:7].isdigit() and not any(_inside(path, p) for p in own_proc):
+        if path.startswith("/proc/") and path[6:7].isdigit() and not any(inside(path, p) for p in own_proc):
             return True
         verdict = True
         for folder, visible in rules:  # shortest first: the longest matching rule decides
-            if _inside(path, folder):
+            if inside(path, folder):
                 verdict = visible
         return not verdict
 
@@ -105,11 +106,11 @@ def install(hidden_paths: list[str], scratch: str, visible_paths: list[str] = ()
             mode, flags = args[1], args[2] if len(args) > 2 else 0
             writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
                 isinstance(flags, int) and flags & _WRITE_FLAGS)
-            if writing and not _inside(path, scratch) and path != "/dev/null":
+            if writing and not inside(path, scratch) and path != "/dev/null":
                 deny(f"write outside its scratch folder ({path})")
             if secret(path):
                 deny(f"read {path}")
-            if not _inside(path, scratch) and isdir(path):
+            if not inside(path, scratch) and isdir(path):
                 deny(f"open a folder outside its scratch folder ({path})")
         elif event in _LISTING_EVENTS:
             path = resolve(args[0]) if args and args[0] is not None else None
@@ -118,11 +119,11 @@ def install(hidden_paths: list[str], scratch: str, visible_paths: list[str] = ()
         elif event in _MUTATING_EVENTS:
             for arg in args[:2]:
                 path = resolve(arg)
-                if path and not _inside(path, scratch):
+                if path and not inside(path, scratch):
                     deny(f"change files outside its scratch folder ({path})")
         elif event == "os.chdir":
             path = resolve(args[0])
-            if path and not _inside(path, scratch):
+            if path and not inside(path, scratch):
                 deny(f"change folder outside its scratch folder ({path})")
         elif event == "import" and args and args[0] in _NATIVE_SPAWNERS:
             deny("start programs")

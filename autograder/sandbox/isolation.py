@@ -22,6 +22,8 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
+from autograder.sandbox.guard import inside
+
 CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT = 1, 2, 4, 32
@@ -71,10 +73,6 @@ def _hide(path: bytes) -> None:
         _mount(b"/dev/null", path, None, MS_BIND, None)
 
 
-def _inside(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip("/") + "/")
-
-
 def _blocked_folders(paths: list[str]) -> list[str]:
     """Folders that an unprivileged user cannot pass through on the way to ``paths``.
 
@@ -106,14 +104,14 @@ def mount_plan(hidden_paths: list[str], visible_paths: list[str]) -> list[list]:
     A hidden path inside a visible one (``autograder/hidden``) is hidden again after it.
     """
     visible = sorted({os.path.realpath(v) for v in visible_paths if os.path.exists(v)}, key=len)
-    outermost = [v for i, v in enumerate(visible) if not any(_inside(v, o) for o in visible[:i])]
+    outermost = [v for i, v in enumerate(visible) if not any(inside(v, o) for o in visible[:i])]
     steps = {}
     for folder in _blocked_folders(outermost):
-        steps[folder] = ["cover", folder, [v for v in outermost if _inside(v, folder) and v != folder]]
+        steps[folder] = ["cover", folder, [v for v in outermost if inside(v, folder) and v != folder]]
     for path in (os.path.realpath(h) for h in hidden_paths):
         if path in steps or path == "/":
             continue
-        keeps = [v for v in outermost if _inside(v, path) and v != path]
+        keeps = [v for v in outermost if inside(v, path) and v != path]
         steps[path] = ["cover", path, keeps] if keeps else ["hide", path]
     return [steps[key] for key in sorted(steps, key=len)]
 
@@ -182,10 +180,14 @@ def enter_namespaces(plan: list[list], scratch: str) -> None:
     _mount(b"tmpfs", os.fsencode(scratch), b"tmpfs", private, f"size=256m,mode=700,uid={uid},gid={uid}".encode())
     if os.path.isdir("/dev/shm"):
         _mount(b"tmpfs", b"/dev/shm", b"tmpfs", private, f"size=64m,mode=700,uid={uid},gid={uid}".encode())
+    _become(uid)
+    os.chdir(scratch)
+
+
+def _become(uid: int) -> None:
     os.setgroups([])
     os.setgid(uid)
     os.setuid(uid)
-    os.chdir(scratch)
 
 
 def die_with_parent() -> None:
@@ -205,6 +207,16 @@ def apply_limits(limits: Limits) -> None:
             pass
 
 
+def child_env(home: str) -> dict:
+    """The whole environment of a student process: nothing of the grader's (it may hold the secret)."""
+    return {
+        "PATH": "/usr/bin:/bin", "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8",
+        "MPLBACKEND": "Agg", "MPLCONFIGDIR": home, "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
+        "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",  # NPROC 1: no threads
+        "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "",
+    }
+
+
 def interpreter_paths() -> list[str]:
     """What the student process must be able to read: Python, its libraries, this package."""
     import site
@@ -217,9 +229,7 @@ def interpreter_paths() -> list[str]:
 def _drop_to_own_user(scratch: str) -> None:
     uid = sandbox_uid(os.getpid())
     os.chown(scratch, uid, uid)
-    os.setgroups([])
-    os.setgid(uid)
-    os.setuid(uid)
+    _become(uid)
 
 
 def preexec(plan: list[list], scratch: str, limits: Limits, namespaces: bool, own_user: bool = False):
@@ -259,11 +269,9 @@ def namespaces_available() -> bool:
     scratch = tempfile.mkdtemp(prefix="autograder-probe-")
     try:
         plan = mount_plan([], interpreter_paths())
-        env = {"PATH": "/usr/bin:/bin", "HOME": scratch, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-               "MKL_NUM_THREADS": "1"}
         subprocess.run([sys.executable, "-I", "-c", "import numpy"], preexec_fn=preexec(plan, scratch, Limits(), True),
                        check=True, timeout=60, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=scratch,
-                       env=env)
+                       env=child_env(scratch))
     except (OSError, subprocess.SubprocessError):
         return False
     finally:

@@ -71,41 +71,33 @@ def _error(kind: str, message: str) -> dict:
     return {"error": {"type": kind, "message": message}}
 
 
-def _child_env(scratch: str) -> dict:
-    return {
-        "PATH": "/usr/bin:/bin", "HOME": scratch, "TMPDIR": scratch, "LANG": "C.UTF-8",
-        "MPLBACKEND": "Agg", "MPLCONFIGDIR": scratch, "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
-        "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-        "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "",
-    }
-
-
-_workers: dict[str, worker.Worker] = {}
-_workers_lock = threading.Lock()
+_worker: worker.Worker | None = None
+_worker_lock = threading.Lock()
 
 
 def _warm_worker() -> worker.Worker | None:
     """This process's warm worker, started on first use (None where it cannot start)."""
-    with _workers_lock:
-        current = _workers.get("worker")
-        if current is not None and current.alive():
-            return current
-        if current is not None:
-            current.close()
+    global _worker
+    with _worker_lock:
+        if _worker is not None and _worker.alive():
+            return _worker
+        if _worker is None:
+            atexit.register(_stop_worker)
+        else:
+            _worker.close()
         try:
-            _workers["worker"] = worker.Worker(_child_env("/nonexistent"), PACKAGE_PARENT)
+            _worker = worker.Worker(isolation.child_env("/nonexistent"), PACKAGE_PARENT)
         except OSError:
-            return None
-        if current is None:
-            atexit.register(_stop_workers)
-        return _workers["worker"]
+            _worker = None
+        return _worker
 
 
-def _stop_workers() -> None:
-    with _workers_lock:
-        for current in _workers.values():
-            current.close()
-        _workers.clear()
+def _stop_worker() -> None:
+    global _worker
+    with _worker_lock:
+        if _worker is not None:
+            _worker.close()
+            _worker = None
 
 
 class _Child:
@@ -140,7 +132,7 @@ class _Child:
             self.process = subprocess.Popen(
                 [sys.executable, "-I", "-c", _BOOT.format(root=PACKAGE_PARENT)],
                 stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                cwd=self.scratch, env=_child_env(self.scratch), pass_fds=(write_fd,),
+                cwd=self.scratch, env=isolation.child_env(self.scratch), pass_fds=(write_fd,),
                 preexec_fn=isolation.preexec(plan, self.scratch, limits, namespaces, own_user),
             )
             self.pid = self.process.pid
