@@ -1,4 +1,4 @@
-"""The command line: ``python -m autograder check | grade | release``.
+"""The command line: ``python -m autograder check | grade | release | audit``.
 
 Each verb is a thin layer over a keyword-only function; defaults are defined once, here.
 Exit status: 0 when the work was done (whatever the scores), 2 for a usage error, 1 for
@@ -30,13 +30,25 @@ def check(*, notebook: Path) -> int:
     return 0
 
 
-def grade(*, paths: list[Path], out: Path, jobs: int | None, secret: str | None, warm: bool = True) -> int:
-    """Grades every submission under ``paths`` and writes the reports to ``out``."""
-    from autograder import batch, report
+def grade(*, paths: list[Path], out: Path, jobs: int | None, secret: str | None, warm: bool = True,
+          shard: tuple[int, int] | None = None) -> int:
+    """Grades every submission under ``paths`` (or shard K of N of them) and writes the reports to ``out``."""
+    from autograder import batch, merge, report
     from autograder.grading import GradingOptions
     from autograder.seeds import course_secret
 
     submissions = batch.discover(paths)
+    if shard is not None:
+        whole = submissions
+        submissions = merge.share(whole, shard)
+        out.mkdir(parents=True, exist_ok=True)
+        # Before grading, so that merge can tell a shard that did not finish (fewer records than announced).
+        fingerprint = merge.class_fingerprint(merge.shard_key(s.student, s.lab_hint, s.path) for s in whole)
+        merge.write_manifest(out, shard, len(submissions), fingerprint, len(whole))
+        print(f"shard {shard[0]}/{shard[1]}: {len(submissions)} of {len(whole)} submissions", file=sys.stderr)
+        if not submissions:
+            batch.write_reports([], out)
+            return 0
     if not submissions:
         print(f"no notebooks found under {', '.join(map(str, paths))} (expected STUDENT/LAB/*.ipynb)",
               file=sys.stderr)
@@ -45,7 +57,23 @@ def grade(*, paths: list[Path], out: Path, jobs: int | None, secret: str | None,
     results = batch.grade_all(submissions, options, jobs=jobs, log=lambda line: print(line, file=sys.stderr))
     batch.write_reports(results, out)
     print(report.summary(results), end="")
-    print(f"reports written to {out}/ (grades.csv, STUDENT/LAB/results.json, feedback.md)")
+    print(f"reports written to {out}/ (grades.csv, report.html, report.md, results.jsonl, "
+          "STUDENT/LAB/results.json, feedback.md)")
+    return 0
+
+
+def merge(*, shards: list[Path], out: Path) -> int:
+    """Joins the outputs of ``grade --shard K/N`` into the reports of one run over the whole class."""
+    from autograder import merge as merging
+    from autograder import report
+
+    try:
+        results = merging.merge(shards, out)
+    except merging.MergeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(report.summary(results), end="")
+    print(f"merged {len(shards)} shards into {out}/")
     return 0
 
 
@@ -63,6 +91,40 @@ def release(*, labs: list[str], bundle: Path | None, gradescope: Path | None = N
         print(f"Gradescope autograder bundles: {', '.join(str(z) for z in zips)} "
               "(upload one per assignment; they hold the hidden checks and the course secret: never share them)")
     return 0
+
+
+def audit(*, labs: list[str], all_labs: bool, secrets: int, sandbox: bool = False) -> int:
+    """Mutation audit of labs' reference solutions against their own checks; prints kill rates and survivors."""
+    from autograder import audit as auditing
+    from autograder import checks
+
+    chosen = checks.lab_ids() if all_labs else labs
+    unknown = [lab for lab in chosen if lab not in checks.lab_ids()]
+    if unknown or not chosen:
+        print(f"error: name a lab ({', '.join(checks.lab_ids())}) or --all. Got {unknown or 'none'} instead.",
+              file=sys.stderr)
+        return 2
+    keys = tuple(f"audit-secret-{i + 1}" for i in range(secrets))
+    for lab in chosen:
+        print(auditing.audit_lab(lab, keys, sandbox=sandbox).text(), end="", flush=True)
+    return 0
+
+
+def _not_a_folder(out: Path) -> str | None:
+    """Why ``out`` cannot hold reports (it exists and is a file, a FIFO, a socket...), or None."""
+    import stat
+
+    try:
+        mode = out.stat().st_mode
+    except FileNotFoundError:
+        return None if not out.is_symlink() else f"{out} is a broken symbolic link"
+    except NotADirectoryError:
+        return f"{out} is inside a file"
+    if stat.S_ISDIR(mode):
+        return None
+    kind = {stat.S_ISFIFO(mode): "a FIFO", stat.S_ISSOCK(mode): "a socket", stat.S_ISCHR(mode): "a device",
+            stat.S_ISBLK(mode): "a device", stat.S_ISREG(mode): "a file"}.get(True, "not a folder")
+    return f"{out} exists and is {kind}"
 
 
 def _hidden_available() -> bool:
@@ -100,6 +162,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fresh-processes", action="store_true",
                    help="start a fresh interpreter per submission instead of forking the warm worker "
                    "(slower; for comparison)")
+    p.add_argument("--shard", default=None, metavar="K/N",
+                   help="grade only shard K of N (1 <= K <= N), chosen by a stable hash of STUDENT/LAB/FILE; "
+                   "join the shards' outputs with `merge`")
+
+    p = verbs.add_parser("merge", help="join the outputs of `grade --shard K/N` into one class's reports",
+                         description="Check that the folders are shards 1..N of one class and write the reports "
+                         "a single `grade` over the whole class writes, byte for byte. "
+                         "Exits 2 when a shard is missing, duplicated or from another class.")
+    p.add_argument("shards", type=Path, nargs="+", metavar="SHARD_OUT", help="a `grade --shard` output folder")
+    p.add_argument("--out", type=Path, required=True, help="where the merged reports go")
 
     p = verbs.add_parser("release", help="regenerate labs/ from solutions/ with nbgrader",
                          description="Regenerate the public cases and labs/ (real nbgrader generate_assignment), "
@@ -111,6 +183,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--visibility", default="visible", choices=("visible", "after_due_date", "after_published",
                                                               "hidden"),
                    help="when Gradescope shows students their results. Defaults to `visible`.")
+
+    p = verbs.add_parser("audit", help="mutation-test a lab's checks against its reference solutions",
+                         description="Mutate the solution regions of solutions/LAB/LAB.ipynb one change at a time and "
+                         "grade every mutant on the public and hidden cases; print the kill rate and each survivor "
+                         "as a diff. Exits 0 whatever the kill rate.")
+    p.add_argument("labs", nargs="*", help="lab ids, e.g. 01_gradient_descent")
+    p.add_argument("--all", dest="all_labs", action="store_true", help="audit every lab")
+    p.add_argument("--secrets", type=int, default=3, help="course secrets to draw hidden cases under. Defaults to 3.")
+    p.add_argument("--sandbox", action="store_true",
+                   help="grade each mutant through the full sandboxed grader (much slower)")
     return parser
 
 
@@ -130,8 +212,30 @@ def main(argv: list[str] | None = None) -> int:
             if missing:
                 print(f"error: no such file or folder: {missing[0]}", file=sys.stderr)
                 return 2
+            if (refusal := _not_a_folder(args.out)) is not None:
+                print(f"error: --out must be a folder; {refusal}.", file=sys.stderr)
+                return 2
+            if args.shard is not None:
+                from autograder.merge import parse_shard
+
+                try:
+                    args.shard = parse_shard(args.shard)
+                except ValueError as exc:
+                    print(f"error: {exc}", file=sys.stderr)
+                    return 2
             return grade(paths=args.paths, out=args.out, jobs=args.jobs, secret=args.secret,
-                         warm=not args.fresh_processes)
+                         warm=not args.fresh_processes, shard=args.shard)
+        if args.verb == "merge":
+            not_folders = [p for p in args.shards if not p.is_dir()]
+            if not_folders:
+                print(f"error: a shard's output must be a folder. Got {not_folders[0]} instead.", file=sys.stderr)
+                return 2
+            if (refusal := _not_a_folder(args.out)) is not None:
+                print(f"error: --out must be a folder; {refusal}.", file=sys.stderr)
+                return 2
+            return merge(shards=args.shards, out=args.out)
+        if args.verb == "audit":
+            return audit(labs=args.labs, all_labs=args.all_labs, secrets=max(1, args.secrets), sandbox=args.sandbox)
         return release(labs=args.labs, bundle=args.bundle, gradescope=args.gradescope,
                        visibility=args.visibility)
     except KeyboardInterrupt:

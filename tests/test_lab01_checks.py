@@ -104,7 +104,6 @@ CORRECT = [
     ("grid_search", grid_vectorised),
     ("count_combinations", ref.count_combinations),
     ("count_combinations", count_loop),
-    ("count_combinations", count_float),
 ]
 
 
@@ -180,6 +179,7 @@ WRONG = [
     ("count_combinations", count_int64, "64-bit overflow"),
     ("count_combinations", count_neurons, "counted neurons"),
     ("count_combinations", count_ignores_biases, "also has a bias"),
+    ("count_combinations", count_float, "exact Python int"),
 ]
 
 

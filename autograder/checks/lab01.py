@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from autograder.checks.core import Exercise, Lab, compare_numbers
+import numpy as np
+
+from autograder.checks.core import Exercise, Lab, format_value
 
 
 def _compare_count(received, expected, exercise: Exercise) -> str | None:
-    """Counts are exact integers; a float within 1e-9 of the count is accepted too."""
-    if isinstance(received, int) and not isinstance(received, bool):
-        return None if received == expected else "different count"
-    return compare_numbers(received, float(expected), exercise)
+    """Counts are exact integers, as the docstring demands: a float (even an exact one) is not.
+
+    A NumPy integer is compared by value, so that a wrapped-around int64 is recognised as one.
+    """
+    if isinstance(received, (int, np.integer)) and not isinstance(received, bool):
+        return None if int(received) == expected else "different count"
+    if isinstance(received, float) or isinstance(received, bool):
+        return (f"returned {type(received).__name__} {format_value(received)}: the count must be an exact "
+                "Python int (`values_per_weight ** num_weights`), and a float rounds numbers above 2⁵³")
+    return f"returned {type(received).__name__}, expected an exact Python int"
 
 
 LAB = Lab(

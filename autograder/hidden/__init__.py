@@ -26,9 +26,11 @@ def _same(a, b) -> bool:
         if isinstance(a, tuple) or isinstance(b, tuple):
             return isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b) and all(
                 _same(x, y) for x, y in zip(a, b))
+        if isinstance(a, int) and isinstance(b, int):
+            return a == b  # exactly: counts outgrow floats
         a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
         return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-12, atol=1e-15, equal_nan=True))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return False
 
 

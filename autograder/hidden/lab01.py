@@ -115,6 +115,39 @@ def _classify_case(center, x0, learning_rate, num_steps, tol=1e-3):
     return build_case(label, (trajectory,), classify_trajectory, CLASSIFY_MISTAKES, kwargs)
 
 
+def _classify_given(trajectory, minimum=0.0, tol=None):
+    """A hand-made trajectory: the boundaries that descent runs rarely hit exactly."""
+    kwargs = {"minimum": float(minimum)}
+    if tol is not None:
+        kwargs["tol"] = float(tol)
+    label = f"trajectory {[float(x) for x in trajectory]} with minimum = {minimum:g}" + (
+        "" if tol is None else f", tol = {tol:g}")
+    return build_case(label, ([float(x) for x in trajectory],), classify_trajectory, CLASSIFY_MISTAKES, kwargs)
+
+
+def _classify_boundaries(rng):
+    """Exact ties and first/last points that differ from their neighbours, on dyadic numbers (no rounding)."""
+    m = float(rng.integers(-8, 9)) / 4
+    a = float(rng.integers(4, 12)) / 4  # |x_0 − m|
+    sign = float(rng.choice([-1, 1]))
+    tol = float(rng.choice([0.25, 0.5]))
+    return [
+        # |x_T − m| = |x_0 − m| is not diverging, and it crosses m at every step
+        _classify_given([m + sign * a, m - sign * a, m + sign * a, m - sign * a], m),
+        # only the first and the last point decide "diverging", not their neighbours
+        _classify_given([m + sign * a, m + sign * 3 * a, m + sign * a / 2], m),
+        _classify_given([m + sign * a, m + sign * a / 8, m + sign * a / 2], m),
+        # one crossing, then a calm approach: still oscillating
+        _classify_given([m + sign * a, m - sign * a / 2, m - sign * a / 4, m - sign * a / 8], m),
+        # starts exactly at m: the sign change comes later
+        _classify_given([m, m + sign * tol / 2, m - sign * tol / 2, m], m),
+        # ends exactly at tol, with tol given: "good" includes the boundary
+        _classify_given([sign * 4 * tol, sign * 2 * tol, sign * tol], 0.0, tol),
+        # the last point is close, the one before is not
+        _classify_given([m + sign * a, m + sign * a / 2, m + sign * tol / 4], m, tol),
+    ]
+
+
 # descend_from_starts ---------------------------------------------------------------
 
 def descend_from_starts(df, starts, learning_rate, num_steps):
@@ -205,6 +238,13 @@ def _count_case(sizes, values, include_biases=False):
     return build_case(label, (list(sizes), values), count_combinations, COUNT_MISTAKES, kwargs)
 
 
+EQUIVALENT_MUTANTS = {
+    "count_combinations · swap_arguments · zip(layer_sizes[:-1], layer_sizes[1:]) → "
+    "zip(layer_sizes[1:], layer_sizes[:-1])": "m × n = n × m: the weights between two layers count the same "
+    "either way",
+}
+
+
 # the cases -------------------------------------------------------------------------
 
 def public_cases():
@@ -255,13 +295,22 @@ def hidden_cases(rng):
             _classify_case(centre, start, round(float(rng.uniform(0.6, 0.95)), 3), 60),
             _classify_case(centre, start, round(float(rng.uniform(0.95, 0.99)), 3), 10),
             _classify_case(centre, start, round(float(rng.uniform(1.05, 1.4)), 3), 20),
+            *_classify_boundaries(rng),
         ],
         "descend_from_starts": [
             _starts_case(quartic, [round(float(s), 2) for s in rng.uniform(-2, 2, size=4)], 0.01, 500),
+            # not converged: the number of steps shows in where each run ends
+            _starts_case(quartic, [round(float(s), 2) for s in rng.uniform(-2, 2, size=3)],
+                         round(float(rng.uniform(0.02, 0.05)), 3), int(rng.integers(2, 6))),
+            _starts_case(bowl, [start], 0.1, 0),
         ],
         "grid_search": [
             _grid_case(round(float(rng.uniform(0.5, 3)), 2), round(float(rng.uniform(1, 20)), 2), 0.0, 10.0, 501),
             _grid_case(1.0, round(float(rng.uniform(12, 20)), 2), 0.0, 10.0, int(rng.integers(50, 200))),
+            # a tie between two grid points: the first one wins
+            _grid_case(1.0, float(rng.integers(1, 9)) + 0.5, 0.0, 10.0, 11),
+            _grid_case(round(float(rng.uniform(0.5, 3)), 2), round(float(rng.uniform(1, 20)), 2),
+                       round(float(rng.uniform(0, 5)), 2), 10.0, 1),
         ],
         "count_combinations": [
             _count_case([int(n) for n in rng.integers(2, 9, size=int(rng.integers(3, 5)))], int(rng.integers(10, 500))),

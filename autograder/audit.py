@@ -1,0 +1,449 @@
+"""Mutation audit: how much of a lab's reference solutions its own checks pin down.
+
+Each mutant is the solution notebook with one small change inside a ``### BEGIN SOLUTION``
+region (an operator, a comparison, a constant, a reduction, two arguments swapped, an
+index moved by one, a statement dropped). A mutant is *killed* when some public or hidden
+case, under any of the audited course secrets, fails it; a survivor is a wrong program
+that the checks give full marks, unless it is recorded as equivalent (the same function
+written differently) in the lab's hidden module, ``EQUIVALENT_MUTANTS``, with a reason.
+
+Mutants are our own code, so by default they run without the sandbox: each in a forked
+child with a time limit (a mutant may loop forever or crash), graded with the grader's
+own extraction (:mod:`autograder.notebook`) and judging (:mod:`autograder.calls`).
+``sandbox=True`` grades each through :func:`autograder.grading.grade_notebook` instead.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import difflib
+import importlib
+import json
+import os
+import pickle
+import select
+import signal
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autograder import checks
+
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+DEFAULT_SECRETS = ("audit-secret-1", "audit-secret-2", "audit-secret-3")
+MUTANT_SECONDS = 20.0
+
+_BINOPS = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult, ast.Pow: ast.Mult,
+           ast.FloorDiv: ast.Div, ast.Mod: ast.FloorDiv, ast.MatMult: ast.Mult}
+_COMPARES = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq,
+             ast.NotEq: ast.Eq, ast.Is: ast.IsNot, ast.IsNot: ast.Is, ast.In: ast.NotIn, ast.NotIn: ast.In}
+_REDUCTIONS = {"mean": "sum", "sum": "mean", "max": "min", "min": "max", "argmax": "argmin", "argmin": "argmax",
+               "amax": "amin", "amin": "amax", "maximum": "minimum", "minimum": "maximum", "prod": "sum",
+               "any": "all", "all": "any", "zeros": "ones", "ones": "zeros", "zeros_like": "ones_like",
+               "ones_like": "zeros_like", "abs": "float"}
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """One change to one solution region, named so that the name survives edits elsewhere."""
+
+    id: str
+    function: str
+    operator: str
+    before: str
+    after: str
+    cell: int
+    source: str  # the mutated cell's code
+
+    def diff(self, original: str) -> str:
+        return "".join(difflib.unified_diff(original.splitlines(True), self.source.splitlines(True),
+                                            f"{self.function} (reference)", f"{self.function} ({self.operator})",
+                                            n=1))
+
+
+@dataclass
+class LabAudit:
+    """The audit of one lab: every mutant's fate."""
+
+    lab: str
+    mutants: int = 0
+    killed: int = 0
+    equivalent: dict[str, str] = field(default_factory=dict)  # id → reason, for the survivors recorded so
+    survivors: list[tuple[Mutant, str]] = field(default_factory=list)  # (mutant, diff), not recorded
+    stale: list[str] = field(default_factory=list)  # recorded ids that no mutant has any more, or that are killed
+    seconds: float = 0.0
+
+    @property
+    def kill_rate(self) -> float:
+        live = self.mutants - len(self.equivalent)
+        return 1.0 if live == 0 else self.killed / live
+
+    def text(self) -> str:
+        lines = [f"{self.lab}: {self.mutants} mutants, {self.killed} killed, {len(self.equivalent)} equivalent, "
+                 f"kill rate {100 * self.kill_rate:.1f} % of non-equivalent ({self.seconds:.1f} s)"]
+        for mutant, diff in self.survivors:
+            lines.append(f"survivor {mutant.id}\n{diff.rstrip()}")
+        for stale in self.stale:
+            lines.append(f"recorded as equivalent but not a surviving mutant any more: {stale}")
+        return "\n".join(lines) + "\n"
+
+
+# finding the mutation sites ---------------------------------------------------------
+
+def _solution_lines(source: str) -> set[int]:
+    """The 1-based line numbers strictly inside BEGIN/END SOLUTION markers."""
+    inside, lines = False, set()
+    for number, line in enumerate(source.split("\n"), start=1):
+        if BEGIN in line:
+            inside = True
+        elif END in line:
+            inside = False
+        elif inside:
+            lines.add(number)
+    return lines
+
+
+class _Sites(ast.NodeVisitor):
+    """Lists (node path, operator, replacement builder) for every mutable site in the solution lines."""
+
+    def __init__(self, lines: set[int]):
+        self.lines, self.sites, self.scope = lines, [], []
+
+    def _inside(self, node) -> bool:
+        return getattr(node, "lineno", None) in self.lines and getattr(node, "end_lineno", None) in self.lines
+
+    def _add(self, node, operator: str, build) -> None:
+        self.sites.append((node, operator, build, ".".join(self.scope) or "<module>"))
+
+    def visit_FunctionDef(self, node):
+        self.scope.append(node.name)
+        self._statements(node)
+        self.generic_visit(node)
+        self.scope.pop()
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_ClassDef(self, node):
+        self.scope.append(node.name)
+        self.generic_visit(node)
+        self.scope.pop()
+
+    def _statements(self, node) -> None:
+        for name in ("body", "orelse", "finalbody"):
+            for statement in getattr(node, name, []) or []:
+                if not self._inside(statement) or isinstance(statement, ast.Pass):
+                    continue
+                if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
+                    continue  # a docstring
+                self._add(statement, "drop_return" if isinstance(statement, ast.Return) else "drop_statement",
+                          lambda s: ast.copy_location(ast.Pass(), s))
+
+    def generic_visit(self, node):
+        if isinstance(node, (ast.For, ast.While, ast.If, ast.With, ast.Try)):
+            self._statements(node)
+        super().generic_visit(node)
+
+    def visit_BinOp(self, node):
+        if self._inside(node) and type(node.op) in _BINOPS:
+            self._add(node, "arithmetic", lambda n: ast.BinOp(n.left, _BINOPS[type(n.op)](), n.right))
+        self.generic_visit(node)
+
+    def visit_AugAssign(self, node):
+        if self._inside(node) and type(node.op) in _BINOPS:
+            self._add(node, "arithmetic", lambda n: ast.AugAssign(n.target, _BINOPS[type(n.op)](), n.value))
+        self.generic_visit(node)
+
+    def visit_Compare(self, node):
+        if self._inside(node):
+            for i, op in enumerate(node.ops):
+                if type(op) in _COMPARES:
+                    self._add(node, "comparison", lambda n, i=i: ast.Compare(
+                        n.left, [(_COMPARES[type(o)]() if j == i else o) for j, o in enumerate(n.ops)],
+                        n.comparators))
+        self.generic_visit(node)
+
+    def visit_BoolOp(self, node):
+        if self._inside(node):
+            self._add(node, "boolean", lambda n: ast.BoolOp(ast.Or() if isinstance(n.op, ast.And) else ast.And(),
+                                                            n.values))
+        self.generic_visit(node)
+
+    def visit_UnaryOp(self, node):
+        if self._inside(node) and isinstance(node.op, (ast.USub, ast.Not)):
+            self._add(node, "unary", lambda n: n.operand)
+        self.generic_visit(node)
+
+    def visit_Constant(self, node):
+        if self._inside(node) and not isinstance(node.value, str):
+            value = node.value
+            if isinstance(value, bool):
+                self._add(node, "constant", lambda n: ast.Constant(not n.value))
+            elif isinstance(value, int):
+                self._add(node, "constant", lambda n: ast.Constant(n.value + 1))
+            elif isinstance(value, float):
+                self._add(node, "constant", lambda n: ast.Constant(n.value * 2 if n.value else 1.0))
+
+    def visit_Subscript(self, node):
+        if self._inside(node) and not isinstance(node.slice, (ast.Slice, ast.Tuple)):
+            self._add(node, "index", lambda n: ast.Subscript(n.value, ast.BinOp(n.slice, ast.Sub(), ast.Constant(1))
+                                                             if isinstance(n.slice, ast.Constant)
+                                                             else ast.BinOp(n.slice, ast.Add(), ast.Constant(1)),
+                                                             n.ctx))
+        self.generic_visit(node)
+
+    def visit_Call(self, node):
+        if self._inside(node):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+            if name in _REDUCTIONS:
+                self._add(node, "reduction", lambda n: ast.Call(_renamed(n.func, _REDUCTIONS[name]), n.args,
+                                                                n.keywords))
+            positional = [a for a in node.args if not isinstance(a, ast.Starred)]
+            if len(positional) >= 2 and ast.dump(node.args[0]) != ast.dump(node.args[1]) and len(positional) == len(
+                    node.args):
+                self._add(node, "swap_arguments", lambda n: ast.Call(n.func, [n.args[1], n.args[0], *n.args[2:]],
+                                                                     n.keywords))
+        self.generic_visit(node)
+
+
+def _renamed(func, name: str):
+    if isinstance(func, ast.Attribute):
+        return ast.Attribute(func.value, name, func.ctx)
+    return ast.Name(name, func.ctx)
+
+
+class _Replace(ast.NodeTransformer):
+    def __init__(self, target, build):
+        self.target, self.build = target, build
+
+    def visit(self, node):
+        if node is self.target:
+            return ast.copy_location(self.build(copy.deepcopy(node)), node)
+        return super().visit(node)
+
+
+def _text(node) -> str:
+    try:
+        return ast.unparse(node).split("\n")[0][:120]
+    except Exception:  # noqa: BLE001 - an odd node still gets an id
+        return type(node).__name__
+
+
+def solution_cells(notebook_path: Path) -> list[tuple[int, str]]:
+    """(index among code cells, source) of each code cell holding a solution region."""
+    data = json.loads(Path(notebook_path).read_text(encoding="utf-8"))
+    code = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+            for c in data["cells"] if c.get("cell_type") == "code"]
+    return [(i, s) for i, s in enumerate(code) if BEGIN in s]
+
+
+def mutants(notebook_path: Path) -> Iterator[Mutant]:
+    """Every mutant of the notebook's solution regions, one change each."""
+    seen: dict[str, int] = {}
+    for cell, source in solution_cells(notebook_path):
+        tree = ast.parse(source)
+        finder = _Sites(_solution_lines(source))
+        finder.visit(tree)
+        for target, operator, build, function in finder.sites:
+            copied, copied_target = _deepcopy_tree(tree, target)
+            mutated = ast.fix_missing_locations(_Replace(copied_target, build).visit(copied))
+            before, after = _text(target), _text(build(copy.deepcopy(target)))
+            if before == after:
+                continue
+            key = f"{function} · {operator} · {before} → {after}"
+            seen[key] = seen.get(key, 0) + 1
+            mutant_id = key if seen[key] == 1 else f"{key} · #{seen[key]}"
+            yield Mutant(mutant_id, function, operator, before, after, cell, ast.unparse(mutated))
+
+
+def _deepcopy_tree(tree, target):
+    """The tree, deep-copied, with ``target``'s copy marked so _Replace can find it."""
+    memo: dict = {}
+    copied = copy.deepcopy(tree, memo)
+    return copied, memo[id(target)]
+
+
+# grading a mutant -------------------------------------------------------------------
+
+def _cases(lab, secrets) -> dict[str, list]:
+    from autograder.seeds import case_seed
+
+    public = lab.public_cases()
+    plan = {e.name: list(public.get(e.name, [])) for e in lab.exercises}
+    for secret in secrets:
+        hidden = lab.hidden_cases(case_seed(lab.id, secret))
+        for name in plan:
+            plan[name] += hidden.get(name, [])
+    return plan
+
+
+def _namespace(cells: list[str]) -> dict:
+    from autograder.notebook import Notebook, extract_definitions
+    from autograder.sandbox.child import _LazyFrom, _LazyModule
+
+    chunks, _ = extract_definitions(Notebook(Path("mutant.ipynb"), tuple(cells), {}))
+    namespace = {"__name__": "__main__", "__lazy_module__": _LazyModule, "__lazy_from__": _LazyFrom}
+    for chunk in chunks:
+        try:
+            exec(compile(chunk.code, f"cell {chunk.cell}", "exec"), namespace)  # noqa: S102 - our own mutants
+        except Exception:  # noqa: BLE001 - the grader skips a definition that fails, so do we
+            continue
+    return namespace
+
+
+def _first_failure_in_process(lab, cells: list[str], plan: dict, first: str | None) -> str | None:
+    """The first failing exercise's feedback (the mutated function's own exercise first), or None."""
+    from autograder.calls import first_failure, run_case
+
+    namespace = _namespace(cells)
+    order = sorted(lab.exercises, key=lambda e: e.name != first)
+    for exercise in order:
+        fn = namespace.get(exercise.name)
+        if fn is None:
+            return f"{exercise.name}: not defined"
+        cases = plan[exercise.name]
+        feedback = first_failure(lab, exercise, cases, (run_case(fn, c, exercise.probe) for c in cases))
+        if feedback is not None:
+            return feedback
+    return None
+
+
+def _first_failure_sandboxed(lab, notebook_path: Path, cell: int, source: str, secrets) -> str | None:
+    from autograder.grading import GradingOptions, grade_notebook
+
+    data = json.loads(Path(notebook_path).read_text(encoding="utf-8"))
+    code = [c for c in data["cells"] if c.get("cell_type") == "code"]
+    code[cell]["source"] = source
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / Path(notebook_path).name
+        path.write_text(json.dumps(data), encoding="utf-8")
+        for secret in secrets:
+            result = grade_notebook(path, "mutant", GradingOptions(secret=secret), lab_hint=lab.id)
+            failed = [e.feedback for e in result.exercises if not e.passed]
+            if failed:
+                return failed[0]
+    return None
+
+
+def _in_child(job, timeout: float) -> tuple[int, int, float]:
+    """Starts ``job()`` in a forked child; returns its read end and pid for :func:`_collect`."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: grade, report, leave without running the parent's cleanup
+        os.close(read_fd)
+        try:
+            os.setpgid(0, 0)
+            import warnings
+
+            import numpy as np
+
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                feedback = job()
+            result = ("survived", None) if feedback is None else ("killed", feedback)
+        except BaseException as exc:  # noqa: BLE001 - a crash kills the mutant
+            result = ("killed", f"crashed: {type(exc).__name__}")
+        with os.fdopen(write_fd, "wb") as out:
+            out.write(pickle.dumps(result))
+        os._exit(0)
+    os.close(write_fd)
+    return read_fd, pid, time.monotonic() + timeout
+
+
+def _run_all(jobs: list, parallel: int, timeout: float) -> list[tuple[str, str | None]]:
+    """Runs each job in its own forked child, ``parallel`` at a time, each within ``timeout``."""
+    results: list = [None] * len(jobs)
+    running: dict[int, tuple[int, int, float, bytearray]] = {}  # fd → (index, pid, deadline, data)
+    pending = list(enumerate(jobs))[::-1]
+    while pending or running:
+        while pending and len(running) < parallel:
+            index, job = pending.pop()
+            fd, pid, deadline = _in_child(job, timeout)
+            running[fd] = (index, pid, deadline, bytearray())
+        wait = max(0.0, min(d for _, _, d, _ in running.values()) - time.monotonic())
+        ready, _, _ = select.select(list(running), [], [], wait)
+        for fd in ready:
+            index, pid, deadline, data = running[fd]
+            chunk = os.read(fd, 1 << 16)
+            if chunk:
+                data.extend(chunk)
+                continue
+            os.close(fd)
+            os.waitpid(pid, 0)
+            del running[fd]
+            try:
+                results[index] = pickle.loads(bytes(data))
+            except Exception:  # noqa: BLE001 - a child that died mid-write crashed
+                results[index] = ("killed", "crashed")
+        now = time.monotonic()
+        for fd, (index, pid, deadline, _) in list(running.items()):
+            if now >= deadline:
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                os.waitpid(pid, 0)
+                os.close(fd)
+                del running[fd]
+                results[index] = ("killed", "timed out")
+    return results
+
+
+def equivalent_mutants(lab_id: str) -> dict[str, str]:
+    """The reviewed equivalent mutants of a lab: id → one-line reason."""
+    lab = checks.load_lab(lab_id)
+    return dict(getattr(importlib.import_module(lab.hidden_module), "EQUIVALENT_MUTANTS", {}))
+
+
+def notebook_of(lab_id: str, root: Path | None = None) -> Path:
+    from autograder.seeds import course_root
+
+    return (root or course_root()) / "solutions" / lab_id / f"{lab_id}.ipynb"
+
+
+def audit_lab(lab_id: str, secrets=DEFAULT_SECRETS, *, sandbox: bool = False, parallel: int | None = None,
+              timeout: float = MUTANT_SECONDS, notebook: Path | None = None) -> LabAudit:
+    """Grades every mutant of ``lab_id``'s solutions on its public and hidden cases under ``secrets``."""
+    started = time.monotonic()
+    lab = checks.load_lab(lab_id)
+    path = notebook or notebook_of(lab_id)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    cells = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+             for c in data["cells"] if c.get("cell_type") == "code"]
+    plan = _cases(lab, secrets)  # drawn once, before forking: every child inherits them
+    all_mutants = list(mutants(path))
+    names = {e.name for e in lab.exercises}
+
+    def job_for(mutant: Mutant):
+        if sandbox:
+            return lambda: _first_failure_sandboxed(lab, path, mutant.cell, mutant.source, secrets)
+        mutated = cells[:mutant.cell] + [mutant.source] + cells[mutant.cell + 1:]
+        first = mutant.function.split(".")[0]
+        return lambda: _first_failure_in_process(lab, mutated, plan, first if first in names else None)
+
+    reference = Mutant("reference", "", "", "", "", 0, cells[0])
+    outcomes = _run_all([job_for(reference) if sandbox else (lambda: _first_failure_in_process(lab, cells, plan, None))]
+                        + [job_for(m) for m in all_mutants], parallel or os.cpu_count() or 1,
+                        timeout * (4 if sandbox else 1))
+    fate, feedback = outcomes.pop(0)
+    if fate != "survived":
+        raise RuntimeError(f"the reference solutions of {lab_id} fail their own checks: {feedback}")
+    recorded = equivalent_mutants(lab_id)
+    report = LabAudit(lab_id, mutants=len(all_mutants))
+    originals = {cell: ast.unparse(ast.parse(source)) for cell, source in solution_cells(path)}
+    for mutant, (fate, _) in zip(all_mutants, outcomes):
+        if fate == "killed":
+            report.killed += 1
+            if mutant.id in recorded:
+                report.stale.append(mutant.id)
+        elif mutant.id in recorded:
+            report.equivalent[mutant.id] = recorded[mutant.id]
+        else:
+            report.survivors.append((mutant, mutant.diff(originals[mutant.cell])))
+    ids = {m.id for m in all_mutants}
+    report.stale += [key for key in recorded if key not in ids]
+    report.seconds = time.monotonic() - started
+    return report

@@ -1,0 +1,99 @@
+"""The mutation audit: every lab's checks kill its reference solutions' mutants."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from autograder import audit, checks
+from autograder.cli import main
+
+KILL_RATE = 0.98
+
+
+@pytest.fixture(scope="module")
+def audits():
+    """One audit per lab, shared by every assertion below (the whole run is the slow part)."""
+    started = time.monotonic()
+    results = {lab: audit.audit_lab(lab) for lab in checks.lab_ids()}
+    results["seconds"] = time.monotonic() - started
+    return results
+
+
+@pytest.mark.parametrize("lab", checks.lab_ids())
+def test_kill_rate_over_non_equivalent_mutants(audits, lab):
+    result = audits[lab]
+    assert result.mutants > 30
+    assert result.kill_rate >= KILL_RATE, result.text()
+
+
+@pytest.mark.parametrize("lab", checks.lab_ids())
+def test_recorded_equivalents_are_live_and_explained(audits, lab):
+    result = audits[lab]
+    assert result.stale == [], "recorded equivalent mutants that are killed or gone: " + ", ".join(result.stale)
+    for mutant_id, reason in audit.equivalent_mutants(lab).items():
+        assert len(reason.split()) >= 4, f"{mutant_id}: give a one-line reason"
+
+
+def test_the_audit_of_every_lab_stays_quick(audits):
+    assert audits["seconds"] < 120
+
+
+def _notebook(tmp_path, body: str):
+    source = ("def add_one(x):\n    \"\"\"Docstring.\"\"\"\n    ### BEGIN SOLUTION\n" + body + "    ### END SOLUTION\n"
+              "\n\ndef untouched(y):\n    return y - 1\n")
+    path = tmp_path / "lab.ipynb"
+    path.write_text(json.dumps({"cells": [{"cell_type": "code", "source": source, "metadata": {}}]}))
+    return path
+
+
+def test_mutants_touch_only_solution_regions_and_have_stable_ids(tmp_path):
+    path = _notebook(tmp_path, "    total = x + 1\n    return total\n")
+    found = list(audit.mutants(path))
+    assert {m.operator for m in found} == {"arithmetic", "constant", "drop_statement", "drop_return"}
+    assert all(m.function == "add_one" for m in found)
+    assert all("return y - 1" in m.source for m in found)  # the helper outside the region is never mutated
+    assert "add_one · arithmetic · x + 1 → x - 1" in {m.id for m in found}
+    moved = _notebook(tmp_path, "\n\n    total = x + 1\n    return total\n")
+    assert [m.id for m in audit.mutants(moved)] == [m.id for m in found]  # ids do not depend on line numbers
+
+
+def test_mutant_ids_are_unique_in_every_lab():
+    for lab in checks.lab_ids():
+        ids = [m.id for m in audit.mutants(audit.notebook_of(lab))]
+        assert len(ids) == len(set(ids)), lab
+
+
+def test_an_endless_or_crashing_mutant_is_killed_not_waited_for():
+    def endless():
+        while True:
+            pass
+
+    def crash():
+        raise MemoryError
+
+    started = time.monotonic()
+    fates = audit._run_all([endless, crash, lambda: None, lambda: "failed"], parallel=2, timeout=1.0)
+    assert [f for f, _ in fates] == ["killed", "killed", "survived", "killed"]
+    assert fates[0][1] == "timed out" and "MemoryError" in fates[1][1]
+    assert time.monotonic() - started < 10
+
+
+def test_a_reference_that_fails_its_checks_stops_the_audit(tmp_path):
+    lab = "01_gradient_descent"
+    data = json.loads(audit.notebook_of(lab).read_text())
+    for cell in data["cells"]:
+        text = "".join(cell["source"])
+        if "def central_difference" in text:
+            cell["source"] = text.replace("(2 * h)", "h")
+    path = tmp_path / f"{lab}.ipynb"
+    path.write_text(json.dumps(data))
+    with pytest.raises(RuntimeError, match="fail their own checks"):
+        audit.audit_lab(lab, ("s",), notebook=path)
+
+
+def test_cli_usage_error_without_a_lab(capsys):
+    assert main(["audit"]) == 2
+    assert "--all" in capsys.readouterr().err
