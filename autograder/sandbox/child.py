@@ -1,10 +1,12 @@
 """The untrusted side: runs a student's definitions and calls their functions on case inputs.
 
-Started by :mod:`autograder.sandbox.runner` in a separate process (or forked by the warm
-worker). It reads a header (the definitions) and then one exercise at a time, each a JSON
-line, and writes one JSON line per event to the results descriptor: which definition
-starts, which exercise starts, each case's outcome, which exercise is done. It never sees expected
-values, and it decides nothing: the grading process judges what it reports.
+Started by :mod:`autograder.sandbox.runner` in a separate process, inside the sandbox. It
+reads a header (the definitions and its limits) and then one exercise at a time, each a
+JSON line, and writes one JSON line per event to the results descriptor: which definition
+starts, which exercise starts, each case's outcome, which exercise is done. It never sees
+expected values, and it decides nothing: the grading process judges what it reports.
+Before it runs any student code it switches to its sandbox user (when started as root)
+and sets its resource limits.
 """
 
 from __future__ import annotations
@@ -176,7 +178,7 @@ def _run_exercise(channel: _Channel, namespace: dict, task: dict, case_from_json
 
 
 def prepare():
-    """Imports what every job needs, before any student code: the warm worker calls this once."""
+    """Imports what every job needs, before any student code (and before the limits apply)."""
     import numpy  # noqa: F401 - imported before student code, as a notebook would have it
 
     from autograder import calls, functions, probes  # noqa: F401
@@ -195,10 +197,17 @@ def run_job(stream, results_fd: int | None, case_from_json) -> None:
     ``results_fd`` is where events go (a fresh process finds it in the header instead).
     """
     from autograder.calls import run_case
-    from autograder.sandbox import guard
+    from autograder.sandbox import guard, isolation
 
     header = json.loads(stream.readline())
     channel = _Channel(int(header["results_fd"]) if results_fd is None else results_fd)
+    try:
+        if header.get("mode") == "sandbox":
+            isolation.become_sandbox_user(header["scratch"])
+        isolation.apply_limits(isolation.Limits(**header.get("limits", {})))
+    except BaseException as exc:  # noqa: BLE001 - no student code runs unless this succeeded
+        channel.send(event="failed", message=f"{type(exc).__name__}: {exc}"[:300])
+        os._exit(3)
     sys.stdout = sys.stderr = _Discard()
     signal.signal(signal.SIGALRM, _on_alarm)
     guard.install(header["hidden_paths"], header["scratch"], header.get("visible_paths", []))

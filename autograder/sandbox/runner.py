@@ -16,9 +16,7 @@ with a note, and a fresh child defines the rest.
 
 from __future__ import annotations
 
-import atexit
 import dataclasses
-import functools
 import json
 import os
 import secrets
@@ -27,12 +25,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.sandbox import guard, isolation, worker
+from autograder.sandbox import bwrap, guard, isolation
 from autograder.sandbox.isolation import Limits
 
 PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
@@ -71,77 +68,40 @@ def _error(kind: str, message: str) -> dict:
     return {"error": {"type": kind, "message": message}}
 
 
-_worker: worker.Worker | None = None
-_worker_lock = threading.Lock()
-
-
-def _warm_worker() -> worker.Worker | None:
-    """This process's warm worker, started on first use (None where it cannot start)."""
-    global _worker
-    with _worker_lock:
-        if _worker is not None and _worker.alive():
-            return _worker
-        if _worker is None:
-            atexit.register(_stop_worker)
-        else:
-            _worker.close()
-        try:
-            _worker = worker.Worker(isolation.child_env("/nonexistent"), PACKAGE_PARENT)
-        except OSError:
-            _worker = None
-        return _worker
-
-
-def _stop_worker() -> None:
-    global _worker
-    with _worker_lock:
-        if _worker is not None:
-            _worker.close()
-            _worker = None
-
-
 class _Child:
     """One student process, the pipe it reads its work from and the pipe it reports on.
 
-    With ``warm`` the process is forked by the warm worker; otherwise (or if the worker
-    is unavailable) it is a freshly started interpreter. Both isolate themselves the same
-    way before reading their job.
+    In ``"sandbox"`` mode the process is a fresh interpreter inside bubblewrap
+    (:mod:`autograder.sandbox.bwrap`); otherwise a fresh interpreter in its own session,
+    as a user of its own in ``"own-user"`` mode.
     """
 
-    def __init__(self, header: dict, hidden: list[str], visible: list[str], limits: Limits, namespaces: bool,
-                 warm: bool = True):
+    def __init__(self, header: dict, hidden: list[str], readable: list[str], mode: str):
         self.scratch = tempfile.mkdtemp(prefix=guard.SCRATCH_PREFIX)
-        self.process, self.pid, self.eof = None, None, False
-        plan = isolation.mount_plan(hidden, visible + [self.scratch]) if namespaces else []
-        own_user = not namespaces and _can_drop_user(tuple(visible))
-        header = {**header, "hidden_paths": hidden, "visible_paths": visible, "scratch": self.scratch}
+        self.eof = False
+        inside = bwrap.SCRATCH if mode == "sandbox" else self.scratch
         read_fd, write_fd = os.pipe()
-        pool = _warm_worker() if warm else None
-        if pool is not None:
-            job_read, job_write = os.pipe()
-            request = {"scratch": self.scratch, "plan": plan, "namespaces": namespaces, "own_user": own_user,
-                       "limits": dataclasses.asdict(limits)}
-            try:
-                self.pid = pool.spawn(request, write_fd, job_read)
-            except OSError:
-                pool = None
-                os.close(job_write)
-            finally:
-                os.close(job_read)
-        if pool is None:
+        header = {**header, "hidden_paths": hidden, "visible_paths": readable, "scratch": inside,
+                  "results_fd": write_fd, "mode": mode}
+        argv = [sys.executable, "-I", "-c", _BOOT.format(root=PACKAGE_PARENT)]
+        seccomp_fd = bwrap.seccomp_pipe() if mode == "sandbox" else None
+        if seccomp_fd is not None:
+            args = bwrap.command(argv, readable=readable, hidden=hidden, scratch=self.scratch, seccomp_fd=seccomp_fd)
+            preexec = bwrap.prepare_scratch(self.scratch) if bwrap.privileged() else os.setsid
+        else:
+            args, preexec = argv, isolation.preexec(self.scratch, own_user=mode == "own-user")
+        try:
             self.process = subprocess.Popen(
-                [sys.executable, "-I", "-c", _BOOT.format(root=PACKAGE_PARENT)],
-                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                cwd=self.scratch, env=isolation.child_env(self.scratch), pass_fds=(write_fd,),
-                preexec_fn=isolation.preexec(plan, self.scratch, limits, namespaces, own_user),
-            )
-            self.pid = self.process.pid
-            header["results_fd"] = write_fd
-            job_write = os.dup(self.process.stdin.fileno())
-            self.process.stdin.close()
-        os.close(write_fd)
-        os.set_blocking(job_write, False)
-        self.job_fd = job_write
+                args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/",
+                env=isolation.child_env(inside), pass_fds=tuple(fd for fd in (write_fd, seccomp_fd) if fd is not None),
+                preexec_fn=preexec)
+        finally:
+            os.close(write_fd)
+            if seccomp_fd is not None:
+                os.close(seccomp_fd)
+        self.job_fd = os.dup(self.process.stdin.fileno())
+        self.process.stdin.close()
+        os.set_blocking(self.job_fd, False)
         self.reader = os.fdopen(read_fd, "rb", buffering=0)
         self.buffer = b""
         self.received = 0
@@ -197,48 +157,55 @@ class _Child:
             self.buffer += chunk
 
     def close(self) -> None:
-        # Kill only a process known to be alive (its results pipe still open): a warm child is
-        # reaped by the kernel as soon as it exits, and its pid may then belong to another.
-        if not self.eof or self.process is not None:
-            try:
-                os.killpg(self.pid, 9)
-            except (ProcessLookupError, PermissionError):
-                pass
-        if self.process is not None:
-            self.process.wait()
+        try:  # its own session: bubblewrap, and through --die-with-parent everything inside
+            os.killpg(self.process.pid, 9)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.process.wait()
         self.end_of_work()
         self.reader.close()
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 
-@functools.cache
-def _can_drop_user(visible: tuple[str, ...]) -> bool:
-    return isolation.can_drop_user(list(visible))
+def budget(tasks: list[Task], define_seconds: float) -> float:
+    """The whole submission's time, enforced from outside: definitions, every exercise, restarts included."""
+    return START_SECONDS + define_seconds + sum(task.seconds for task in tasks)
 
 
 def run(chunks: list[dict], tasks: list[Task], *, hidden_paths: list[str], visible_paths: list[str] = (),
-        limits: Limits | None = None, define_seconds: float = 10.0, warm: bool = True) -> RunReport:
-    """Runs ``tasks`` against a submission's definitions (``chunks``) in sandboxed processes.
+        limits: Limits | None = None, define_seconds: float = 10.0, mode: str = "sandbox",
+        seconds: float | None = None) -> RunReport:
+    """Runs ``tasks`` against a submission's definitions (``chunks``) in isolated processes.
 
-    ``hidden_paths`` are kept from the student's code; ``visible_paths`` inside them stay
-    readable (Python and this package are added). With ``warm`` (the default) the
-    processes are forked from this process's warm worker.
+    ``mode`` is one of :data:`autograder.sandbox.isolation.MODES`. In the sandbox the
+    child reads only Python, this package and ``visible_paths``; ``hidden_paths`` inside
+    those are covered (and refused by the audit hook in every mode). ``seconds`` is the
+    submission's time budget (default :func:`budget`): when it runs out, every exercise
+    not yet done fails with a message, whatever the student's code does with its timers.
     """
     limits = limits or Limits()
-    namespaces = isolation.namespaces_available()
-    visible = list(visible_paths) + isolation.interpreter_paths()
+    readable = list(visible_paths) + isolation.interpreter_paths()
+    ends = time.monotonic() + (budget(tasks, define_seconds) if seconds is None else seconds)
     report = RunReport()
     report.outcomes = {t.exercise: [None] * len(t.cases) for t in tasks}
     pending, skipped, defined_once = list(tasks), [], False
     while pending:
-        header = {"chunks": chunks, "skip": skipped, "define_seconds": define_seconds}
-        child = _Child(header, list(hidden_paths), visible, limits, namespaces, warm)
+        if time.monotonic() >= ends:
+            for task in pending:
+                _fill(report, task, _error("Timeout", "not run: this submission used up its time budget "
+                                           f"({budget(tasks, define_seconds):g} s) before this exercise"))
+            break
+        header = {"chunks": chunks, "skip": skipped, "define_seconds": define_seconds,
+                  "limits": dataclasses.asdict(limits)}
+        child = _Child(header, list(hidden_paths), readable, mode)
         before = len(pending)
         try:
-            pending, defined, crashed_in = _session(child, pending, report, define_seconds, defined_once)
+            pending, defined, crashed_in = _session(child, pending, report, define_seconds, defined_once, ends)
         finally:
             child.close()
         if not defined:
+            if time.monotonic() >= ends:
+                continue
             if crashed_in is not None and crashed_in not in skipped and len(skipped) < MAX_DEFINITION_CRASHES:
                 skipped.append(crashed_in)
                 chunk = chunks[crashed_in]
@@ -267,13 +234,13 @@ def _fill(report: RunReport, task: Task, outcome: dict) -> None:
 
 
 def _session(child: _Child, pending: list[Task], report: RunReport, define_seconds: float,
-             defined_once: bool) -> tuple[list[Task], bool, int | None]:
+             defined_once: bool, ends: float) -> tuple[list[Task], bool, int | None]:
     """Drives one child: definitions, then one exercise at a time.
 
     Returns the tasks still to run, whether the definitions loaded and, if they did not,
     the chunk being defined when the child stopped.
     """
-    deadline, crashed_in = time.monotonic() + START_SECONDS + define_seconds, None
+    deadline, crashed_in = min(time.monotonic() + START_SECONDS + define_seconds, ends), None
     while True:
         event = child.next_event(deadline)
         if event is None:
@@ -289,14 +256,15 @@ def _session(child: _Child, pending: list[Task], report: RunReport, define_secon
         report.notes.extend(str(note)[:300] for note in notes[:20])
     remaining = list(pending)
     for task in pending:
-        deadline = time.monotonic() + task.seconds + 2.0
+        deadline = min(time.monotonic() + task.seconds + 2.0, ends)
         token = secrets.token_hex(8)
         if not child.send({**task.to_json(), "token": token}, deadline):
             return remaining, True, None
         finished = _collect_exercise(child, task, token, report, deadline)
         if not finished:
             overran = time.monotonic() >= deadline
-            message = (f"did not finish within its time limit ({task.seconds:g} s for the exercise): an endless "
+            message = ("this submission used up its time budget during this exercise" if time.monotonic() >= ends
+                       else f"did not finish within its time limit ({task.seconds:g} s for the exercise): an endless "
                        "loop?" if overran else "the process running your code ended abruptly (os._exit, a crash, "
                        "or running out of memory)")
             _fill(report, task, _error("Timeout" if overran else "Crash", message))

