@@ -214,7 +214,7 @@ class ValueFloat32:
         out = ValueFloat32(np.maximum(self.data, 0), (self,))
 
         def _backward():
-            self.grad = self.grad + np.float32(self.data >= 0) * out.grad
+            self.grad = self.grad + np.float32(self.data > 0) * out.grad
 
         out._backward = _backward
         return out
@@ -359,13 +359,14 @@ def probe_fails(case, value_class) -> bool:
     return judge(lab, lab.exercise("Value"), case, outcome) is not None
 
 
-def test_the_release_stub_says_not_implemented():
+def test_a_stub_method_is_named_after_the_cases_that_do_not_need_it():
     class Stub(ref.Value):
         def __pow__(self, exponent):
             raise NotImplementedError("__pow__")
 
-    assert first_failure(LAB, "Value", Stub).endswith("not implemented yet: replace the `raise NotImplementedError` "
-                                                     "line with your code.")
+    feedback = first_failure(LAB, "Value", Stub)
+    assert "called __pow__, which is still a stub" in feedback
+    assert "+ and * only" not in feedback and "x used twice" not in feedback  # those pass without **
 
 
 # the numbers -----------------------------------------------------------------------------
@@ -375,7 +376,9 @@ def test_public_cases_are_the_published_numbers():
     u, v, f = cases["nested_forward"][0].expected
     assert (u, v, f) == (4.0, 28.0, 21952.0)
     assert cases["nested_backward"][0].expected == (12 * u * v**2, 3 * v**2 * (2 * u + 6 * 2.0)) == (37632.0, 47040.0)
-    polynomial, three_x_squared = cases["Value"][0].expected, cases["Value"][1].expected
+    by_label = {c.label.split(":")[0]: c.expected for c in cases["Value"]}
+    polynomial = by_label["y = x³ + 2x² + x + 1 at 2 (dy/dx = 21)"]
+    three_x_squared = by_label["y = 3x² at 2 (dy/dx = 12)"]
     assert polynomial[0] == 19.0 and polynomial[1].tolist() == [21.0]
     assert three_x_squared[0] == 12.0 and three_x_squared[1].tolist() == [12.0]
     nested = next(c for c in cases["Value"] if "nested" in c.label)
@@ -389,6 +392,8 @@ def _output_of(program, inputs):
 @pytest.mark.parametrize("seed", range(6))
 def test_reference_autograd_matches_central_differences(seed):
     for case in ref.hidden_cases(np.random.default_rng(seed))["Value"]:
+        if "exactly at 0" in case.label:
+            continue  # a kink: the one-sided slopes differ, and relu'(0) = 0 by convention
         program, inputs = case.args
         output = functools.partial(_output_of, program)
         h = 1e-6
@@ -400,7 +405,7 @@ def test_reference_autograd_matches_central_differences(seed):
 
 @pytest.mark.parametrize("seed", range(6))
 def test_hidden_programs_have_reuse_and_relus_on_both_sides(seed):
-    for case in ref.hidden_cases(np.random.default_rng(seed))["Value"][1:]:
+    for case in ref.hidden_cases(np.random.default_rng(seed))["Value"][2:]:
         program, inputs = case.args
         values = ref._evaluate(program, inputs)
         relu_inputs = [values[i] for kind, i, *_ in program if kind == "relu"]

@@ -141,12 +141,32 @@ RELATIVE_MISTAKES = {
 }
 
 
-def _relative_case(a, b):
+def _relative_case(a, b, eps=None, as_list=False):
     a, b = np.asarray(a, float), np.asarray(b, float)
     label = (f"a = {np.array2string(a, precision=4, separator=', ')}, "
              f"b = {np.array2string(b, precision=4, separator=', ')}")
-    return build_case(label, (a, b), relative_error, RELATIVE_MISTAKES,
+    kwargs = {} if eps is None else {"eps": float(eps)}
+    if eps is not None:
+        label += f", eps = {eps:g}"
+    args = (a.tolist(), b.tolist()) if as_list else (a, b)
+    if as_list:
+        label += " (plain lists)"
+    return build_case(label, args, relative_error, RELATIVE_MISTAKES, kwargs,
                       alternatives={"sum_denominator": _sum_denominator})
+
+
+EQUIVALENT_MUTANTS = {
+    "numerical_gradient · reduction · np.zeros_like(x) → np.ones_like(x)": "every entry of the buffer is "
+    "overwritten before it is returned",
+    "relative_error · swap_arguments · np.maximum(np.maximum(np.abs(a), np.abs(b)), eps) → "
+    "np.maximum(eps, np.maximum(np.abs(a), np.abs(b)))": "np.maximum is symmetric in its two arguments",
+    "relative_error · swap_arguments · np.maximum(np.abs(a), np.abs(b)) → np.maximum(np.abs(b), np.abs(a))":
+    "np.maximum is symmetric in its two arguments",
+    "gradient_check · swap_arguments · relative_error(grad(x), numerical_gradient(f, x, h)) → "
+    "relative_error(numerical_gradient(f, x, h), grad(x))": "the relative error is symmetric in a and b",
+    "gradient_check · drop_statement · x = np.array(x, dtype=float) → pass": "numerical_gradient copies x to "
+    "float itself and the catalogue's gradients convert their input, so the copy changes no value",
+}
 
 
 # gradient_check --------------------------------------------------------------------
@@ -233,7 +253,14 @@ def hidden_cases(rng):
             _descent_case(matrix, center, x, lr, int(rng.integers(5, 20))),
             _descent_case(matrix, center, integer_x, lr, 4),
         ],
-        "relative_error": [_relative_case(a, b)],
+        "relative_error": [
+            _relative_case(a, b),
+            # array-like, as the docstring says: plain lists too
+            _relative_case(a[1:], b[1:], as_list=True),
+            # an eps that matters: entries smaller than eps are divided by eps
+            _relative_case(np.round(a * 1e-3, 8), np.round(b * 1e-3, 8) + 1e-4,
+                           eps=float(rng.choice([0.01, 0.05, 0.1]))),
+        ],
         "gradient_check": [
             _check_case(matrix, center, x),
             _check_case(matrix, center, x, bug_coordinate=bug, bug_scale=round(float(rng.uniform(1.5, 3)), 2)),

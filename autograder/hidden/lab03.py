@@ -394,6 +394,14 @@ def _acceptable(program, inputs, values, structure_only) -> bool:
     return bool(max(map(abs, values)) < 200 and np.all(np.abs(grads) < 1e4) and np.any(np.abs(grads) > 1e-3))
 
 
+EQUIVALENT_MUTANTS = {
+    "nested_backward · arithmetic · dv_du * du_dx2 → dv_du / du_dx2": "∂u/∂x2 = 1 in this fixed function, so "
+    "multiplying or dividing by it is the same",
+    "Value.relu · comparison · self.data > 0 → self.data >= 0": "at exactly 0 both branches give 0.0 (the "
+    "gradient's own comparison is checked by the ReLU-at-0 cases)",
+}
+
+
 # the cases ----------------------------------------------------------------------------
 
 POLYNOMIAL = (("pow", 0, 3), ("pow", 0, 2), ("rmul", 2, 2), ("add", 1, 3), ("addc", 4, 1), ("add", 5, 0))
@@ -403,6 +411,9 @@ SQUARE = (("mul", 0, 0),)
 DIAMOND = (("add", 0, 1), ("mulc", 2, 2), ("pow", 2, 2), ("add", 3, 4))
 TWO_RELUS = (("mul", 0, 1), ("relu", 3), ("add", 2, 0), ("relu", 5), ("rmul", 6, -0.5), ("add", 4, 7))
 ROOTS = (("pow", 0, 0.5), ("mulc", 1, 1.5), ("pow", 0, -1), ("add", 2, 3), ("radd", 4, 0.5))
+
+ADD_MUL = (("mul", 0, 1), ("add", 2, 0), ("mulc", 3, 2.0))  # + and * only: feedback before ** is written
+RELU_AT_ZERO = (("add", 0, 1), ("relu", 2), ("mul", 3, 0), ("add", 4, 1))  # relu'(0) = 0
 
 CHAIN = (("pow", 0, 2), ("relu", 1), ("pow", 2, 2))
 SHORTCUT = (("mul", 0, 1), ("pow", 2, 2), ("relu", 3), ("add", 4, 2))
@@ -415,9 +426,10 @@ def public_cases():
         "nested_backward": [_backward_case(1.0, 2.0), _backward_case(-1.5, 0.5)],
         "topological_order": [_order_case(CHAIN, 1), _order_case(SHORTCUT, 2), _order_case(SQUARE, 1)],
         "Value": [
+            _value_case(SQUARE, (3.0,), "x used twice"),
+            _value_case(ADD_MUL, (1.5, -2.0), "+ and * only"),
             _value_case(POLYNOMIAL, (2.0,), "y = x³ + 2x² + x + 1 at 2 (dy/dx = 21)"),
             _value_case(THREE_X_SQUARED, (2.0,), "y = 3x² at 2 (dy/dx = 12)"),
-            _value_case(SQUARE, (3.0,), "x used twice"),
             _value_case(DIAMOND, (1.5, -0.5), "a diamond: a feeds b and c"),
             _value_case(TWO_RELUS, (0.5, -2.0, 1.5), "ReLU on both sides of 0"),
             _value_case(NESTED, (1.0, 2.0), "the nested f = ((2·x1 + x2)² + 3·x2²)³"),
@@ -447,11 +459,13 @@ def hidden_cases(rng):
     points = [_point(rng) for _ in range(3)]
     structures = [random_program(rng, int(rng.integers(1, 4)), int(rng.integers(4, 9)), structure_only=True)
                   for _ in range(3)]
+    zero = float(rng.integers(1, 9)) / 4
     programs = [random_program(rng, int(rng.integers(1, 4)), int(rng.integers(5, 10))) for _ in range(4)]
     return {
         "nested_forward": [_forward_case(*p) for p in points],
         "nested_backward": [_backward_case(*p) for p in points],
         "topological_order": [_order_case(program, len(inputs)) for program, inputs in structures],
         "Value": [_value_case(*_polynomial(rng), "a polynomial")]
+        + [_value_case(RELU_AT_ZERO, (zero, -zero), "ReLU exactly at 0 passes no gradient")]
         + [_value_case(program, inputs) for program, inputs in programs],
     }

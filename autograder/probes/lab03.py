@@ -23,6 +23,8 @@ no rule of differentiation.
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 
 _OPERAND_OPS = ("addc", "mulc", "radd", "rmul")
@@ -107,6 +109,15 @@ def _scalar(value):
     return None
 
 
+_METHODS = {"add": "__add__", "mul": "__mul__", "pow": "__pow__", "relu": "relu", "addc": "__add__",
+            "mulc": "__mul__", "radd": "__radd__", "rmul": "__rmul__"}
+
+
+def _stub(line: str, method: str) -> str:
+    name = method if method.replace("_", "").replace(".", "").isalnum() and len(method) < 40 else "a method"
+    return f"`{line}` called {name}, which is still a stub (raise NotImplementedError): write it next"
+
+
 def autograd(value_class, program, inputs):
     """Builds ``program`` with ``value_class``, calls ``backward()`` on the output, reports.
 
@@ -122,22 +133,31 @@ def autograd(value_class, program, inputs):
     """
     names = node_names(len(inputs), len(program))
     nodes = [value_class(x) for x in inputs]
+    node = None
     for k, op in enumerate(program):
         line = f"{names[len(inputs) + k]} = {expression(op, names)}"
-        if op[0] in _OPERAND_OPS:
+        try:
+            node = apply(op, nodes)
+        except NotImplementedError as exc:
+            return _stub(line, str(exc) or _METHODS[op[0]])
+        except (TypeError, AttributeError, RecursionError) as exc:
+            if op[0] not in _OPERAND_OPS:
+                raise
             # Only the lines with a plain number can fail for want of __radd__/__rmul__ or of
             # wrapping the number: report those as data, so the check can say what to add.
-            try:
-                node = apply(op, nodes)
-            except (TypeError, AttributeError, RecursionError) as exc:
-                return f"`{line}` raised {type(exc).__name__}"
-        else:
-            node = apply(op, nodes)
+            return f"`{line}` raised {type(exc).__name__}"
         if isinstance(node, (int, float, complex, np.generic, np.ndarray)):
             return f"`{line}` gave a {type(node).__name__}, not a Value"
         nodes.append(node)
-    output = nodes[-1]
-    output.backward()
+    # backward() must find its own order: the list of nodes in program order (already a valid
+    # one) is dropped before the call, so that code reading this frame finds only the leaves.
+    output, leaves = nodes[-1], nodes[:len(inputs)]
+    del nodes, node
+    try:
+        output.backward()
+    except NotImplementedError as exc:
+        return _stub("y.backward()", str(exc) or "backward")
+    nodes = leaves + [output]
     data = _scalar(getattr(output, "data", None))
     if data is None:
         return f"y.data is a {type(getattr(output, 'data', None)).__name__}, not a number"
@@ -170,13 +190,20 @@ class _Node:
 
 
 def build_nodes(program, num_inputs):
-    """The graph of ``program`` as bare nodes (structure only): the list of all nodes."""
+    """The graph of ``program`` as bare nodes (structure only): the list of all nodes, in program order.
+
+    The nodes are created in a shuffled order, so neither creation order nor memory addresses
+    tell a valid order.
+    """
     names = node_names(num_inputs, len(program))
-    nodes = [_Node(names[i]) for i in range(num_inputs)]
+    rng = random.Random()
+    made = {}
+    for index in rng.sample(range(len(names)), len(names)):
+        made[index] = _Node(names[index])
     for k, (kind, i, *rest) in enumerate(program):
-        prev = (nodes[i], nodes[rest[0]]) if kind in ("add", "mul") else (nodes[i],)
-        nodes.append(_Node(names[num_inputs + k], prev, kind))
-    return nodes
+        made[num_inputs + k]._prev = (made[i], made[rest[0]]) if kind in ("add", "mul") else (made[i],)
+        made[num_inputs + k]._op = kind
+    return [made[index] for index in range(len(names))]
 
 
 def _reachable(root) -> set:
@@ -189,6 +216,31 @@ def _reachable(root) -> set:
     return seen
 
 
+def _call_blind(order_fn, program, num_inputs):
+    """Calls ``order_fn`` on the output of a fresh graph, holding nothing an answer can be read from.
+
+    Student code can reach this frame (and its callers'): during the call, the nodes carry
+    opaque shuffled labels instead of the course's names (which follow program order), and
+    the only list of them here is shuffled. Returns (result, nodes in program order).
+    """
+    nodes = build_nodes(program, num_inputs)
+    rng = random.Random()
+    labels = rng.sample(range(100, 1000), len(nodes))
+    pool = rng.sample(nodes, len(nodes))
+    course_names = {id(node): node.name for node in pool}
+    for node, label in zip(nodes, labels):
+        node.name = f"n{label}"
+    output = nodes[-1]
+    del nodes
+    try:
+        result = order_fn(output)
+    finally:
+        for node in pool:
+            node.name = course_names[id(node)]
+    position = {name: i for i, name in enumerate(node_names(num_inputs, len(program)))}
+    return result, sorted(pool, key=lambda node: position[node.name])
+
+
 def topological_order(order_fn, program, num_inputs):
     """Calls ``order_fn(y)`` on the bare graph of ``program`` and reports what it returned.
 
@@ -199,8 +251,7 @@ def topological_order(order_fn, program, num_inputs):
         the nodes returned more than once; ``before_inputs``, the nodes returned before one of
         the nodes in their ``_prev``. Or a string when the result is not a list.
     """
-    nodes = build_nodes(program, num_inputs)
-    result = order_fn(nodes[-1])
+    result, nodes = _call_blind(order_fn, program, num_inputs)
     if isinstance(result, (set, frozenset)):
         return f"returned a {type(result).__name__}, which keeps no order: return a list"
     if isinstance(result, (str, bytes, dict)) or not hasattr(result, "__iter__"):
