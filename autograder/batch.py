@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder import report
+from autograder import class_report, merge, report
 from autograder.grading import GradingOptions, SubmissionResult, grade_notebook
 from autograder.seeds import SECRET_FILE
 
@@ -111,9 +111,18 @@ def grade_all(submissions: list[Submission], options: GradingOptions, jobs: int 
 
 
 def write_reports(results: list[SubmissionResult], out: Path) -> None:
-    """Writes ``grades.csv`` and, per submission, ``STUDENT/LAB/results.json`` and ``feedback.md``."""
+    """Writes ``grades.csv``, the class report (``report.html``, ``report.md``), every result's record
+    (``results.jsonl``) and, per submission, ``STUDENT/LAB/results.json`` and ``feedback.md``.
+
+    Results are written in :func:`discover`'s order whatever order they come in, so merged shards
+    write the same files as one run.
+    """
+    results = sorted(results, key=lambda r: (r.student, Path(r.path).parent.name, r.path))
     out.mkdir(parents=True, exist_ok=True)
     (out / "grades.csv").write_text(report.grades_csv(results), encoding="utf-8")
+    (out / "report.html").write_text(class_report.html(results), encoding="utf-8")
+    (out / "report.md").write_text(class_report.markdown(results), encoding="utf-8")
+    (out / merge.RECORDS).write_text(merge.records_jsonl(results), encoding="utf-8")
     for result in results:
         folder = out / result.student / (result.lab or Path(result.path).parent.name or "unknown")
         folder.mkdir(parents=True, exist_ok=True)
