@@ -15,7 +15,16 @@ from pathlib import Path
 
 from autograder import checks
 
-MAX_NOTEBOOK_BYTES = 50 * 1024**2
+# Memory is bounded by input size times a per-shape factor, measured on Python 3.11: json.loads
+# costs up to ~64 bytes per value (`[[],[],...]`, `{"a":0},...`) and ast.parse up to ~730 bytes
+# per character of code (`f()` lines). Hence a file cap, a cap on the JSON values a file may hold
+# (counted, over-generously, as its `,:[{` bytes), and caps on code per cell and in all: a reading
+# peaks under ~250 MB whatever the file holds, where an 8 MB cell used to take 4 GB.
+MAX_NOTEBOOK_BYTES = 20 * 1024**2
+MAX_JSON_VALUES = 2_000_000
+MAX_CELL_CHARS = 100_000
+MAX_CODE_CHARS = 500_000
+MAX_CODE_CELLS = 2_000
 SKIPPED_IMPORTS = {"autograder", "IPython", "google"}
 # Imported only if a graded function touches them: `import tensorflow` alone costs seconds.
 LAZY_IMPORTS = {"tensorflow", "keras", "torch", "jax", "matplotlib", "seaborn", "pandas", "sklearn", "scipy", "tqdm"}
@@ -51,30 +60,80 @@ class Notebook:
     notes: tuple[str, ...] = ()
 
 
+def _size(source) -> int:
+    if isinstance(source, list):
+        return sum(len(s) for s in source if isinstance(s, str))
+    return len(source) if isinstance(source, str) else 0
+
+
 def _text(source) -> str:
     if isinstance(source, list):
         return "".join(s for s in source if isinstance(s, str))
     return source if isinstance(source, str) else ""
 
 
+def _numbers(cells: list[int]) -> str:
+    shown = ", ".join(map(str, cells[:10]))
+    return shown + (f" and {len(cells) - 10} more" if len(cells) > 10 else "")
+
+
+def _code_cells(cells: list, key: str, notes: list[str]) -> tuple[str, ...]:
+    """The code cells' sources; a cell over the caps becomes "" (so numbering holds) with a note."""
+    code, too_large, over_total, total = [], [], [], 0
+    for cell in cells:
+        if not (isinstance(cell, dict) and cell.get("cell_type") == "code"):
+            continue
+        if len(code) == MAX_CODE_CELLS:
+            notes.append(f"the notebook has more than {MAX_CODE_CELLS:,} code cells; the grader read the first "
+                         f"{MAX_CODE_CELLS:,} and skipped the rest")
+            break
+        size = _size(cell.get(key))
+        if size > MAX_CELL_CHARS:
+            too_large.append(len(code) + 1)
+            code.append("")
+        elif total + size > MAX_CODE_CHARS:
+            over_total.append(len(code) + 1)
+            code.append("")
+        else:
+            total += size
+            code.append(_text(cell.get(key)))
+    if too_large:
+        notes.append(f"code cell{'s' if len(too_large) > 1 else ''} {_numbers(too_large)} "
+                     f"{'hold' if len(too_large) > 1 else 'holds'} more than {MAX_CELL_CHARS:,} characters, "
+                     "the limit for one cell, so the grader skipped "
+                     f"{'them' if len(too_large) > 1 else 'it'}: keep data out of code cells "
+                     "(load it from a file) and split long code into several cells")
+    if over_total:
+        notes.append(f"the notebook holds more than {MAX_CODE_CHARS:,} characters of code in all, so the grader "
+                     f"skipped code cell{'s' if len(over_total) > 1 else ''} {_numbers(over_total)}: "
+                     "remove code the lab does not need")
+    return tuple(code)
+
+
 def read(path: Path) -> Notebook:
     """Parses ``path`` as a Jupyter notebook (nbformat 3 or 4), tolerating what it can."""
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_NOTEBOOK_BYTES:
-            raise NotebookError(f"the notebook is {size / 1024**2:.0f} MB, over the {MAX_NOTEBOOK_BYTES // 1024**2} MB "
-                                "limit: clear its outputs (Edit → Clear All Outputs) and submit again")
-        raw = path.read_bytes()
+        with path.open("rb") as handle:
+            # Read one byte past the cap rather than trust stat(): the size is what was read.
+            raw = handle.read(MAX_NOTEBOOK_BYTES + 1)
     except OSError as exc:
         raise NotebookError(f"the notebook could not be opened: {exc.strerror}") from None
+    if len(raw) > MAX_NOTEBOOK_BYTES:
+        raise NotebookError(f"the notebook is over the {MAX_NOTEBOOK_BYTES // 1024**2} MB limit: clear its "
+                            "outputs (Edit → Clear All Outputs) and submit again")
+    values = sum(raw.count(c) for c in (b",", b":", b"[", b"{"))
+    if values > MAX_JSON_VALUES:
+        raise NotebookError(f"the notebook holds more than {MAX_JSON_VALUES:,} JSON values, the limit: clear its "
+                            "outputs (Edit → Clear All Outputs), keep data out of code cells and submit again")
     notes = []
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = raw.decode("utf-8", errors="replace")
         notes.append("the file is not valid UTF-8; unreadable characters were replaced")
-    if not text.strip():
+    del raw
+    if not text or text.isspace():  # not strip(): it would copy the whole text
         raise NotebookError("the notebook file is empty")
     try:
         data = json.loads(text)
@@ -84,6 +143,7 @@ def read(path: Path) -> Notebook:
     except RecursionError:
         raise NotebookError("the file is not valid notebook JSON (nested too deeply). "
                             "Download it again from Jupyter.") from None
+    del text
     if not isinstance(data, dict):
         raise NotebookError("the file is JSON but not a notebook (no cells)")
     if isinstance(data.get("cells"), list):
@@ -96,7 +156,7 @@ def read(path: Path) -> Notebook:
         notes.append("an old notebook format (nbformat 3) was read")
     else:
         raise NotebookError("the file is JSON but not a notebook (no cells)")
-    code = tuple(_text(c.get(key)) for c in cells if isinstance(c, dict) and c.get("cell_type") == "code")
+    code = _code_cells(cells, key, notes)
     metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
     return Notebook(path=path, code_cells=code, metadata=metadata, notes=tuple(notes))
 
@@ -152,14 +212,19 @@ def _keep(node: ast.stmt) -> bool:
     return False
 
 
-def _segment(lines: list[str], node: ast.stmt) -> tuple[int, str]:
-    """The first line and source of ``node``, without statements sharing its lines after a `;`."""
+def _segment(lines: list[bytes], node: ast.stmt) -> tuple[int, str]:
+    """The first line and source of ``node``, without statements sharing its lines after a `;`.
+
+    ``lines`` are the cell's lines in UTF-8, as ast's columns count bytes. Only the node's own
+    span is copied: thousands of `A = 1;` on one long line must not copy that line each time.
+    """
     decorators = getattr(node, "decorator_list", [])
     start = min([node.lineno] + [d.lineno for d in decorators])
-    picked = [line.encode() for line in lines[start - 1: node.end_lineno]]
-    picked[-1] = picked[-1][: node.end_col_offset]  # ast's columns count UTF-8 bytes
-    if not decorators:
-        picked[0] = picked[0][node.col_offset:]
+    first = 0 if decorators else node.col_offset
+    if start == node.end_lineno:
+        return start, lines[start - 1][first:node.end_col_offset].decode()
+    last = node.end_lineno - 1
+    picked = [lines[start - 1][first:], *lines[start:last], lines[last][: node.end_col_offset]]
     return start, b"\n".join(picked).decode()
 
 
@@ -181,7 +246,7 @@ def extract_definitions(notebook: Notebook) -> tuple[list[Chunk], list[str]]:
         except (ValueError, RecursionError, MemoryError):
             notes.append(f"code cell {number} could not be parsed; its definitions were skipped")
             continue
-        lines = code.split("\n")
+        lines = code.encode().split(b"\n")
         for node in tree.body:
             if not _keep(node):
                 continue

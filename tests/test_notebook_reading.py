@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 
 import pytest
-from conftest import release_notebook, solution_notebook
+from conftest import ROOT, release_notebook, solution_notebook
 
 from autograder import checks, notebook
 from autograder.notebook import Notebook, NotebookError, extract_definitions, identify_lab, read
@@ -156,6 +158,118 @@ def test_read_file_at_the_size_limit_is_read(write_notebook, monkeypatch):
 def test_read_missing_file_is_refused(tmp_path):
     with pytest.raises(NotebookError, match="could not be opened: No such file or directory"):
         read(tmp_path / "missing.ipynb")
+
+
+# limits: what a hostile notebook can cost the grading process ---------------------------
+
+def test_read_counts_what_it_read_not_what_stat_says(write_notebook, monkeypatch):
+    path = write_notebook(notebook_json("x = 1\n" * 1000))
+    monkeypatch.setattr(notebook, "MAX_NOTEBOOK_BYTES", 100)
+    with pytest.raises(NotebookError, match="over the 0 MB limit: clear its outputs"):
+        read(path)
+
+
+@pytest.mark.parametrize("outputs", [[[[]] * 200], [[{"a": 0}] * 70], [["ab"] * 200], [list(range(200))]],
+                         ids=["empty_lists", "small_dicts", "short_strings", "numbers"])
+def test_read_refuses_a_notebook_with_too_many_json_values(write_notebook, monkeypatch, outputs):
+    data = notebook_json("def f(x):\n    return x\n")
+    data["cells"][0]["outputs"] = outputs
+    monkeypatch.setattr(notebook, "MAX_JSON_VALUES", 200)
+    with pytest.raises(NotebookError, match=r"more than 200 JSON values, the limit: clear its outputs"):
+        read(write_notebook(data))
+
+
+@pytest.mark.parametrize("style", ["list", "str"])
+def test_read_skips_a_cell_over_the_cell_limit_and_keeps_the_others(write_notebook, monkeypatch, style):
+    huge = "X = 1\n" * 100
+    sources = ["def f(x):\n    return x\n", huge.splitlines(keepends=True) if style == "list" else huge,
+               "def g(x):\n    return x\n"]
+    monkeypatch.setattr(notebook, "MAX_CELL_CHARS", len(huge) - 1)
+    parsed = read(write_notebook(notebook_json(*sources)))
+    assert parsed.code_cells == (sources[0], "", sources[2])
+    assert parsed.notes == (f"code cell 2 holds more than {len(huge) - 1:,} characters, the limit for one cell, so "
+                            "the grader skipped it: keep data out of code cells (load it from a file) and split "
+                            "long code into several cells",)
+    chunks, _ = extract_definitions(parsed)
+    assert [(c.cell, c.code.split("(")[0]) for c in chunks] == [(1, "def f"), (3, "def g")]
+
+
+def test_read_skips_cells_past_the_total_code_limit_with_one_note(write_notebook, monkeypatch):
+    sources = ["A = 1\n", "B = 22\n", "C = 333\n", "D = 4\n"]
+    monkeypatch.setattr(notebook, "MAX_CODE_CHARS", 15)
+    parsed = read(write_notebook(notebook_json(*sources)))
+    assert parsed.code_cells == ("A = 1\n", "B = 22\n", "", "")
+    assert parsed.notes == ("the notebook holds more than 15 characters of code in all, so the grader skipped code "
+                            "cells 3, 4: remove code the lab does not need",)
+
+
+def test_read_lists_at_most_ten_skipped_cells(write_notebook, monkeypatch):
+    monkeypatch.setattr(notebook, "MAX_CELL_CHARS", 3)
+    parsed = read(write_notebook(notebook_json(*["X = 1\n"] * 13)))
+    assert "code cells 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 3 more hold more than 3 characters" in parsed.notes[0]
+
+
+def test_read_keeps_only_the_first_code_cells_over_the_cell_count_limit(write_notebook, monkeypatch):
+    monkeypatch.setattr(notebook, "MAX_CODE_CELLS", 2)
+    parsed = read(write_notebook(notebook_json("A = 1\n", "B = 2\n", "C = 3\n")))
+    assert parsed.code_cells == ("A = 1\n", "B = 2\n")
+    assert parsed.notes == ("the notebook has more than 2 code cells; the grader read the first 2 and skipped "
+                            "the rest",)
+
+
+def test_extract_splits_thousands_of_statements_on_one_line():
+    source = "".join(f"A{i} = {i}; " for i in range(5000)) + "ü = 'ü'; Z = 'é'"
+    kept = codes(source)
+    assert kept[:2] == ["A0 = 0", "A1 = 1"]
+    assert kept[-2:] == ["A4999 = 4999", "Z = 'é'"]
+    assert len(kept) == 5001
+
+
+HOSTILE = {  # shape: (notebook, whether read refuses it)
+    "an_8_mb_code_cell": (lambda: notebook_json("def f(x):\n    return x\n", "f()\n" * 2 * 1024**2), False),
+    "a_50_mb_output": (lambda: {**notebook_json("def f(x):\n    return x\n"), "outputs": ["a" * 50 * 1024**2]}, True),
+    "empty_lists_at_the_value_limit": (lambda: {**notebook_json("x = 1\n"),
+                                                "outputs": [[]] * ((notebook.MAX_JSON_VALUES - 100) // 2)}, False),
+    "small_dicts_at_the_value_limit": (lambda: {**notebook_json("x = 1\n"),
+                                                "outputs": [{"a": 0}] * (notebook.MAX_JSON_VALUES // 3 - 100)}, False),
+    "empty_lists_over_the_value_limit": (lambda: {**notebook_json("x = 1\n"),
+                                                  "outputs": [[]] * notebook.MAX_JSON_VALUES}, True),
+    # One character beyond U+FFFF makes Python store every character of that text in 4 bytes.
+    "wide_text_at_the_size_limit": (lambda: {**notebook_json("x = 1\n"),
+                                             "outputs": ["\U0001F600" + "a" * (notebook.MAX_NOTEBOOK_BYTES - 500)]},
+                                    False),
+    "code_at_the_code_limit": (lambda: notebook_json(
+        *["f()\n" * (notebook.MAX_CELL_CHARS // 4)] * (notebook.MAX_CODE_CHARS // notebook.MAX_CELL_CHARS)), False),
+}
+PEAK_SCRIPT = """
+import sys
+from pathlib import Path
+from autograder import notebook
+def peak_mb():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM")) // 1024
+try:
+    parsed = notebook.read(Path(sys.argv[1]))
+    notebook.identify_lab(parsed)
+    notebook.extract_definitions(parsed)
+    refused = False
+except notebook.NotebookError:
+    refused = True
+print(refused, peak_mb())
+"""
+
+
+@pytest.mark.skipif(not notebook.Path("/proc/self/status").exists(), reason="reads VmHWM from /proc")
+@pytest.mark.parametrize("shape", HOSTILE)
+def test_reading_a_hostile_notebook_stays_under_400_mb(tmp_path, shape):
+    path = tmp_path / "hostile.ipynb"
+    build, refused = HOSTILE[shape]
+    path.write_text(json.dumps(build(), ensure_ascii=False), encoding="utf-8")
+    done = subprocess.run([sys.executable, "-c", PEAK_SCRIPT, str(path)], capture_output=True, text=True,
+                          check=True, timeout=120, cwd=ROOT)
+    was_refused, peak = done.stdout.split()
+    assert was_refused == str(refused)
+    assert int(peak) < 400, f"reading peaked at {peak} MB"
 
 
 # extract_definitions ---------------------------------------------------------------------
@@ -413,3 +527,16 @@ def test_identify_lab_recognises_a_renamed_real_notebook_without_metadata_or_che
     path = write_notebook(without_checker_calls(without_lab_metadata(lab)), lab="my_homework",
                           name="my_homework.ipynb")
     assert identify_lab(read(path)) == lab
+
+
+def test_a_solution_with_an_8_mb_cell_still_earns_full_marks(write_notebook):
+    from autograder import batch
+    from autograder.grading import GradingOptions, grade_notebook
+
+    data = json.loads(solution_notebook(LABS[0]).read_text(encoding="utf-8"))
+    data["cells"].insert(1, notebook_json("f()\n" * 2 * 1024**2)["cells"][0])
+    path = write_notebook(data)
+    result = grade_notebook(path, "student", GradingOptions(secret="tests-secret",
+                                                            hidden_paths=batch.secret_paths(ROOT, [path], None)))
+    assert result.score == result.max_score == checks.load_lab(LABS[0]).max_score
+    assert any("holds more than 100,000 characters" in note for note in result.notes)
