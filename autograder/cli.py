@@ -44,7 +44,7 @@ def grade(*, paths: list[Path], out: Path, jobs: int | None, secret: str | None,
         out.mkdir(parents=True, exist_ok=True)
         # Before grading, so that merge can tell a shard that did not finish (fewer records than announced).
         fingerprint = merge.class_fingerprint(merge.shard_key(s.student, s.lab_hint, s.path) for s in whole)
-        merge.write_manifest(out, shard, len(submissions), fingerprint, len(whole))
+        merge.write_manifest(out, shard, len(submissions), fingerprint, len(whole), secret or course_secret())
         print(f"shard {shard[0]}/{shard[1]}: {len(submissions)} of {len(whole)} submissions", file=sys.stderr)
         if not submissions:
             batch.write_reports([], out)

@@ -118,9 +118,15 @@ def read_records(path: Path) -> list[SubmissionResult]:
     return results
 
 
-def write_manifest(out: Path, shard: tuple[int, int], graded: int, fingerprint: str, class_size: int) -> None:
+def secret_digest(secret: str) -> str:
+    """Which course secret a shard graded with, without writing the secret (hidden cases are drawn from it)."""
+    return hashlib.sha256(f"autograder shard secret\0{secret}".encode()).hexdigest()[:16]
+
+
+def write_manifest(out: Path, shard: tuple[int, int], graded: int, fingerprint: str, class_size: int,
+                   secret: str) -> None:
     text = json.dumps({"shard": shard[0], "of": shard[1], "submissions": graded, "class_size": class_size,
-                       "class": fingerprint}, indent=2, sort_keys=True)
+                       "class": fingerprint, "secret": secret_digest(secret)}, indent=2, sort_keys=True)
     (out / MANIFEST).write_text(text + "\n", encoding="utf-8")
 
 
@@ -130,7 +136,7 @@ def _manifest(folder: Path) -> dict:
         raise MergeError(f"{folder} is not the output of `grade --shard K/N` (no {MANIFEST})")
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
-        return {key: manifest[key] for key in ("shard", "of", "submissions", "class_size", "class")}
+        return {key: manifest[key] for key in ("shard", "of", "submissions", "class_size", "class", "secret")}
     except (ValueError, KeyError, TypeError) as exc:
         raise MergeError(f"{path} is not a shard manifest ({exc})") from exc
 
@@ -145,6 +151,9 @@ def load_shards(folders: list[Path]) -> list[SubmissionResult]:
     if len({m["class"] for _, m in manifests}) > 1:
         raise MergeError("the shards graded different classes (different submissions were found): "
                          "run every shard on the same folders")
+    if len({m["secret"] for _, m in manifests}) > 1:
+        raise MergeError("the shards graded with different course secrets, so with different hidden cases: "
+                         "give every shard the same $AUTOGRADER_SECRET")
     count = counts.pop()
     seen: dict[int, Path] = {}
     for folder, m in manifests:

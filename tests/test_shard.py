@@ -100,6 +100,16 @@ def test_a_copied_shard_is_refused_as_graded_twice(graded, tmp_path):
     assert f"shard 2/3 given twice: shard2 and {copy}" in result.stderr
 
 
+def test_shards_graded_with_different_secrets_are_refused(graded, tmp_path):
+    other = _grade(graded, "grade", "submitted", "--out", str(tmp_path / "other"), "--shard", f"2/{SHARDS}",
+                   "--secret", "another-course-secret")
+    assert other.returncode == 0, other.stderr
+    result = _grade(graded, "merge", "shard1", str(tmp_path / "other"), "shard3", "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert "different course secrets" in result.stderr
+    assert "another-course-secret" not in (tmp_path / "other" / merge.MANIFEST).read_text()
+
+
 def test_an_unfinished_shard_is_refused(graded, tmp_path):
     unfinished = tmp_path / "unfinished"
     shutil.copytree(graded / "shard2", unfinished)
