@@ -1,85 +1,211 @@
-"""The sandbox's layers, each on its own: OS isolation, the audit hook, resource limits."""
+"""The sandbox's layers, each on its own: bubblewrap and seccomp, the audit hook, limits, the time budget.
+
+The first group runs raw Python in the sandbox with no audit hook and no limits, as a
+compiled extension or a student who switched the hook off would: whatever it can still
+do there is what the operating system allows.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
-from autograder.sandbox import isolation, runner
-from autograder.sandbox.isolation import Limits
+from autograder.sandbox import bwrap, isolation, runner
 
-needs_namespaces = pytest.mark.skipif(not isolation.namespaces_available(),
-                                      reason="needs root on Linux with mount and network namespaces")
+SANDBOX = bwrap.probe() is None
+needs_sandbox = pytest.mark.skipif(not SANDBOX and os.environ.get("CI") != "true",
+                                   reason=f"no sandbox here: {bwrap.probe()}")
 CASE = {"args": {"$tuple": []}, "kwargs": {"$dict": []}}
 
 
-@pytest.fixture
-def secret_dir():
-    """A world-readable folder, as solutions/ is in a checkout: only the sandbox may hide it."""
+def test_ci_has_a_sandbox():
+    if os.environ.get("CI") == "true":
+        assert bwrap.probe() is None
+
+
+@pytest.fixture(scope="module")
+def course():
+    """A world-readable course folder with answers in it, as a checkout is: only the sandbox may keep them out."""
     parent = Path(tempfile.mkdtemp(prefix="autograder-course-"))
     parent.chmod(0o755)
-    folder = parent / "solutions"
-    folder.mkdir(mode=0o755)
-    (folder / "answer.txt").write_text("42")
-    (folder / "answer.txt").chmod(0o644)
-    yield folder
+    (parent / "solutions").mkdir(mode=0o755)
+    (parent / "solutions" / "answer.txt").write_text("42")
+    (parent / ".autograder_secret").write_text("s3cret")
+    yield parent
     shutil.rmtree(parent)
 
 
-@pytest.fixture
-def scratch():
-    folder = tempfile.mkdtemp(prefix="autograder-scratch-")
-    yield folder
-    shutil.rmtree(folder)
-
-
-PROBE = """
-import os, socket
-print("uid", os.getuid())
+RAW_PROBE = r"""
+import ctypes, json, mmap, os, socket, sys, threading
+out = {"uid": os.getuid(), "pids": sorted(p for p in os.listdir("/proc") if p.isdigit()), "cwd": os.getcwd()}
+for path in sys.argv[1:]:
+    out[path] = os.path.exists(path)
+libc = ctypes.CDLL(None, use_errno=True)
+def call(nr, *args):
+    result = libc.syscall(nr, *args)
+    return "refused" if result == -1 and ctypes.get_errno() == 1 else "allowed"
+X86 = {"ptrace": (101, 16, 1, 0, 0), "mknodat": (259, -100, b"/scratch/fifo", 0o10644, 0),
+       "pidfd_open": (434, 1, 0), "prlimit64 on pid 1": (302, 1, 7, 0, 0), "unshare": (272, 0x10000000),
+       "fork": (57,), "mount": (165, b"none", b"/scratch", b"tmpfs", 0, 0), "bpf": (321, 0, 0, 0),
+       "perf_event_open": (298, 0, 0, -1, -1, 0), "keyctl": (250, 0, 0, 0, 0, 0)}
+out["syscalls"] = {name: call(*args) for name, args in X86.items()}
+limit = (ctypes.c_uint64 * 2)()
+out["syscalls"]["prlimit64 on itself"] = call(302, 0, 7, 0, ctypes.byref(limit))
 try:
-    open({secret!r}).read(); print("read: yes")
-except OSError as exc:
-    print("read: no", type(exc).__name__)
-try:
-    print("listing", os.listdir({folder!r}))
-except OSError as exc:
-    print("listing: no", type(exc).__name__)
-try:
-    socket.create_connection(("127.0.0.1", 9), timeout=1); print("net: yes")
+    socket.socket(socket.AF_INET, socket.SOCK_STREAM); out["inet"] = "allowed"
 except OSError:
-    print("net: no")
+    out["inet"] = "refused"
+thread = threading.Thread(target=lambda: None); thread.start(); thread.join(); out["thread"] = "ok"
+with open("/scratch/lib.so", "wb") as handle:
+    handle.write(b"\0" * 4096)
+fd = os.open("/scratch/lib.so", os.O_RDONLY)
+try:
+    mmap.mmap(fd, 4096, prot=mmap.PROT_READ | mmap.PROT_EXEC); out["exec"] = "allowed"
+except OSError:
+    out["exec"] = "refused"
+try:
+    with open("/scratch/big", "wb") as handle:
+        for _ in range(300):
+            handle.write(b"\0" * 1024**2)
+    out["scratch_cap"] = "none"
+except OSError:
+    out["scratch_cap"] = "enforced"
+os.remove("/scratch/big")
+print(json.dumps(out))
 """
+BOOT = ("import sys; sys.path.insert(0, {root!r}); from autograder.sandbox import isolation; "
+        "isolation.become_sandbox_user('/scratch'); exec(sys.stdin.read())")
 
 
-@needs_namespaces
-def test_os_layer_alone_hides_secrets_drops_to_its_own_user_and_cuts_the_network(secret_dir, scratch):
-    code = PROBE.format(secret=str(secret_dir / "answer.txt"), folder=str(secret_dir))
-    plan = isolation.mount_plan([str(secret_dir)], isolation.interpreter_paths())
-    result = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, cwd=scratch,
-                            preexec_fn=isolation.preexec(plan, str(scratch), Limits(), True), timeout=60)
+def sandboxed(code: str, args=(), hidden=(), timeout=60) -> subprocess.CompletedProcess:
+    scratch = tempfile.mkdtemp(prefix="autograder-test-")
+    try:
+        argv = [sys.executable, "-I", "-c", BOOT.format(root=str(ROOT)), *args]
+        process = bwrap.popen(argv, readable=isolation.interpreter_paths(), hidden=list(hidden), scratch=scratch,
+                              env=isolation.child_env(bwrap.SCRATCH), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+        stdout, stderr = process.communicate(code, timeout=timeout)
+        return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def raw(course):
+    paths = ["/tmp", "/var/tmp", "/run", "/home", str(course), str(course / "solutions" / "answer.txt"),
+             str(course / ".autograder_secret"), str(ROOT / "solutions"), str(ROOT / "tests"),
+             str(ROOT / "autograder" / "hidden" / "lab01.py"), str(ROOT / "autograder" / "checks" / "core.py")]
+    result = sandboxed(RAW_PROBE, paths, hidden=[str(ROOT / "autograder" / "hidden")])
     assert result.returncode == 0, result.stderr
-    assert int(result.stdout.split()[1]) >= isolation.UID_BASE
-    assert result.stdout.splitlines()[1:] == [ "read: no PermissionError", "listing: no PermissionError",
-                                        "net: no"]
+    return json.loads(result.stdout)
 
 
-def test_without_the_os_layer_the_folder_would_be_readable(secret_dir):
-    assert (secret_dir / "answer.txt").stat().st_mode & 0o004
+@needs_sandbox
+def test_the_student_process_is_a_user_of_its_own(raw):
+    assert raw["uid"] != os.getuid() or os.getuid() != 0
+    assert raw["uid"] != 0
+    if os.getuid() == 0:
+        assert raw["uid"] >= bwrap.UID_BASE
 
 
-def run_one(source: str, hidden=()):
+@needs_sandbox
+def test_it_sees_only_its_own_processes(raw):
+    assert raw["pids"] == ["1", "2"]  # bubblewrap's init and itself
+
+
+@needs_sandbox
+@pytest.mark.parametrize("path", ["/tmp", "/var/tmp", "/run", "/home"])
+def test_no_host_world_writable_folder_is_visible(raw, path):
+    assert raw[path] is False
+
+
+@needs_sandbox
+def test_the_course_the_answers_and_the_secret_do_not_exist_for_it(raw, course):
+    for path in (course, course / "solutions" / "answer.txt", course / ".autograder_secret", ROOT / "solutions",
+                 ROOT / "tests", ROOT / "autograder" / "hidden" / "lab01.py"):
+        assert raw[str(path)] is False, path
+    assert raw[str(ROOT / "autograder" / "checks" / "core.py")] is True  # the public grader is there
+
+
+@needs_sandbox
+@pytest.mark.parametrize("name", ["ptrace", "mknodat", "pidfd_open", "prlimit64 on pid 1", "unshare", "fork",
+                                  "mount", "bpf", "perf_event_open", "keyctl"])
+def test_seccomp_refuses_the_calls_python_cannot_audit(raw, name):
+    if os.uname().machine != "x86_64":
+        pytest.skip("the probe's call numbers are x86_64's")
+    assert raw["syscalls"][name] == "refused"
+
+
+@needs_sandbox
+def test_what_python_needs_still_works(raw):
+    assert raw["syscalls"]["prlimit64 on itself"] == "allowed"
+    assert raw["thread"] == "ok"
+    assert raw["cwd"] == bwrap.SCRATCH
+
+
+@needs_sandbox
+def test_no_network(raw):
+    assert raw["inet"] == "refused"
+
+
+@needs_sandbox
+def test_the_scratch_folder_has_a_size_cap(raw):
+    assert raw["scratch_cap"] == "enforced"
+
+
+@needs_sandbox
+@pytest.mark.skipif(os.geteuid() != 0, reason="a noexec scratch needs a root grader")
+def test_native_code_written_to_scratch_cannot_be_mapped_executable(raw):
+    assert raw["exec"] == "refused"
+
+
+@needs_sandbox
+def test_it_dies_with_the_grader():
+    scratch = tempfile.mkdtemp(prefix="autograder-test-")
+    code = "import os, time\nprint(os.getpid(), flush=True)\ntime.sleep(600)\n"
+    process = bwrap.popen([sys.executable, "-I", "-c", BOOT.format(root=str(ROOT))],
+                          readable=isolation.interpreter_paths(), hidden=[], scratch=scratch,
+                          env=isolation.child_env(bwrap.SCRATCH), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          text=True)
+    process.stdin.write(code)
+    process.stdin.close()
+    process.stdout.readline()
+    sleeper = [p for p in os.listdir("/proc") if p.isdigit() and _is_sleeper(p, scratch)]
+    assert sleeper, "the sandboxed process was not found from outside"
+    os.killpg(process.pid, 9)  # what happens to bubblewrap when the grader is killed
+    process.wait()
+    process.stdout.close()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(os.path.exists(f"/proc/{p}") for p in sleeper):
+        time.sleep(0.05)
+    assert not any(os.path.exists(f"/proc/{p}") and _is_sleeper(p, scratch) for p in sleeper)
+    shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _is_sleeper(pid: str, scratch: str) -> bool:
+    try:
+        return b"become_sandbox_user" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def run_one(source: str, hidden=(), seconds=5.0, budget=None):
     from autograder.notebook import Notebook, extract_definitions
 
     chunks, _ = extract_definitions(Notebook(path=None, code_cells=(source,), metadata={}))
-    report = runner.run([c.to_json() for c in chunks], [runner.Task("f", "f", (CASE,), seconds=5.0),
+    mode, _ = isolation.mode(("sandbox", "trusted"))
+    report = runner.run([c.to_json() for c in chunks], [runner.Task("f", "f", (CASE,), seconds=seconds),
                                                         runner.Task("ok", "ok", (CASE,))],
-                        hidden_paths=list(hidden))
+                        hidden_paths=list(hidden), mode=mode, seconds=budget)
     return report.outcomes["f"][0], report.outcomes["ok"][0]
 
 
@@ -108,12 +234,62 @@ def test_hostile_code_fails_its_exercise_and_the_next_one_still_runs(name):
     assert not os.path.exists("/tmp/autograder-test-escape")
 
 
-def test_reading_a_hidden_path_is_refused_by_the_audit_hook_too(secret_dir):
-    source = f"def f():\n    return open({str(secret_dir / 'answer.txt')!r}).read()\n"
-    hostile, ok = run_one(source + OK, hidden=[str(secret_dir)])
+def test_reading_a_hidden_path_is_refused_by_the_audit_hook_too(course):
+    source = f"def f():\n    return open({str(course / 'solutions' / 'answer.txt')!r}).read()\n"
+    hostile, ok = run_one(source + OK, hidden=[str(course)])
     assert "error" in hostile and ok["value"] == 1
 
 
 def test_printing_gigabytes_costs_nothing_but_time():
     hostile, ok = run_one("def f():\n    for _ in range(10**5):\n        print('x' * 10**4)\n    return 7\n" + OK)
     assert hostile == {"value": 7, "mutated": []} and ok["value"] == 1
+
+
+SWALLOWS_TIMEOUTS = """
+import time
+def f():
+    while True:
+        try:
+            time.sleep(10)
+        except BaseException:
+            pass
+
+def ok():
+    while True:
+        try:
+            time.sleep(10)
+        except BaseException:
+            pass
+"""
+
+
+def test_the_submission_budget_is_enforced_from_outside_whatever_the_code_catches():
+    started = time.monotonic()
+    hostile, ok = run_one(SWALLOWS_TIMEOUTS, seconds=1.0, budget=4.0)
+    assert time.monotonic() - started < 10
+    assert hostile["error"]["type"] == "Timeout"
+    assert ok["error"]["type"] == "Timeout" and "time budget" in ok["error"]["message"]
+
+
+def test_where_no_sandbox_can_start_grade_refuses_and_says_how_to_get_one(tmp_path):
+    notebook = ROOT / "solutions" / "01_gradient_descent" / "01_gradient_descent.ipynb"
+    env = {**os.environ, "AUTOGRADER_BWRAP": "/nonexistent/bwrap"}
+    command = [sys.executable, "-m", "autograder", "grade", str(notebook), "--out", str(tmp_path / "out")]
+    refused = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert refused.returncode == 2
+    assert "refusing to run students' code without a sandbox" in refused.stderr
+    assert "bubblewrap" in refused.stderr and "--trusted-code" in refused.stderr
+    assert not (tmp_path / "out").exists()
+    trusted = subprocess.run([*command, "--trusted-code"], capture_output=True, text=True, env=env, cwd=tmp_path,
+                             timeout=120)
+    assert trusted.returncode == 0, trusted.stderr
+    assert "warning: no sandbox" in trusted.stderr
+
+
+def test_check_of_ones_own_notebook_works_without_a_sandbox(tmp_path):
+    notebook = ROOT / "solutions" / "01_gradient_descent" / "01_gradient_descent.ipynb"
+    env = {**os.environ, "AUTOGRADER_BWRAP": "/nonexistent/bwrap"}
+    result = subprocess.run([sys.executable, "-m", "autograder", "check", str(notebook)], capture_output=True,
+                            text=True, env=env, cwd=tmp_path, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "12 / 12" in result.stdout
