@@ -5,6 +5,10 @@ and NumPy arrays or scalars of numeric dtypes. Anything else is described (its t
 name and a short repr) but never rebuilt, so nothing a student process writes can carry
 code into the grading process. Non-finite floats and Python's unbounded integers survive
 the round trip, which plain JSON would lose.
+
+Decoding is the grading process reading what a student process wrote, so it trusts none
+of it: work is linear in the input, nesting is bounded, and anything malformed raises
+:class:`ValueError` (never another exception type), which callers turn into a message.
 """
 
 from __future__ import annotations
@@ -19,7 +23,15 @@ import numpy as np
 MAX_ELEMENTS = 2_000_000
 MAX_DEPTH = 32
 MAX_STRING = 20_000
+# Python refuses int <-> decimal str beyond 4,300 digits (and that conversion is quadratic),
+# so larger ints cross as hexadecimal, which is linear both ways. Past about 100,000 digits
+# an int is described, not carried: the grader's memory and time stay bounded.
+PLAIN_INT_BITS = 10_000
+MAX_INT_BITS = 332_193  # the bit length of 10**100000 - 1: every int of up to 100,000 digits crosses
 _NUMERIC_KINDS = "biuf"
+_DTYPE = re.compile(r"[<>|=]?[biuf][0-9]{1,2}")
+_HEX_INT = re.compile(rf"-?[0-9a-f]{{1,{-(-MAX_INT_BITS // 4)}}}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -56,6 +68,26 @@ class Unsupported:
         return f"<{self.type_name} object: {self.text}>"
 
 
+def safe_text(text: str, limit: int = MAX_STRING) -> str:
+    """``text`` cut to ``limit`` characters, lone surrogates replaced by U+FFFD so it can be written as UTF-8.
+
+    JSON can carry a lone surrogate (``"\\ud800"``) that no UTF-8 file can hold; a report
+    writer meeting one fails for every student after it. Control characters are valid
+    UTF-8 and are kept: escaping them is the writer's job, per format.
+    """
+    return _SURROGATE.sub("\ufffd", text[:limit])
+
+
+def _encode_int(value: int):
+    bits = value.bit_length()
+    if bits <= PLAIN_INT_BITS:
+        return value
+    if bits > MAX_INT_BITS:
+        return _unsupported_json(Unsupported("int", f"an integer of {bits:,} bits, over the limit of "
+                                                    f"{MAX_INT_BITS:,} bits (about 100,000 digits)"))
+    return {"$int": format(value, "x")}
+
+
 def _encode_float(value: float):
     if math.isfinite(value):
         return value
@@ -80,7 +112,7 @@ def encode(obj, _depth: int = 0):
     if obj is None or type(obj) is bool or type(obj) is str:
         return obj if type(obj) is not str else obj[:MAX_STRING]
     if type(obj) is int:
-        return obj
+        return _encode_int(obj)
     if type(obj) is float:
         return _encode_float(obj)
     if isinstance(obj, np.generic) and obj.dtype.kind in _NUMERIC_KINDS:
@@ -112,51 +144,111 @@ def _unsupported_json(value: Unsupported):
     return {"$unsupported": value.type_name, "text": value.text}
 
 
-def _decode_float(value):
+_FLOAT_WORDS = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+
+def _decode_float(value) -> float:
     if isinstance(value, dict):
-        return float(value["$float"])
-    return float(value)
+        if value.keys() != {"$float"} or not isinstance(value["$float"], str) or value["$float"] not in _FLOAT_WORDS:
+            raise ValueError(f"malformed non-finite float: {str(value)[:100]}")
+        return _FLOAT_WORDS[value["$float"]]
+    if type(value) is float:
+        return value
+    if type(value) is int:
+        return float(value)  # OverflowError past 1.8e308: a ValueError once decode wraps it
+    raise ValueError(f"expected a number, got {type(value).__name__}")
+
+
+def _decode_int(data: dict) -> int:
+    text = data["$int"]
+    if not isinstance(text, str) or not _HEX_INT.fullmatch(text):
+        raise ValueError("malformed integer: expected at most 100,000 digits in hexadecimal")
+    return int(text, 16)
+
+
+def _element(value, kind: str):
+    if kind == "f":
+        return _decode_float(value)
+    if kind == "b" and type(value) is bool or kind in "iu" and type(value) is int:
+        return value
+    raise ValueError(f"an array of kind {kind!r} cannot hold a {type(value).__name__}")
 
 
 def _decode_numeric(data: dict):
+    if not isinstance(data["dtype"], str) or not _DTYPE.fullmatch(data["dtype"]):
+        raise ValueError(f"refusing dtype {str(data['dtype'])[:40]}")
     dtype = np.dtype(data["dtype"])
     if dtype.kind not in _NUMERIC_KINDS:
         raise ValueError(f"refusing dtype {dtype}")
-    if "$array" in data:
-        values = data["$array"]
-        if dtype.kind == "f":
-            values = [_decode_float(v) for v in values]
-        return np.array(values, dtype=dtype).reshape(data["shape"])
-    value = data["$scalar"]
-    return dtype.type(_decode_float(value) if dtype.kind == "f" else value)
+    with np.errstate(over="raise"):
+        if "$array" in data:
+            values, shape = data["$array"], data["shape"]
+            if not isinstance(values, list) or len(values) > MAX_ELEMENTS:
+                raise ValueError("an array's values must be a flat list of at most 2,000,000 numbers")
+            if (not isinstance(shape, list) or len(shape) > MAX_DEPTH
+                    or not all(type(n) is int and n >= 0 for n in shape) or math.prod(shape) != len(values)):
+                raise ValueError(f"an array's shape must be its element count as a list of sizes, got {shape!r:.80}")
+            return np.array([_element(v, dtype.kind) for v in values], dtype=dtype).reshape(shape)
+        return dtype.type(_element(data["$scalar"], dtype.kind))
 
 
-def decode(data):
-    """Rebuilds plain values from :func:`encode`'s output; never constructs arbitrary types."""
-    if data is None or isinstance(data, (bool, int, float, str)):
+def _pairs(items) -> list:
+    if not isinstance(items, list) or not all(isinstance(p, list) and len(p) == 2 and isinstance(p[0], str)
+                                              for p in items):
+        raise ValueError("expected a list of [name, value] pairs")
+    return items
+
+
+def _decode(data, depth: int):
+    if depth > MAX_DEPTH + 2:  # encode stops at MAX_DEPTH; deeper is forged
+        raise ValueError("value nested too deeply")
+    if data is None or isinstance(data, (bool, int, float)):
         return data
+    if isinstance(data, str):
+        return safe_text(data)
     if isinstance(data, list):
-        return [decode(v) for v in data]
+        return [_decode(v, depth + 1) for v in data]
     if not isinstance(data, dict):
         raise ValueError(f"unexpected JSON value of type {type(data).__name__}")
     if "$float" in data:
         return _decode_float(data)
+    if "$int" in data:
+        return _decode_int(data)
     if "$array" in data or "$scalar" in data:
-        try:
-            return _decode_numeric(data)
-        except (TypeError, OverflowError) as exc:
-            # Forged data (an int beyond int64, -1 as uint8, a list as a dtype) must not escape as
-            # another error type: callers treat ValueError as "the value could not be read".
-            raise ValueError(f"malformed numeric value: {exc}") from None
+        return _decode_numeric(data)
     if "$tuple" in data:
-        return tuple(decode(v) for v in data["$tuple"])
+        if not isinstance(data["$tuple"], list):
+            raise ValueError("a tuple's items must be a list")
+        return tuple(_decode(v, depth + 1) for v in data["$tuple"])
     if "$dict" in data:
-        return {str(k): decode(v) for k, v in data["$dict"]}
+        return {safe_text(k): _decode(v, depth + 1) for k, v in _pairs(data["$dict"])}
     if "$unsupported" in data:
-        return Unsupported(str(data["$unsupported"]), str(data.get("text", ""))[:200])
+        name, text = data["$unsupported"], data.get("text", "")
+        if not isinstance(name, str) or not isinstance(text, str):
+            raise ValueError("an unsupported value is described by two strings")
+        return Unsupported(safe_text(name, 100), safe_text(text, 200))
     if "$fn" in data:
-        return FunctionSpec(str(data["$fn"]), tuple((str(k), decode(v)) for k, v in data["params"]))
-    raise ValueError(f"unknown tagged value with keys {sorted(data)[:5]}")
+        if not isinstance(data["$fn"], str):
+            raise ValueError("a function's name must be a string")
+        return FunctionSpec(safe_text(data["$fn"], 100),
+                            tuple((safe_text(k), _decode(v, depth + 1)) for k, v in _pairs(data["params"])))
+    raise ValueError(f"unknown tagged value with keys {sorted(map(str, data))[:5]}")
+
+
+def decode(data):
+    """Rebuilds plain values from :func:`encode`'s output; never constructs arbitrary types.
+
+    Raises:
+        ValueError: for anything :func:`encode` would not have written (a forged or cut value).
+    """
+    try:
+        return _decode(data, 0)
+    except ValueError:
+        raise
+    except (TypeError, KeyError, OverflowError, FloatingPointError, RecursionError, MemoryError) as exc:
+        # Forged data (an int beyond int64, -1 as uint8, a missing key) must not escape as another
+        # error type: callers treat ValueError as "the value could not be read".
+        raise ValueError(f"malformed value: {type(exc).__name__}: {str(exc)[:200]}") from None
 
 
 def dumps(obj) -> str:
@@ -165,5 +257,11 @@ def dumps(obj) -> str:
 
 
 def loads(text: str):
-    """Decodes one line written by :func:`dumps`."""
-    return decode(json.loads(text))
+    """Decodes one line written by :func:`dumps`; anything else raises :class:`ValueError`."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise
+    except (TypeError, RecursionError, MemoryError) as exc:
+        raise ValueError(f"not a line of JSON: {type(exc).__name__}") from None
+    return decode(data)

@@ -8,7 +8,19 @@ import math
 import numpy as np
 import pytest
 
-from autograder.encoding import FunctionSpec, Unsupported, decode, dumps, encode, loads
+from autograder import encoding
+from autograder.encoding import (
+    MAX_DEPTH,
+    MAX_INT_BITS,
+    PLAIN_INT_BITS,
+    FunctionSpec,
+    Unsupported,
+    decode,
+    dumps,
+    encode,
+    loads,
+    safe_text,
+)
 
 
 def same(a, b) -> bool:
@@ -255,3 +267,168 @@ def test_encode_is_deterministic_for_equal_values():
 
 def test_encode_returns_json_ready_data():
     assert encode((1, math.inf)) == {"$tuple": [1, {"$float": "inf"}]}
+
+
+# large ints: exact both ways, linear work, bounded size ---------------------------------
+
+@pytest.mark.parametrize("value", [
+    2**PLAIN_INT_BITS - 1, -(2**PLAIN_INT_BITS), 10**5000 + 7, -(10**20000), 10**100_000 - 1, -(10**100_000 - 1),
+], ids=["plain_limit", "just_past_plain", "beyond_str_limit", "negative_20000_digits", "largest_carried",
+        "most_negative_carried"])
+def test_large_int_round_trips_exactly(value):
+    decoded = loads(dumps(value))
+    assert type(decoded) is int and decoded == value
+
+
+def test_large_int_crosses_as_json_any_reader_can_parse():
+    data = json.loads(dumps(10**5000))
+    assert set(data) == {"$int"} and int(data["$int"], 16) == 10**5000
+
+
+def test_small_int_stays_a_plain_json_number():
+    assert encode(2**PLAIN_INT_BITS - 1) == 2**PLAIN_INT_BITS - 1
+
+
+@pytest.mark.parametrize("value", [2**MAX_INT_BITS, -(10**100_002)], ids=["one_more_bit", "negative"])
+def test_int_over_the_limit_is_described_not_carried(value):
+    decoded = loads(dumps(value))
+    assert type(decoded) is Unsupported and decoded.type_name == "int"
+    assert f"over the limit of {MAX_INT_BITS:,} bits (about 100,000 digits)" in decoded.text
+
+
+def test_int_in_an_array_beyond_float_range_round_trips_as_a_plain_int():
+    assert loads(dumps([2.0, 10**400])) == [2.0, 10**400]
+
+
+@pytest.mark.parametrize("text", [5, "", "ABC", "0x10", "1_0", "--1", " 1", "f" * (MAX_INT_BITS // 4 + 2)],
+                         ids=["not_a_string", "empty", "upper_case", "prefixed", "underscore", "double_minus",
+                              "space", "too_long"])
+def test_decode_rejects_a_malformed_int(text):
+    with pytest.raises(ValueError):
+        decode({"$int": text})
+
+
+# non-finite floats ----------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "expected"), [("NaN", math.nan), ("Infinity", math.inf), ("-Infinity", -math.inf),
+                                                ("1e999", math.inf)])
+def test_loads_accepts_non_finite_json_literals_as_floats(text, expected):
+    assert same(loads(text), expected)
+
+
+@pytest.mark.parametrize("data", [{"$float": "1e999"}, {"$float": 5}, {"$float": "NaN"}, {"$float": ["nan"]},
+                                  {"$float": "nan", "extra": 1}],
+                         ids=["number_text", "not_a_string", "wrong_case", "list", "extra_key"])
+def test_decode_rejects_a_malformed_non_finite_float(data):
+    with pytest.raises(ValueError, match="malformed non-finite float"):
+        decode(data)
+
+
+# malformed input: always ValueError, with bounded work ------------------------------------
+
+def nested(depth: int):
+    value = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_decode_accepts_what_encode_writes_at_its_depth_limit():
+    assert loads(dumps(nested(MAX_DEPTH + 5)))  # encode cuts it into a description
+
+
+@pytest.mark.parametrize("data", [nested(MAX_DEPTH + 3), {"$tuple": [nested(MAX_DEPTH + 3)]},
+                                  {"$dict": [["a", nested(MAX_DEPTH + 3)]]}],
+                         ids=["lists", "in_tuple", "in_dict"])
+def test_decode_rejects_forged_deep_nesting(data):
+    with pytest.raises(ValueError, match="nested too deeply"):
+        decode(data)
+
+
+def test_decode_rejects_an_array_with_more_values_than_the_limit(monkeypatch):
+    monkeypatch.setattr(encoding, "MAX_ELEMENTS", 10)
+    with pytest.raises(ValueError, match="flat list of at most"):
+        decode({"$array": [0.0] * 11, "dtype": "<f8", "shape": [11]})
+
+
+FORGED = {
+    "tuple_of_a_number": {"$tuple": 5},
+    "tuple_of_a_string": {"$tuple": "abc"},
+    "dict_with_int_key": {"$dict": [[1, 2]]},
+    "dict_pair_too_short": {"$dict": [["a"]]},
+    "dict_not_a_list": {"$dict": 5},
+    "dict_of_dicts": {"$dict": {"a": 1}},
+    "fn_name_not_a_string": {"$fn": 5, "params": []},
+    "fn_without_params": {"$fn": "f"},
+    "fn_param_int_key": {"$fn": "f", "params": [[1, 2]]},
+    "unsupported_name_a_list": {"$unsupported": ["x"]},
+    "unsupported_text_deep": {"$unsupported": "x", "text": nested(5000)},
+    "array_values_a_string": {"$array": "abc", "dtype": "<f8", "shape": [3]},
+    "array_without_shape": {"$array": [1.0], "dtype": "<f8"},
+    "array_without_dtype": {"$array": [1.0], "shape": [1]},
+    "array_nested_value": {"$array": [1.0, [2.0]], "dtype": "<f8", "shape": [2]},
+    "array_float_tag_in_ints": {"$array": [{"$float": "nan"}], "dtype": "<i8", "shape": [1]},
+    "array_float_in_ints": {"$array": [1.5], "dtype": "<i8", "shape": [1]},
+    "array_int_in_bools": {"$array": [1], "dtype": "|b1", "shape": [1]},
+    "array_string_in_floats": {"$array": ["1"], "dtype": "<f8", "shape": [1]},
+    "array_negative_shape": {"$array": [1.0], "dtype": "<f8", "shape": [-1]},
+    "array_shape_of_floats": {"$array": [1.0], "dtype": "<f8", "shape": [1.0]},
+    "array_too_many_dims": {"$array": [1.0], "dtype": "<f8", "shape": [1] * 40},
+    "array_float32_overflow": {"$array": [1e300], "dtype": "<f4", "shape": [1]},
+    "array_huge_int_as_float": {"$array": [10**400], "dtype": "<f8", "shape": [1]},
+    "dtype_with_a_shape": {"$array": [1.0], "dtype": "(2,)f8", "shape": [1]},
+    "dtype_a_dict": {"$scalar": 1, "dtype": {"names": ["a"], "formats": ["<f8"]}},
+    "scalar_float32_overflow": {"$scalar": 1e300, "dtype": "<f4"},
+    "scalar_string": {"$scalar": "1", "dtype": "<f8"},
+    "scalar_bool_as_int": {"$scalar": True, "dtype": "<i8"},
+    "scalar_huge_int_as_float": {"$scalar": 10**400, "dtype": "<f8"},
+    "scalar_beyond_uint64": {"$scalar": 2**64, "dtype": "<u8"},
+    "not_json_bytes": b"bytes",
+    "not_json_set": {1, 2},
+    "list_holding_bytes": [1, b"x"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(FORGED))
+def test_decode_rejects_forged_data_with_value_error_only(name):
+    with pytest.raises(ValueError):
+        decode(FORGED[name])
+
+
+@pytest.mark.parametrize("text", ["", "{", "[1,", '{"$tuple": [1, 2', b"\xff\xfe", "1" * 5000, "[" * 100_000,
+                                  '{"a": ' * 100_000, 42, None],
+                         ids=["empty", "open_brace", "cut_list", "cut_tuple", "bad_bytes", "int_too_long",
+                              "deep_lists", "deep_objects", "not_text", "none"])
+def test_loads_rejects_malformed_text_with_value_error_only(text):
+    with pytest.raises(ValueError):
+        loads(text)
+
+
+# strings: decoded text can always be written as UTF-8 -----------------------------------
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ('"a\\ud800b"', "a\ufffdb"),
+    ('"\\udfff"', "\ufffd"),
+    ('"\\ud83d\\ude00"', "\U0001F600"),
+    ('{"$dict": [["k\\udc80", "v\\ud800"]]}', {"k\ufffd": "v\ufffd"}),
+    ('[{"$tuple": ["\\ud800"]}]', [("\ufffd",)]),
+], ids=["lone_high", "lone_low", "valid_pair", "dict_key_and_value", "nested"])
+def test_decode_replaces_lone_surrogates(text, expected):
+    decoded = loads(text)
+    assert decoded == expected
+    json.dumps(decoded, ensure_ascii=False).encode("utf-8")
+
+
+def test_decode_replaces_lone_surrogates_in_descriptions():
+    decoded = loads('{"$unsupported": "P\\ud800", "text": "<\\udc00>"}')
+    assert decoded == Unsupported("P\ufffd", "<\ufffd>")
+
+
+@pytest.mark.parametrize("text", ["\x00", "\x1b[31mred\x1b[0m", "a\rb\x07\x7f\x85", "\u2028\u2029"],
+                         ids=["nul", "ansi", "controls", "line_separators"])
+def test_control_characters_survive_the_round_trip(text):
+    assert loads(dumps(text)) == text
+
+
+def test_safe_text_cuts_to_the_limit_before_replacing():
+    assert safe_text("\ud800" * 10, limit=3) == "\ufffd" * 3
