@@ -8,10 +8,17 @@ hidden inputs match the instructor's own grading) and ``gradescope.json`` (the l
 the visibility settings). Students never receive this zip.
 
 Inside the container, ``run_autograder`` calls :func:`main`: it finds the submitted
-notebook under ``/autograder/submission``, grades it in the same sandbox as ``grade``
-(the hidden checks, the secret and the results folder are hidden from the student's
-code) and writes ``/autograder/results/results.json``. Test outputs are the curated
-feedback messages only: hidden checks' code never appears in them.
+notebook under ``/autograder/submission``, grades it and writes
+``/autograder/results/results.json``. Test outputs are the curated feedback messages
+only: hidden checks' code never appears in them.
+
+The student's code runs in the same bubblewrap sandbox as ``grade`` where the container
+allows it (``setup.sh`` installs it with the requirements). Docker's default seccomp
+profile may forbid the namespaces it needs; then the student's process still runs as an
+unprivileged user of its own, and the secret, the hidden checks, the submission and the
+results folder are made readable by root only (the zip also stores them 0600), so that
+user can read none of them and cannot signal the grader. Only where even that is
+impossible (the grader is not root) does it refuse to grade, with a clear message.
 """
 
 from __future__ import annotations
@@ -25,10 +32,11 @@ import zipfile
 from pathlib import Path
 
 from autograder import checks, report
+from autograder.sandbox.bwrap import SandboxUnavailable
 from autograder.seeds import SECRET_FILE, course_secret
 
 VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
-REQUIREMENTS = "numpy>=1.26,<3\nmatplotlib>=3.8,<4\n"
+REQUIREMENTS = "numpy>=1.26,<3\nmatplotlib>=3.8,<4\nbubblewrap-bin>=0.11,<1; sys_platform == \"linux\"\n"
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once, when it builds the autograder image (Ubuntu, as root).
 set -euo pipefail
@@ -49,9 +57,10 @@ exec "${AUTOGRADER_PYTHON:-python3}" -m autograder.gradescope --root "$ROOT"
 _ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 
 
-def _add(archive: zipfile.ZipFile, name: str, data: bytes, executable: bool = False) -> None:
+def _add(archive: zipfile.ZipFile, name: str, data: bytes, executable: bool = False, private: bool = False) -> None:
     info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
-    info.external_attr = ((0o755 if executable else 0o644) | stat.S_IFREG) << 16
+    mode = 0o755 if executable else 0o600 if private else 0o644
+    info.external_attr = (mode | stat.S_IFREG) << 16
     info.compress_type = zipfile.ZIP_DEFLATED
     archive.writestr(info, data)
 
@@ -73,10 +82,11 @@ def build(course_root: Path, lab_id: str, destination: Path, visibility: str = "
         _add(archive, "run_autograder", RUN_AUTOGRADER.encode(), executable=True)
         _add(archive, "requirements.txt", REQUIREMENTS.encode())
         _add(archive, "gradescope.json", (json.dumps(config, indent=2) + "\n").encode())
-        _add(archive, SECRET_FILE, (course_secret(course_root) + "\n").encode())
+        _add(archive, SECRET_FILE, (course_secret(course_root) + "\n").encode(), private=True)
         for file in sorted(package.rglob("*")):
             if file.is_file() and "__pycache__" not in file.parts and file.suffix in (".py", ".json"):
-                _add(archive, f"autograder/{file.relative_to(package).as_posix()}", file.read_bytes())
+                name = file.relative_to(package).as_posix()
+                _add(archive, f"autograder/{name}", file.read_bytes(), private=name.startswith("hidden/"))
     return path
 
 
@@ -94,6 +104,17 @@ def _submission(folder: Path, lab_id: str) -> Path | None:
     return notebooks[0] if notebooks else None
 
 
+def _other_lab(notebook: Path, lab_id: str) -> str | None:
+    """The other lab of the course that ``notebook`` is, if it is one."""
+    from autograder.notebook import NotebookError, identify_lab, read
+
+    try:
+        found = identify_lab(read(notebook))
+    except NotebookError:
+        return None
+    return found if found not in (None, lab_id) else None
+
+
 def results_for(root: Path) -> dict:
     """Grades the submission under ``root`` (Gradescope's /autograder) and returns results.json's content."""
     from autograder.grading import GradingOptions, SubmissionResult, grade_notebook
@@ -106,15 +127,20 @@ def results_for(root: Path) -> dict:
         result = SubmissionResult("submission", lab_id, "", error="no notebook (.ipynb) was submitted: upload "
                                   f"your {lab_id}.ipynb")
     else:
+        from autograder.sandbox import isolation
+
         secret = (source / SECRET_FILE).read_text(encoding="utf-8").strip()
         hidden = [str(p) for p in (source, results, root / "submission", source / "autograder" / "hidden")
                   if p.exists()]
-        result = grade_notebook(notebook, "submission", GradingOptions(secret=secret, hidden_paths=tuple(hidden)),
-                                lab_hint=lab_id)
-        if result.lab != lab_id:
+        mode, _ = isolation.mode(("sandbox", "own-user"))
+        options = GradingOptions(secret=secret, hidden_paths=tuple(hidden), isolation=mode)
+        other = _other_lab(notebook, lab_id)
+        if other is not None:
             result = SubmissionResult("submission", lab_id, str(notebook), error=(
                 f"this assignment is lab {lab_id}, but the notebook you submitted ({notebook.name}) is "
-                f"{result.lab or 'not a lab of this course'}: upload your {lab_id}.ipynb"))
+                f"{other}: upload your {lab_id}.ipynb"))
+        else:
+            result = grade_notebook(notebook, "submission", options, lab_hint=lab_id)
     data = report.gradescope(result)
     data["max_score"] = checks.load_lab(lab_id).max_score  # also where nothing could be graded
     data["visibility"] = visibility
@@ -131,13 +157,33 @@ def main(argv: list[str] | None = None) -> int:
     results = args.root / "results"
     results.mkdir(parents=True, exist_ok=True)
     try:
+        protect(args.root)
         data = results_for(args.root)
+    except SandboxUnavailable as exc:
+        data = {"score": 0, "output": f"The autograder cannot isolate student code in this container ({exc}), so "
+                "it did not run your code. Please tell your instructor; your submission was received.",
+                "tests": [], "stdout_visibility": "hidden"}
     except Exception as exc:  # noqa: BLE001 - Gradescope must always get a results file
         data = {"score": 0, "output": f"The autograder failed ({type(exc).__name__}: {exc}). Please tell your "
                 "instructor; your submission was received.", "tests": [], "stdout_visibility": "hidden"}
     (results / "results.json").write_text(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n",
                                           encoding="utf-8")
     return 0
+
+
+def protect(root: Path) -> None:
+    """Makes what the student's process must never read readable by root only.
+
+    Needed where the container forbids the sandbox and the child is only a user of its
+    own; harmless (and kept) where the sandbox runs.
+    """
+    source = root / "source"
+    for path, mode in ((source / SECRET_FILE, 0o600), (source / "autograder" / "hidden", 0o700),
+                       (root / "results", 0o700), (root / "submission", 0o700)):
+        if path.exists():
+            path.chmod(mode)
+    for path in (source / "autograder" / "hidden").rglob("*"):
+        path.chmod(0o700 if path.is_dir() else 0o600)
 
 
 def unpack(bundle: Path, root: Path) -> Path:

@@ -128,3 +128,29 @@ def test_cli_release_writes_one_zip_per_lab(tmp_path):
     assert cli.main(["release", LAB, "--gradescope", str(tmp_path), "--visibility", "after_due_date"]) == 0
     config = json.loads(zipfile.ZipFile(tmp_path / f"{LAB}.zip").read("gradescope.json"))
     assert config == {"lab": LAB, "visibility": "after_due_date"}
+
+
+def test_the_secret_and_the_hidden_checks_are_private_in_the_zip_and_once_unpacked(bundle, tmp_path):
+    modes = {info.filename: (info.external_attr >> 16) & 0o777 for info in zipfile.ZipFile(bundle).infolist()}
+    assert modes[".autograder_secret"] == 0o600
+    hidden = [name for name in modes if name.startswith("autograder/hidden/")]
+    assert hidden and all(modes[name] == 0o600 for name in hidden)
+    assert modes["autograder/checks/core.py"] == 0o644
+    source = gradescope.unpack(bundle, tmp_path / "autograder")
+    assert (source / ".autograder_secret").stat().st_mode & 0o077 == 0
+
+
+def test_where_no_isolation_is_possible_it_refuses_to_run_the_code_and_says_so(bundle, tmp_path):
+    from autograder.sandbox import isolation
+
+    if isolation.can_drop_user():
+        pytest.skip("here the child could still run as a user of its own")
+    root = tmp_path / "autograder"
+    source = gradescope.unpack(bundle, root)
+    (root / "submission").mkdir(parents=True)
+    (root / "submission" / "lab.ipynb").write_text(solution_notebook(LAB).read_text())
+    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "AUTOGRADER_PYTHON": sys.executable,
+           "AUTOGRADER_BWRAP": "/nonexistent/bwrap"}
+    subprocess.run(["bash", str(source / "run_autograder")], env=env, capture_output=True, timeout=300, check=True)
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert results["score"] == 0 and "cannot isolate student code" in results["output"]
