@@ -15,7 +15,8 @@ import warnings
 import numpy as np
 
 from autograder import encoding
-from autograder.checks.core import Case, ErrorInfo, Exercise, Lab, Outcome, judge
+from autograder.checks.core import Case, ErrorInfo, Exercise, Judged, Lab, Outcome, Verdict, judge_case, judge_outcomes
+from autograder.feedback import Feedback
 from autograder.functions import materialize
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -96,18 +97,25 @@ def outcome_from_json(data: dict) -> Outcome:
     return Outcome(value=encoding.decode(data["value"]), mutated=mutated)
 
 
-def first_failure(lab: Lab, exercise: Exercise, cases, raw_outcomes) -> str | None:
-    """The feedback of the first case whose outcome fails, or None when all pass.
+def judge_all(lab: Lab, exercise: Exercise, cases, raw_outcomes, *, show_hidden_values: bool = False) -> Verdict:
+    """Judges every case of an exercise together (a cause is named only if all of them agree on it).
 
-    ``raw_outcomes`` is iterated alongside ``cases`` and not beyond the first failure, so
-    in-process callers can pass a generator of :func:`run_case` calls.
+    ``raw_outcomes`` (:func:`run_case` data) is read alongside ``cases``; a generator of
+    calls works, and every case is run.
     """
+    judged = []
     for case, raw in zip(cases, raw_outcomes):
         try:
             outcome = outcome_from_json(raw)
         except (ValueError, KeyError, TypeError, AttributeError):
-            return f"{lab.prefix(exercise.name)}: {case.label}: the value your function returned could not be read."
-        feedback = judge(lab, exercise, case, outcome)
-        if feedback is not None:
-            return feedback
-    return None
+            judged.append(Judged(case, False, feedback=Feedback(
+                lab.prefix(exercise.name), "the value your function returned could not be read.", case=case.label)))
+            continue
+        judged.append(judge_case(lab, exercise, case, outcome))
+    return judge_outcomes(lab, exercise, judged, show_hidden_values=show_hidden_values)
+
+
+def first_failure(lab: Lab, exercise: Exercise, cases, raw_outcomes) -> str | None:
+    """The feedback text of an exercise's outcomes (see :func:`judge_all`), or None when all pass."""
+    verdict = judge_all(lab, exercise, cases, raw_outcomes)
+    return None if verdict.passed else verdict.feedback.text()

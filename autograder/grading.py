@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from autograder import checks
-from autograder.calls import first_failure
+from autograder.calls import judge_all
 from autograder.checks.core import NOT_IMPLEMENTED, Lab
 from autograder.notebook import NotebookError, extract_definitions, identify_lab, read
 from autograder.sandbox import runner
@@ -20,13 +20,18 @@ from autograder.seeds import case_seed
 
 @dataclass(frozen=True)
 class ExerciseResult:
-    """One exercise's verdict: all of its cases pass, or the first failure's feedback."""
+    """One exercise's verdict: all of its cases pass, or the first failure's feedback.
+
+    ``cause`` is the known mistake the feedback names (a key of the exercise's
+    ``messages``), or None when no known mistake explains every case.
+    """
 
     name: str
     score: int
     max_score: int
     feedback: str
     hidden_cases: int = 0
+    cause: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -60,8 +65,9 @@ class GradingOptions:
     ``hidden_paths`` are kept from student code, except the ``visible_paths`` inside them
     (see :func:`autograder.batch.secret_paths` and :func:`autograder.batch.visible_paths`).
 
-    ``warm`` forks student processes from the warm worker (the default); without it each
-    submission starts a fresh interpreter, which is slower and isolated the same way.
+    ``isolation`` is the mode student processes run in (see
+    :mod:`autograder.sandbox.isolation`): ``"sandbox"`` unless the caller chose otherwise
+    after :func:`autograder.sandbox.isolation.mode` said why.
     """
 
     secret: str
@@ -69,7 +75,8 @@ class GradingOptions:
     visible_paths: tuple[str, ...] = ()
     limits: Limits = field(default_factory=Limits)
     include_hidden: bool = True
-    warm: bool = True
+    isolation: str = "sandbox"
+    show_hidden_values: bool = False
 
 
 @functools.lru_cache(maxsize=32)
@@ -79,13 +86,17 @@ def _cases(lab_id: str, seed: int | None) -> tuple[dict, dict]:
     return lab.public_cases(), (lab.hidden_cases(seed) if seed is not None else {})
 
 
-def _judge_exercise(lab: Lab, exercise, cases, raw_outcomes, hidden_count: int) -> ExerciseResult:
-    feedback = first_failure(lab, exercise, cases, raw_outcomes)
-    if feedback is not None:
-        return ExerciseResult(exercise.name, 0, exercise.points, feedback, hidden_count)
-    public_count = len(cases) - hidden_count
-    summary = f"✓ {exercise.name}: all {len(cases)} cases pass ({public_count} public, {hidden_count} hidden)"
-    return ExerciseResult(exercise.name, exercise.points, exercise.points, summary, hidden_count)
+def _judge_exercise(lab: Lab, exercise, cases, raw_outcomes, hidden_count: int | None = None, *,
+                    show_hidden_values: bool = False) -> ExerciseResult:
+    """Judges all of an exercise's outcomes together; ``hidden_count`` is unused (cases carry ``hidden``)."""
+    hidden = sum(case.hidden for case in cases)
+    verdict = judge_all(lab, exercise, cases, raw_outcomes, show_hidden_values=show_hidden_values)
+    if not verdict.passed:
+        return ExerciseResult(exercise.name, 0, exercise.points, verdict.feedback.text(), hidden, verdict.cause)
+    points = "1 point" if exercise.points == 1 else f"{exercise.points} points"
+    summary = (f"✓ {exercise.name}: all {len(cases)} cases pass ({len(cases) - hidden} public, {hidden} hidden): "
+               f"{points}")
+    return ExerciseResult(exercise.name, exercise.points, exercise.points, summary, hidden)
 
 
 def _point_to_root_causes(lab: Lab, results: list[ExerciseResult]) -> tuple[ExerciseResult, ...]:
@@ -94,7 +105,8 @@ def _point_to_root_causes(lab: Lab, results: list[ExerciseResult]) -> tuple[Exer
     pointed = []
     for result in results:
         causes = [name for name in lab.exercise(result.name).builds_on if name in failed]
-        if result.name in failed and causes and not result.feedback.endswith(NOT_IMPLEMENTED):
+        if result.name in failed and causes and not result.feedback.endswith(NOT_IMPLEMENTED) and (
+                "which is still a stub" not in result.feedback):
             names = " and ".join(causes)
             result = replace(result, feedback=f"{result.feedback}\nThis exercise usually calls {names}, which "
                              "fails too: fix that first.")
@@ -120,19 +132,22 @@ def grade_notebook(path: Path, student: str, options: GradingOptions, lab_hint: 
     except NotebookError as exc:
         return _unreadable(student, hint, path, str(exc))
     lab_id = identify_lab(notebook) or hint
+    if hint is not None and lab_id != hint:
+        return _unreadable(student, hint, path, f"this is the notebook of lab {lab_id}, handed in for lab {hint}: "
+                           f"hand in {hint}.ipynb for this lab (and {lab_id}.ipynb in its own folder)", notebook.notes)
     if lab_id is None:
         return _unreadable(student, None, path, "this notebook does not look like any lab of the course "
                            f"(known labs: {', '.join(checks.lab_ids())})", notebook.notes)
     lab = checks.load_lab(lab_id)
     chunks, notes = extract_definitions(notebook)
-    public, hidden = _cases(lab.id, case_seed(lab.id, options.secret) if options.include_hidden else None)
+    public, hidden = _cases(lab.id, case_seed(lab.id, options.secret, student) if options.include_hidden else None)
     plan = {e.name: (public[e.name] + hidden.get(e.name, []), len(hidden.get(e.name, []))) for e in lab.exercises}
     tasks = [runner.Task(e.name, e.name, tuple(c.inputs_json() for c in plan[e.name][0]), e.time_limit,
                          e.probe)
              for e in lab.exercises]
     report = runner.run([c.to_json() for c in chunks], tasks, hidden_paths=list(options.hidden_paths),
                         visible_paths=list(options.visible_paths),
-                        limits=options.limits, warm=options.warm)
+                        limits=options.limits, mode=options.isolation)
     results = _point_to_root_causes(lab, [_judge_exercise(lab, e, plan[e.name][0], report.outcomes[e.name],
                                                           plan[e.name][1]) for e in lab.exercises])
     return SubmissionResult(student, lab_id, str(path), results, tuple(notebook.notes) + tuple(notes)

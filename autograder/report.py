@@ -1,7 +1,10 @@
 """Rendering graded submissions: terminal text, Gradescope results.json, feedback, grades.csv.
 
 Everything here is a pure function of the results, with no timestamps or timings, so
-grading the same folder twice writes byte-identical files.
+grading the same folder twice writes byte-identical files. Student text (exception
+messages, returned strings, cell errors, folder names) passes through
+:func:`autograder.feedback.clean` on its way out: no lone surrogate or control character
+can make writing a report fail, for this student or the ones after.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable
 
+from autograder.feedback import clean
 from autograder.grading import SubmissionResult
 
 
@@ -28,7 +32,7 @@ def text(result: SubmissionResult) -> str:
             lines += ["    " + line for line in exercise.feedback.splitlines()]
     if result.notes:
         lines += ["", "Notes:"] + [f"  - {note}" for note in result.notes]
-    return "\n".join(lines) + "\n"
+    return clean("\n".join(lines)) + "\n"
 
 
 def gradescope(result: SubmissionResult) -> dict:
@@ -37,12 +41,12 @@ def gradescope(result: SubmissionResult) -> dict:
         "name": exercise.name,
         "score": exercise.score,
         "max_score": exercise.max_score,
-        "output": exercise.feedback,
+        "output": clean(exercise.feedback),
         "visibility": "visible",
     } for exercise in result.exercises]
     output = "\n".join(filter(None, [result.error and f"Could not grade this notebook: {result.error}",
                                      *result.notes]))
-    return {"score": result.score, "max_score": result.max_score, "output": output, "tests": tests,
+    return {"score": result.score, "max_score": result.max_score, "output": clean(output), "tests": tests,
             "visibility": "visible", "stdout_visibility": "hidden"}
 
 
@@ -62,7 +66,7 @@ def grades_csv(results: Iterable[SubmissionResult]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["student", "lab", "score", "max_score"])
     for r in sorted(results, key=lambda r: (r.student, r.lab or "", r.path)):
-        writer.writerow([r.student, r.lab or "unknown", r.score, r.max_score])
+        writer.writerow([clean(r.student), r.lab or "unknown", r.score, r.max_score])
     return out.getvalue()
 
 

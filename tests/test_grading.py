@@ -8,6 +8,7 @@ import pytest
 from conftest import ROOT, release_notebook, replace_function, solution_notebook
 
 from autograder import batch, checks, report
+from autograder.checks.core import NOT_IMPLEMENTED
 from autograder.grading import GradingOptions, grade_notebook
 
 LABS = ["01_gradient_descent", "02_gradient_checking"]
@@ -35,8 +36,7 @@ def test_blank_release_scores_zero_with_a_message_per_exercise(lab):
     result = grade_notebook(release_notebook(lab), "blank", options())
     assert result.lab == lab and result.score == 0 and result.error is None
     for exercise in result.exercises:
-        assert exercise.feedback.endswith("not implemented yet: replace the `raise NotImplementedError` line "
-                                          "with your code."), exercise.feedback
+        assert exercise.feedback == f"Lab {lab[:2]} · {exercise.name}: {NOT_IMPLEMENTED}", exercise.feedback
 
 
 BAD_FUNCTIONS = {
@@ -49,7 +49,7 @@ BAD_FUNCTIONS = {
                        "tried to stop the grader"),
     "calls_os_exit": ("import os\ndef central_difference(f, x, h=1e-5):\n    os._exit(0)\n", "ended abruptly"),
     "patches_numpy_allclose": ("import numpy as np\nPATCH = setattr(np, 'allclose', lambda *a, **k: True)\n"
-                               "def central_difference(f, x, h=1e-5):\n    return 0.0\n", "received 0"),
+                               "def central_difference(f, x, h=1e-5):\n    return 0.0\n", "received: 0\n"),
     "reads_the_solutions": (f"def central_difference(f, x, h=1e-5):\n"
                             f"    return float(len(open({str(solution_notebook(LABS[0]))!r}).read()))\n",
                             "does not let student code read"),
