@@ -125,3 +125,34 @@ def test_notebooks_are_committed_without_outputs(path):
     for cell in _cells(path):
         if cell["cell_type"] == "code":
             assert cell["outputs"] == [] and cell["execution_count"] is None
+
+
+def test_a_python_without_the_course_packages_is_told_to_use_the_course_environment(bundle):
+    # -I -S: no site-packages (so no NumPy, no nbformat), no PYTHONPATH; the bundle is put on sys.path by hand.
+    script = (f"import runpy, sys; sys.path.insert(0, {str(bundle)!r}); sys.argv[1:] = ['check', 'x.ipynb']; "
+              "runpy.run_module('autograder', run_name='__main__', alter_sys=True)")
+    result = subprocess.run([sys.executable, "-I", "-S", "-c", script], cwd=bundle, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 2
+    assert "use the course's environment: .venv/bin/python -m autograder" in result.stderr
+    assert "lacks numpy" in result.stderr and "internal error" not in result.stderr
+
+
+def _student_setup_commands() -> list[list[str]]:
+    text = (ROOT / "STUDENTS.md").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    return [line.split()[1:] for line in lines if line.startswith(".venv/bin/jupyter ") and "disable" in line]
+
+
+def test_the_student_setup_switches_off_nbgrader_instructor_tools(tmp_path):
+    (command,) = _student_setup_commands()
+    # The same command at the user level of a scratch config folder: the course's .venv is left alone.
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path)}
+    jupyter = os.path.join(os.path.dirname(sys.executable), "jupyter")
+    local = ["--level=user" if a == "--level=sys_prefix" else a for a in command]
+    subprocess.run([jupyter, *local], env=env, check=True, capture_output=True, timeout=120)
+    page = json.loads((tmp_path / "labconfig" / "page_config.json").read_text())
+    disabled = {name for name, off in page["disabledExtensions"].items() if off}
+    assert {"@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment"} <= disabled
+    listing = subprocess.run([jupyter, "labextension", "list"], env=env, capture_output=True, text=True, timeout=120)
+    assert "@jupyter/nbgrader:formgrader" in listing.stdout + listing.stderr
