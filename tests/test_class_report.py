@@ -99,10 +99,21 @@ def test_grade_writes_both_reports(graded):
 def test_the_browser_renders_plots_and_tables(rendered):
     assert rendered.tags["svg"] == 4  # per lab: the score distribution and the pass rates
     assert rendered.tags["path"] > 20  # the bars and axes were drawn, not empty figures
-    assert rendered.tables == ["pass-rates", "pass-rates", "not-run"]
+    assert [t for t in rendered.tables if t != "misconceptions"] == ["pass-rates", "pass-rates", "not-run"]
     assert ["central_difference", "2", "1 / 4", "25 %"] == rendered.cells[
         rendered.cells.index("central_difference"):rendered.cells.index("central_difference") + 4]
     assert "dee" in rendered.cells
+
+
+def test_the_misconception_table_counts_the_causes_the_grader_named(graded, rendered):
+    results = merge.read_records(graded / merge.RECORDS)
+    named = Counter((r.lab, e.name, e.cause) for r in results for e in r.exercises
+                    if getattr(e, "cause", None) is not None)
+    assert rendered.tables.count("misconceptions") == len({lab for lab, _, _ in named})
+    for (lab, exercise, cause), count in named.items():
+        message = checks.load_lab(lab).exercise(exercise).messages[cause]
+        row = rendered.cells.index(f"{cause}: {message}")
+        assert rendered.cells[row - 1:row + 2] == [exercise, f"{cause}: {message}", str(count)]
 
 
 def test_student_text_is_shown_as_text_not_markup(graded, rendered):
