@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,17 +87,24 @@ def _progress(total: int):
 
 
 def grade_all(submissions: list[Submission], options: GradingOptions, jobs: int | None = None,
-              log=None) -> list[SubmissionResult]:
-    """Grades ``submissions`` with ``jobs`` in parallel (default: the machine's cores)."""
+              log=None, seconds: dict[str, float] | None = None) -> list[SubmissionResult]:
+    """Grades ``submissions`` with ``jobs`` in parallel (default: the machine's cores).
+
+    ``seconds``, if given, receives each submission's grading time by path: for the
+    summary's slowest submissions, never for the reports, which stay deterministic.
+    """
     jobs = max(1, jobs or os.cpu_count() or 1)
     bar = _progress(len(submissions))
 
     def one(submission: Submission) -> SubmissionResult:
+        started = time.monotonic()
         try:
             result = grade_notebook(submission.path, submission.student, options, submission.lab_hint)
         except Exception as exc:  # noqa: BLE001 - one grader failure must not stop the class
             result = SubmissionResult(submission.student, submission.lab_hint, str(submission.path),
                                       error=f"internal grader error ({type(exc).__name__}: {exc})")
+        if seconds is not None:
+            seconds[str(submission.path)] = time.monotonic() - started
         if bar is not None:
             bar.update(1)
         elif log is not None:
@@ -128,3 +136,11 @@ def write_reports(results: list[SubmissionResult], out: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "results.json").write_text(report.gradescope_json(result), encoding="utf-8")
         (folder / "feedback.md").write_text(report.feedback_markdown(result), encoding="utf-8")
+
+
+def slowest(seconds: dict[str, float], count: int = 5) -> str:
+    """The closing lines that name the slowest submissions, slowest first."""
+    ranked = sorted(seconds.items(), key=lambda item: (-item[1], item[0]))[:count]
+    if not ranked:
+        return ""
+    return "slowest submissions:\n" + "".join(f"  {value:6.1f} s  {path}\n" for path, value in ranked)

@@ -26,6 +26,8 @@ MAX_CELL_CHARS = 100_000
 MAX_CODE_CHARS = 500_000
 MAX_CODE_CELLS = 2_000
 SKIPPED_IMPORTS = {"autograder", "IPython", "google"}
+# The public modules a lab's own code may use (its data, its plots), inside the sandbox too.
+STUDENT_MODULES = {"autograder.data", "autograder.plotting"}
 # Imported only if a graded function touches them: `import tensorflow` alone costs seconds.
 LAZY_IMPORTS = {"tensorflow", "keras", "torch", "jax", "matplotlib", "seaborn", "pandas", "sklearn", "scipy", "tqdm"}
 _CHECKER_CALL = re.compile(r"Checker\(\s*['\"]([0-9]{2}_[A-Za-z0-9_]+)['\"]\s*\)")
@@ -202,9 +204,12 @@ def _keep(node: ast.stmt) -> bool:
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return True
     if isinstance(node, ast.Import):
-        return all(a.name.split(".")[0] not in SKIPPED_IMPORTS for a in node.names)
+        return all(a.name in STUDENT_MODULES or a.name.split(".")[0] not in SKIPPED_IMPORTS for a in node.names)
     if isinstance(node, ast.ImportFrom):
-        return node.level == 0 and (node.module or "").split(".")[0] not in SKIPPED_IMPORTS
+        module = node.module or ""
+        if module == "autograder":
+            return node.level == 0 and all(f"autograder.{a.name}" in STUDENT_MODULES for a in node.names)
+        return node.level == 0 and (module in STUDENT_MODULES or module.split(".")[0] not in SKIPPED_IMPORTS)
     if isinstance(node, ast.Assign):
         return all(isinstance(t, ast.Name) and _CONSTANT.match(t.id) for t in node.targets)
     if isinstance(node, ast.AnnAssign):
