@@ -2,8 +2,10 @@
 
 The same course secret and lab always draw the same hidden inputs (the same submission
 gets the same report twice), while students, who never see the secret, cannot predict
-them. The secret comes from ``$AUTOGRADER_SECRET`` or from the file
-``.autograder_secret`` at the course root, created on first use with mode 0600.
+them. The secret comes from ``$AUTOGRADER_SECRET``, from a file named on the command line
+(``grade --secret-file PATH``), or from the file ``.autograder_secret`` at the course root,
+created on first use with mode 0600 — never from the command line itself, which every
+process on the machine can read in ``/proc/PID/cmdline``.
 """
 
 from __future__ import annotations
@@ -11,9 +13,15 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import stat
 from pathlib import Path
 
 SECRET_FILE = ".autograder_secret"
+MAX_SECRET_BYTES = 4096
+
+
+class SecretError(ValueError):
+    """A secret file that cannot or must not be used; the message is for the instructor."""
 
 
 def course_root(start: Path | None = None) -> Path:
@@ -36,6 +44,44 @@ def course_secret(root: Path | None = None) -> str:
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_hex(32) + "\n")
     return path.read_text().strip()
+
+
+def read_secret_file(path: Path) -> str:
+    """The course secret held in ``path``, refused unless only its owner can read or change it.
+
+    Args:
+        path: a regular file holding the secret on its first line (surrounding whitespace is ignored).
+
+    Returns:
+        The secret.
+
+    Raises:
+        SecretError: if the file is missing, not a regular file, empty, over 4 KiB, not UTF-8,
+            or (on POSIX) readable or writable by its group or others.
+    """
+    path = Path(path)
+    try:
+        # O_NONBLOCK: a FIFO named by mistake must not hang the run before fstat refuses it.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        raise SecretError(f"the secret file {path} could not be opened: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise SecretError(f"the secret file {path} is not a regular file")
+        if os.name == "posix" and info.st_mode & 0o077:
+            raise SecretError(f"the secret file {path} has mode {stat.S_IMODE(info.st_mode):04o}: others could read "
+                              f"or change the course secret. Run `chmod 600 {path}` and try again.")
+        data = handle.read(MAX_SECRET_BYTES + 1)
+    if len(data) > MAX_SECRET_BYTES:
+        raise SecretError(f"the secret file {path} is over {MAX_SECRET_BYTES} bytes: is it the right file?")
+    try:
+        secret = data.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise SecretError(f"the secret file {path} is not UTF-8 text") from None
+    if not secret:
+        raise SecretError(f"the secret file {path} is empty")
+    return secret
 
 
 def case_seed(lab_id: str, secret: str | None = None) -> int:

@@ -13,6 +13,7 @@ import pytest
 from conftest import ROOT, release_notebook, solution_notebook
 
 from autograder import checks
+from autograder.seeds import SecretError, read_secret_file
 
 LAB = "01_gradient_descent"
 EXERCISES = [e.name for e in checks.load_lab(LAB).exercises]
@@ -127,3 +128,93 @@ def test_unknown_verb_exits_2():
     done = autograder("frobnicate")
     assert done.returncode == 2
     assert "invalid choice: 'frobnicate'" in done.stderr
+
+
+# the course secret: from a file or the environment, never the command line ---------------
+
+def write_secret(tmp_path, content, mode=0o600, name="secret"):
+    path = tmp_path / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    path.chmod(mode)
+    return path
+
+
+@pytest.mark.parametrize("content", ["s3cret", "s3cret\n", "  s3cret \r\n"], ids=["bare", "newline", "spaces"])
+def test_read_secret_file_returns_the_stripped_secret(tmp_path, content):
+    assert read_secret_file(write_secret(tmp_path, content)) == "s3cret"
+
+
+def test_read_secret_file_accepts_a_read_only_file(tmp_path):
+    assert read_secret_file(write_secret(tmp_path, "s3cret", mode=0o400)) == "s3cret"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o620, 0o602, 0o666])
+def test_read_secret_file_refuses_a_file_others_can_read_or_change(tmp_path, mode):
+    path = write_secret(tmp_path, "s3cret", mode=mode)
+    with pytest.raises(SecretError, match=rf"has mode {mode:04o}: others could read or change the course secret\. "
+                                          rf"Run `chmod 600 {path}`"):
+        read_secret_file(path)
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("", "is empty"), (" \n\t\n", "is empty"), ("x" * 4097, "is over 4096 bytes"), (b"\xff\xfe", "is not UTF-8 text"),
+], ids=["empty", "blank", "too_long", "not_utf8"])
+def test_read_secret_file_refuses_a_file_that_holds_no_usable_secret(tmp_path, content, message):
+    with pytest.raises(SecretError, match=message):
+        read_secret_file(write_secret(tmp_path, content))
+
+
+def test_read_secret_file_refuses_a_missing_file(tmp_path):
+    with pytest.raises(SecretError, match="could not be opened: No such file or directory"):
+        read_secret_file(tmp_path / "absent")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_read_secret_file_refuses_a_fifo_without_waiting_for_a_writer(tmp_path):
+    os.mkfifo(tmp_path / "fifo", 0o600)
+    with pytest.raises(SecretError, match="is not a regular file"):
+        read_secret_file(tmp_path / "fifo")
+
+
+def test_grade_refuses_a_secret_on_the_command_line_without_echoing_it(tmp_path):
+    done = autograder("grade", tmp_path, "--out", tmp_path / "out", "--secret", "hunter2-course-secret")
+    assert done.returncode == 2
+    assert "--secret is no longer accepted" in done.stderr and "--secret-file PATH" in done.stderr
+    assert "hunter2" not in done.stderr + done.stdout
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_grade_refuses_a_secret_file_others_can_read(tmp_path):
+    path = write_secret(tmp_path, "s3cret", mode=0o644)
+    done = autograder("grade", tmp_path, "--out", tmp_path / "out", "--secret-file", path)
+    assert done.returncode == 2
+    assert f"error: the secret file {path} has mode 0644" in done.stderr
+    assert "s3cret" not in done.stderr + done.stdout
+
+
+@pytest.fixture(scope="module")
+def hard_coded_class(tmp_path_factory):
+    """A class of one whose hidden-case feedback depends on the course secret."""
+    root = tmp_path_factory.mktemp("secret_class")
+    folder = root / "submitted" / "carol" / LAB
+    folder.mkdir(parents=True)
+    shutil.copy(ROOT / "tests" / "corpus" / "hard_codes_public_answers__0_of_12.ipynb", folder / f"{LAB}.ipynb")
+    return root
+
+
+def feedback_under(root, name, *args, secret_in_env):
+    out = root / name
+    env = {**os.environ, "AUTOGRADER_SECRET": secret_in_env}
+    done = subprocess.run([sys.executable, "-m", "autograder", "grade", root / "submitted", "--out", out, *args],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return (out / "carol" / LAB / "feedback.md").read_text(encoding="utf-8")
+
+
+def test_grade_draws_hidden_cases_from_the_secret_file_over_the_environment(hard_coded_class):
+    path = write_secret(hard_coded_class, "course-one\n")
+    from_file = feedback_under(hard_coded_class, "file", "--secret-file", path, secret_in_env="course-two")
+    assert from_file == feedback_under(hard_coded_class, "env_one", secret_in_env="course-one")
+    assert from_file != feedback_under(hard_coded_class, "env_two", secret_in_env="course-two")
