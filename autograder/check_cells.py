@@ -109,29 +109,28 @@ def run_with_time_limit(call: Callable, cases, seconds: float) -> list[dict]:
                          "the exercise): an endless loop? Interrupt the kernel if a cell hangs, fix the loop, "
                          "and run the check again."}}
     can_alarm = hasattr(signal, "SIGALRM") and threading.current_thread() is threading.main_thread()
-    if not can_alarm:
-        return [call(case) for case in cases]
 
     def ring(signum, frame):
         raise _OutOfTime
 
     outcomes = []
-    previous = signal.signal(signal.SIGALRM, ring)
-    remaining, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
+    if can_alarm:
+        previous = signal.signal(signal.SIGALRM, ring)
+        remaining, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         for case in cases:
             outcomes.append(call(case))
     except _OutOfTime:
         outcomes += [timeout] * (len(cases) - len(outcomes))
     except KeyboardInterrupt:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        raise CheckInterrupted("check interrupted: the check stopped before its cases finished (run the cell "
-                               "again to see the verdict)") from None
+        raise CheckInterrupted("check interrupted: it stopped before its cases finished (run the cell again to "
+                               "see the verdict)") from None
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        if remaining:  # someone else's timer was running: give it back what is left of it
-            signal.setitimer(signal.ITIMER_REAL, remaining)
+        if can_alarm:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+            if remaining:  # someone else's timer was running: give it back what is left of it
+                signal.setitimer(signal.ITIMER_REAL, remaining)
     return outcomes
 
 
@@ -164,7 +163,9 @@ def broken_definition(name: str) -> str | None:
         try:
             ast.parse(shell.transform_cell(source))
         except SyntaxError as exc:
-            return (f"The last cell you ran that defines `{name}` (In [{number}]) has a {type(exc).__name__} "
+            kind = type(exc).__name__
+            article = "an" if kind[0] in "AEIOU" else "a"
+            return (f"The last cell you ran that defines `{name}` (In [{number}]) has {article} {kind} "
                     f"(line {exc.lineno}: {exc.msg}), so it did not run and the kernel still has the old `{name}`: "
                     "fix that cell and run it again.")
         return None
