@@ -32,7 +32,7 @@ def check(*, notebook: Path) -> int:
 
 
 def grade(*, paths: list[Path], out: Path, jobs: int | None, secret: str | None, trusted: bool = False,
-          shard: tuple[int, int] | None = None) -> int:
+          shard: tuple[int, int] | None = None, show_hidden_values: bool = False) -> int:
     """Grades every submission under ``paths`` (or shard K of N of them) and writes the reports to ``out``."""
     from autograder import batch, merge, report
     from autograder.grading import GradingOptions
@@ -57,7 +57,8 @@ def grade(*, paths: list[Path], out: Path, jobs: int | None, secret: str | None,
         print(f"no notebooks found under {', '.join(map(str, paths))} (expected STUDENT/LAB/*.ipynb)",
               file=sys.stderr)
         return 0
-    options = GradingOptions(secret=secret or course_secret(), isolation=isolation, **_sandbox_paths(paths, out))
+    options = GradingOptions(secret=secret or course_secret(), isolation=isolation,
+                             show_hidden_values=show_hidden_values, **_sandbox_paths(paths, out))
     seconds: dict[str, float] = {}
     results = batch.grade_all(submissions, options, jobs=jobs, log=lambda line: print(line, file=sys.stderr),
                               seconds=seconds)
@@ -193,6 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shard", default=None, metavar="K/N",
                    help="grade only shard K of N (1 <= K <= N), chosen by a stable hash of STUDENT/LAB/FILE; "
                    "join the shards' outputs with `merge`")
+    p.add_argument("--show-hidden-values", action="store_true",
+                   help="show hidden cases' expected values in the feedback (after the deadline: before it, they "
+                   "would let students copy answers)")
 
     p = verbs.add_parser("merge", help="join the outputs of `grade --shard K/N` into one class's reports",
                          description="Check that the folders are shards 1..N of one class and write the reports "
@@ -266,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"error: {exc}", file=sys.stderr)
                     return 2
             return grade(paths=args.paths, out=args.out, jobs=args.jobs, secret=secret,
-                         trusted=args.trusted_code, shard=args.shard)
+                         trusted=args.trusted_code, shard=args.shard, show_hidden_values=args.show_hidden_values)
         if args.verb == "merge":
             not_folders = [p for p in args.shards if not p.is_dir()]
             if not_folders:
