@@ -61,7 +61,7 @@ class Checker:
     Example:
         >>> check = Checker("01_gradient_descent")
         >>> check(central_difference)   # doctest: +SKIP
-        ✓ Lab 01 · central_difference: all 2 public cases pass (2 points once the hidden cases pass too)
+        ✓ central_difference: all 2 public cases pass (2 points once the hidden cases pass too)
     """
 
     def __init__(self, lab_id: str):
@@ -90,8 +90,7 @@ class Checker:
             kind = "hidden" if hidden else "public"
             points = "1 point" if exercise.points == 1 else f"{exercise.points} points"
             when = "" if hidden else " once the hidden cases pass too"
-            shown = Feedback(self.lab.prefix(exercise.name), f"all {len(cases)} {kind} cases pass ({points}{when})",
-                             passed=True)
+            shown = Feedback(exercise.name, f"all {len(cases)} {kind} cases pass ({points}{when})", passed=True)
         else:
             shown = _with_definition_note(verdict.feedback, exercise.name)
         _display(shown)

@@ -50,7 +50,7 @@ def test_a_passing_check_shows_its_points_and_never_raises(step, monkeypatch, ca
     else:
         monkeypatch.setenv("NBGRADER_EXECUTION", step)
     Checker(LAB)(solved_central_difference)
-    assert capsys.readouterr().out == ("✓ Lab 01 · central_difference: all 2 public cases pass "
+    assert capsys.readouterr().out == ("✓ central_difference: all 2 public cases pass "
                                        "(2 points once the hidden cases pass too)\n")
 
 

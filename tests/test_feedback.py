@@ -290,3 +290,33 @@ def test_the_box_colours_have_readable_contrast(passed):
 
 def test_clean_keeps_ordinary_text_and_newlines():
     assert clean("ŷ − y\n\tx² ✓") == "ŷ − y\n\tx² ✓"
+
+
+READS_THE_OTHER_CASES = '''import sys
+def central_difference(f, x, h=1e-5):
+    frame, found = sys._getframe(1), None
+    while frame is not None:
+        task = frame.f_locals.get("task")
+        if isinstance(task, dict) and "cases" in task:
+            found = task["cases"]
+        frame = frame.f_back
+    raise ValueError(str(found)[:480])
+'''
+
+
+@pytest.mark.xfail(strict=True, reason="the sandbox child gets all of an exercise's case inputs at once "
+                   "(task['cases'] in autograder/sandbox/child.py's _run_exercise), so the first public case's "
+                   "student code reads the hidden inputs from its caller's frame and shows them in its own message")
+def test_a_public_case_cannot_read_the_inputs_of_the_hidden_cases(write_notebook):
+    from conftest import ROOT, replace_function, solution_notebook
+
+    from autograder import batch
+    from autograder.grading import GradingOptions, grade_notebook
+
+    solution = json.loads(solution_notebook("01_gradient_descent").read_text())
+    path = write_notebook(replace_function(solution, "central_difference", READS_THE_OTHER_CASES))
+    options = GradingOptions(secret="tests-secret", hidden_paths=batch.secret_paths(ROOT, [path.parents[2]], None))
+    result = grade_notebook(path, "student", options, "01_gradient_descent")
+    feedback = next(e.feedback for e in result.exercises if e.name == "central_difference")
+    assert "your code raised ValueError" in feedback
+    assert "coefficients" not in feedback, feedback  # how the codec writes every case's polynomial
