@@ -419,6 +419,36 @@ def _published_table(rng, w, X, y, num_slips):
     return table, sorted(planted)
 
 
+def _near_miss(rng, table, planted, w, X, y, tol):
+    """One entry a little smaller than the truth: within ``tol`` of max(|a|, |b|) (and of the true value),
+    outside it when measured against the smaller one."""
+    true = gradient_table(w, X, y)
+    table = table.copy()
+    free = [(i, j) for i in range(len(X)) for j in range(5) if (i, j) not in planted]
+    i, j = free[int(rng.integers(len(free)))]
+    table[i, j] = true[i, j] * (1 - tol * (1 - tol / 2))
+    return table
+
+
+EQUIVALENT_MUTANTS = {
+    "numerical_gradient · drop_statement · w = np.array(w, dtype=float) → pass": "w + nudge is a new float "
+    "array whatever w is (list or integers), and w itself is never written",
+    "numerical_gradient · reduction · np.zeros(5) → np.ones(5)": "every entry of the estimate is overwritten",
+    "minibatch_update · drop_statement · X, y = (np.asarray(X, dtype=float), np.asarray(y, dtype=float)) → pass":
+    "lists slice like arrays and batch_update converts each mini-batch itself",
+    "find_slips · drop_statement · X, y, table = (np.asarray(X, dtype=float), np.asarray(y, dtype=float), "
+    "np.asarray(table, dtype=float)) → pass": "lists slice like arrays, and table[row] − array converts the row",
+    "find_slips · constant · 1 → 2": "squared_error pairs inputs and targets with zip, so an extra input row "
+    "without its target is ignored",
+    "find_slips · constant · 1 → 2 · #2": "squared_error pairs inputs and targets with zip, so an extra target "
+    "without its input row is ignored",
+    "find_slips · swap_arguments · np.maximum(np.maximum(np.abs(table[row]), np.abs(honest)), 1e-12) → "
+    "np.maximum(1e-12, np.maximum(np.abs(table[row]), np.abs(honest)))": "np.maximum is symmetric",
+    "find_slips · swap_arguments · np.maximum(np.abs(table[row]), np.abs(honest)) → "
+    "np.maximum(np.abs(honest), np.abs(table[row]))": "np.maximum is symmetric",
+}
+
+
 def hidden_cases(rng):
     """Inputs drawn from ``rng``: the published answers alone cannot pass these."""
     w, X, y = _draw_network(rng, int(rng.integers(4, 7)))
@@ -432,6 +462,7 @@ def hidden_cases(rng):
     table, planted = _published_table(rng, w, X, y, 2)
     table2, planted2 = _published_table(rng, w2, X2, y2, int(rng.integers(3, 5)))
     table3, planted3 = _published_table(rng, w3, X3, y3, 0)
+    table2 = _near_miss(rng, table2, planted2, w2, X2, y2, 1e-2)
     return {
         "forward": [_forward_case(w, x) for x in X[:3]],
         "squared_error": [_error_case(w, X, y), _error_case(w2, X2[:1], y2[:1])],

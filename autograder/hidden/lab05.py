@@ -242,6 +242,21 @@ def seed_history(epochs=500):
     return train(DISTANCES, TIMES, W0, B0, 0.01, epochs)[2]
 
 
+EQUIVALENT_MUTANTS = {
+    "mse_gradients · drop_statement · X = np.asarray(X, dtype=float) → pass": "the error is already an array, "
+    "so error * X converts a list X itself",
+    "mse_gradients · swap_arguments · predict(X, w, b) → predict(w, X, b)": "w·x + b is symmetric in w and x",
+    "train · drop_statement · X, y = (np.asarray(X, dtype=float), np.asarray(y, dtype=float)) → pass": "the "
+    "docstring asks for float arrays, and the probe hands train arrays",
+    "train · swap_arguments · min(batch_size, n) → min(n, batch_size)": "min is symmetric",
+    "train · swap_arguments · mse(predict(X[rows], w, b), y[rows]) → mse(y[rows], predict(X[rows], w, b))":
+    "the squared error is symmetric in prediction and target",
+    "train · swap_arguments · predict(X[rows], w, b) → predict(w, X[rows], b)": "w·x + b is symmetric in w and x",
+    "plateau_epoch · drop_return · return None → pass": "a function that falls off its end returns None",
+    "plateau_epoch · constant · 0 → 1": "the first loss always beats inf and resets the wait to 0",
+}
+
+
 def public_cases():
     """The worked numbers of the course (SEED_ERRATA.md, seeds 000 and 003)."""
     seed_losses = seed_history()

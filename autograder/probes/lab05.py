@@ -116,7 +116,13 @@ def train_trace(train, X, y, w, b, learning_rate, epochs, batch_size=None, shuff
             yi, _ = _rows(y_batch, y_rows, n)
             params = [_number(w_now), _number(b_now)]
             gradients = original(*args, **kwargs)
-            pair = list(gradients) if isinstance(gradients, (tuple, list)) and len(gradients) == 2 else [None, None]
+            # Any pair (dW, dB) that train can unpack counts: a tuple, a list, or an array of two.
+            if isinstance(gradients, (tuple, list)) and len(gradients) == 2:
+                pair = list(gradients)
+            elif isinstance(gradients, np.ndarray) and gradients.shape == (2,):
+                pair = [gradients[0], gradients[1]]
+            else:
+                pair = [None, None]
             calls.append(xi + yi + [count] + params + [_number(g) for g in pair])
             low_precision.append(_is_low_precision(x_batch, w_now, b_now, *pair))
             return gradients
