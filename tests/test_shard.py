@@ -14,16 +14,16 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from autograder import cli, merge
+from autograder import batch, cli, merge
 from autograder.batch import Submission
 from autograder.grading import SubmissionResult
 
 SHARDS = 3
 
 
-def _grade(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+def _grade(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT)})
+                          timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT), **env})
 
 
 @pytest.fixture(scope="module")
@@ -100,9 +100,19 @@ def test_a_copied_shard_is_refused_as_graded_twice(graded, tmp_path):
     assert f"shard 2/3 given twice: shard2 and {copy}" in result.stderr
 
 
+def test_a_shard_with_an_empty_share_still_writes_its_manifest(graded, tmp_path):
+    submissions = batch.discover([graded / "submitted"])
+    empty = next(k for k in range(1, 8) if not merge.share(submissions, (k, 7)))
+    result = _grade(graded, "grade", "submitted", "--out", str(tmp_path / "empty"), "--shard", f"{empty}/7")
+    assert result.returncode == 0, result.stderr
+    assert f"shard {empty}/7: 0 of 5 submissions" in result.stderr
+    assert (tmp_path / "empty" / merge.RECORDS).read_text() == ""
+    assert '"submissions": 0' in (tmp_path / "empty" / merge.MANIFEST).read_text()
+
+
 def test_shards_graded_with_different_secrets_are_refused(graded, tmp_path):
     other = _grade(graded, "grade", "submitted", "--out", str(tmp_path / "other"), "--shard", f"2/{SHARDS}",
-                   "--secret", "another-course-secret")
+                   AUTOGRADER_SECRET="another-course-secret")
     assert other.returncode == 0, other.stderr
     result = _grade(graded, "merge", "shard1", str(tmp_path / "other"), "shard3", "--out", str(tmp_path / "out"))
     assert result.returncode == 2
