@@ -4,8 +4,8 @@ Usage: python benchmarks/grade_vs_nbgrader.py [--submissions 100] [--lab 01_grad
 
 Builds a scratch course with N submissions of one lab (solutions, blank releases and
 solutions with one broken exercise, in turn), grades them with `python -m autograder
-grade` (serially with fresh processes, serially with the warm worker, and with --jobs =
-CPU count) and with `nbgrader autograde`, one after the other on the same machine, and
+grade` (serially without the sandbox, serially in the sandbox, and in the sandbox with
+--jobs = CPU count) and with `nbgrader autograde`, one after the other on the same machine, and
 prints the ratios. Timings on a shared machine are noisy: compare the ratios, not the
 seconds. nbgrader takes several seconds per submission: 100 take about 15 minutes.
 """
@@ -78,7 +78,7 @@ def main() -> None:
         folder = Path(scratch)
         make_course(folder, args.lab, n)
         grade = [sys.executable, "-m", "autograder", "grade", "submitted"]
-        fresh = run(grade + ["--out", "out0", "--jobs", "1", "--fresh-processes"], folder)
+        bare = run(grade + ["--out", "out0", "--jobs", "1", "--trusted-code"], folder)
         serial = run(grade + ["--out", "out1", "--jobs", "1"], folder)
         parallel = run(grade + ["--out", "outN", "--jobs", str(cores)], folder)
         nbgrader = run([sys.executable, "-m", "nbgrader", "autograde", args.lab, "--force",
@@ -87,8 +87,8 @@ def main() -> None:
         agree = all(read_ours(folder / out) == theirs for out in ("out0", "out1", "outN"))
     print(f"{n} submissions of {args.lab} on {cores} cores")
     print(f"  {'nbgrader autograde':<36} {nbgrader:7.1f} s  {nbgrader / n * 1000:6.0f} ms per submission")
-    for label, seconds in (("grade --jobs 1 --fresh-processes", fresh), ("grade --jobs 1 (warm worker)", serial),
-                           (f"grade --jobs {cores} (warm worker)", parallel)):
+    for label, seconds in (("grade --jobs 1 (no sandbox)", bare), ("grade --jobs 1 (sandbox)", serial),
+                           (f"grade --jobs {cores} (sandbox)", parallel)):
         print(f"  {label:<36} {seconds:7.1f} s  {seconds / n * 1000:6.0f} ms per submission  "
               f"{nbgrader / seconds:6.1f}x nbgrader's throughput")
     print(f"  same scores as nbgrader: {'yes' if agree else 'NO'}")
