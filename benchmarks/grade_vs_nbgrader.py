@@ -27,8 +27,9 @@ ROOT = Path(__file__).resolve().parents[1]
 BROKEN = "def central_difference(f, x, h=1e-5):\n    return (f(x + h) - f(x)) / h\n"
 
 
-def run(command: list[str], cwd: Path) -> float:
-    env = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
+def run(command: list[str], cwd: Path, **extra_env: str) -> float:
+    env = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
+           **extra_env}
     env.setdefault("AUTOGRADER_SECRET", "benchmark-secret")
     started = time.perf_counter()
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
@@ -78,7 +79,9 @@ def main() -> None:
         folder = Path(scratch)
         make_course(folder, args.lab, n)
         grade = [sys.executable, "-m", "autograder", "grade", "submitted"]
-        bare = run(grade + ["--out", "out0", "--jobs", "1", "--trusted-code"], folder)
+        # no bubblewrap to be found: the same fresh interpreters, without the sandbox
+        bare = run(grade + ["--out", "out0", "--jobs", "1", "--trusted-code"], folder,
+                   AUTOGRADER_BWRAP="/nonexistent/bwrap")
         serial = run(grade + ["--out", "out1", "--jobs", "1"], folder)
         parallel = run(grade + ["--out", "outN", "--jobs", str(cores)], folder)
         nbgrader = run([sys.executable, "-m", "nbgrader", "autograde", args.lab, "--force",
