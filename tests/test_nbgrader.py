@@ -101,3 +101,18 @@ def test_nbgrader_export_gives_an_lms_csv_with_our_scores(feedback_and_export):
     for lab in LABS:
         top = checks.load_lab(lab).max_score
         assert scores["perfect", lab] == (top, top) and scores["blank", lab] == (0, top)
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_nbgrader_validate_lists_every_check_cell_of_the_blank_release(lab, tmp_path):
+    """Under validate (NBGRADER_EXECUTION set) check cells raise; in a student's kernel they only report."""
+    shutil.copy2(release_notebook(lab), tmp_path / f"{lab}.ipynb")
+    env = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
+    env.pop("NBGRADER_EXECUTION", None)
+    done = subprocess.run([sys.executable, "-m", "nbgrader", "validate", f"{lab}.ipynb"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=900)
+    exercises = checks.load_lab(lab).exercises
+    assert f"VALIDATION FAILED ON {len(exercises)} CELL(S)!" in done.stdout, done.stdout + done.stderr
+    for exercise in exercises:
+        assert f"check({exercise.name})" in done.stdout
+    assert done.stdout.count("The following cell failed") == len(exercises)
