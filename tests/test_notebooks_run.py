@@ -98,7 +98,7 @@ def test_every_check_cell_of_the_release_reports_its_unfinished_exercise(lab):
     for exercise in checks.load_lab(lab).exercises:
         text = outputs(cells[f"check_{exercise.name}"])
         assert exercise.name in text and f"✓ {exercise.name}" not in text, text[:400]
-        assert "not implemented" in text.lower(), text[:400]
+        assert "not implemented" in text.lower() or "still a stub" in text, text[:400]
 
 
 @pytest.mark.parametrize("lab", LABS)
