@@ -17,9 +17,10 @@ from autograder import checks
 
 # Memory is bounded by input size times a per-shape factor, measured on Python 3.11: json.loads
 # costs up to ~64 bytes per value (`[[],[],...]`, `{"a":0},...`) and ast.parse up to ~730 bytes
-# per character of code (`f()` lines). Hence a file cap, a cap on the JSON values a file may hold
-# (counted, over-generously, as its `,:[{` bytes), and caps on code per cell and in all: a reading
-# peaks under ~250 MB whatever the file holds, where an 8 MB cell used to take 4 GB.
+# per character of code (`f()` lines). Hence a file cap, a cap on the JSON values a file may
+# hold (its `,:[{` bytes; outside strings only when text outputs hold many), and caps on code
+# per cell and in all: a reading peaks under ~250 MB whatever the file holds, where an 8 MB
+# cell used to take 4 GB.
 MAX_NOTEBOOK_BYTES = 20 * 1024**2
 MAX_JSON_VALUES = 2_000_000
 MAX_CELL_CHARS = 100_000
@@ -34,6 +35,10 @@ _CHECKER_CALL = re.compile(r"Checker\(\s*['\"]([0-9]{2}_[A-Za-z0-9_]+)['\"]\s*\)
 _CONSTANT = re.compile(r"^_?[A-Z][A-Z0-9_]*$")
 # `%magic` or `!command`, but not a continuation line that starts with `% b` (modulo) or `!= b`.
 _LINE_MAGIC = re.compile(r"%(?![\s=])|!(?!=)")
+# A JSON string, or the rest of the file after an unclosed one: every `"` starts a match that
+# succeeds, so stripping strings is linear even for `"\"\"\"…` with no end.
+_JSON_STRING = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+(?:"|\\?\Z)', re.S)
+_MAX_QUOTES_TO_STRIP = 1_000_000
 
 
 class NotebookError(ValueError):
@@ -42,14 +47,21 @@ class NotebookError(ValueError):
 
 @dataclass(frozen=True)
 class Chunk:
-    """One top-level definition: its cell number, first line and source text."""
+    """One top-level definition: its cell number, first line and source text.
+
+    ``profile`` is ``"tensorflow"`` for a definition that needs TensorFlow as soon as it
+    is defined (a class built on ``keras.layers.Layer``, a ``@tf.function``, a constant
+    that builds a model): only the grader's TensorFlow child defines it, so that the
+    NumPy children never import TensorFlow.
+    """
 
     cell: int
     line: int
     code: str
+    profile: str = "numpy"
 
     def to_json(self) -> dict:
-        return {"cell": self.cell, "line": self.line, "code": self.code}
+        return {"cell": self.cell, "line": self.line, "code": self.code, "profile": self.profile}
 
 
 @dataclass(frozen=True)
@@ -60,6 +72,11 @@ class Notebook:
     code_cells: tuple[str, ...]
     metadata: dict
     notes: tuple[str, ...] = ()
+
+
+def _values_at_most(raw: bytes) -> int:
+    """At least the number of JSON values and keys in ``raw``: each follows a `[`, `{`, `,` or `:`."""
+    return sum(raw.count(c) for c in (b",", b":", b"[", b"{"))
 
 
 def _size(source) -> int:
@@ -124,8 +141,9 @@ def read(path: Path) -> Notebook:
     if len(raw) > MAX_NOTEBOOK_BYTES:
         raise NotebookError(f"the notebook is over the {MAX_NOTEBOOK_BYTES // 1024**2} MB limit: clear its "
                             "outputs (Edit → Clear All Outputs) and submit again")
-    values = sum(raw.count(c) for c in (b",", b":", b"[", b"{"))
-    if values > MAX_JSON_VALUES:
+    # Stripping strings costs ~200 bytes per string: only for files with few (long) strings.
+    if _values_at_most(raw) > MAX_JSON_VALUES and (raw.count(b'"') > _MAX_QUOTES_TO_STRIP
+                                                   or _values_at_most(_JSON_STRING.sub(b"", raw)) > MAX_JSON_VALUES):
         raise NotebookError(f"the notebook holds more than {MAX_JSON_VALUES:,} JSON values, the limit: clear its "
                             "outputs (Edit → Clear All Outputs), keep data out of code cells and submit again")
     notes = []
@@ -235,7 +253,7 @@ def _segment(lines: list[bytes], node: ast.stmt) -> tuple[int, str]:
 
 def extract_definitions(notebook: Notebook) -> tuple[list[Chunk], list[str]]:
     """The top-level definitions of every code cell, and notes on cells that were skipped."""
-    chunks, notes = [], []
+    chunks, notes, tensorflow_names = [], [], set()
     for number, source in enumerate(notebook.code_cells, start=1):
         code = _strip_magics(source)
         if not code and source.strip():
@@ -256,8 +274,35 @@ def extract_definitions(notebook: Notebook) -> tuple[list[Chunk], list[str]]:
             if not _keep(node):
                 continue
             start, text = _segment(lines, node)
-            chunks.append(Chunk(cell=number, line=start, code=_lazy_import(node) or text))
+            tensorflow_names |= _tensorflow_names(node)
+            profile = "tensorflow" if _needs_tensorflow(node, tensorflow_names) else "numpy"
+            chunks.append(Chunk(cell=number, line=start, code=_lazy_import(node) or text, profile=profile))
     return chunks, notes
+
+
+TENSORFLOW_ROOTS = {"tensorflow", "keras", "tf_keras"}
+
+
+def _tensorflow_names(node: ast.stmt) -> set[str]:
+    """The names an import binds to TensorFlow or Keras (``tf``, ``keras``, ``layers``, ``Dense``…)."""
+    if isinstance(node, ast.Import):
+        return {a.asname or _root(a.name) for a in node.names if _root(a.name) in TENSORFLOW_ROOTS}
+    if isinstance(node, ast.ImportFrom) and _root(node.module) in TENSORFLOW_ROOTS:
+        return {a.asname or a.name for a in node.names}
+    return set()
+
+
+def _needs_tensorflow(node: ast.stmt, names: set[str]) -> bool:
+    """Whether defining ``node`` evaluates one of ``names``: a base class, a decorator, a default, a value."""
+    if not names or isinstance(node, (ast.Import, ast.ImportFrom)):
+        return False
+    if isinstance(node, ast.ClassDef):
+        evaluated = [*node.bases, *(k.value for k in node.keywords), *node.decorator_list]
+    elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        evaluated = [*node.decorator_list, *node.args.defaults, *(d for d in node.args.kw_defaults if d)]
+    else:
+        evaluated = [node]
+    return any(isinstance(n, ast.Name) and n.id in names for e in evaluated for n in ast.walk(e))
 
 
 def _root(name: str | None) -> str:

@@ -179,6 +179,23 @@ def test_read_refuses_a_notebook_with_too_many_json_values(write_notebook, monke
         read(write_notebook(data))
 
 
+@pytest.mark.parametrize("text", ["1, 2: [3] {4}, " * 100, '\\"[1, 2]\\", ' * 100],
+                         ids=["punctuation", "escaped_quotes"])
+def test_read_does_not_count_punctuation_inside_strings_as_values(write_notebook, monkeypatch, text):
+    data = notebook_json("def f(x):\n    return x\n")
+    data["cells"][0]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": [text]}]
+    monkeypatch.setattr(notebook, "MAX_JSON_VALUES", 200)
+    assert read(write_notebook(data)).code_cells == ("def f(x):\n    return x\n",)
+
+
+@pytest.mark.parametrize("content", ['{"cells": [], "x": "' + '\\"' * 300, '{"cells": [], "x": "' + ',' * 300 + '\\'],
+                         ids=["escaped_quotes", "trailing_backslash"])
+def test_read_refuses_an_unclosed_string_as_invalid_json(write_notebook, monkeypatch, content):
+    monkeypatch.setattr(notebook, "MAX_JSON_VALUES", 200)
+    with pytest.raises(NotebookError, match="not valid notebook JSON"):
+        read(write_notebook(content))
+
+
 @pytest.mark.parametrize("style", ["list", "str"])
 def test_read_skips_a_cell_over_the_cell_limit_and_keeps_the_others(write_notebook, monkeypatch, style):
     huge = "X = 1\n" * 100
@@ -234,6 +251,13 @@ HOSTILE = {  # shape: (notebook, whether read refuses it)
                                                 "outputs": [{"a": 0}] * (notebook.MAX_JSON_VALUES // 3 - 100)}, False),
     "empty_lists_over_the_value_limit": (lambda: {**notebook_json("x = 1\n"),
                                                   "outputs": [[]] * notebook.MAX_JSON_VALUES}, True),
+    "punctuation_in_text_at_the_size_limit": (lambda: {**notebook_json("x = 1\n"),
+                                                       "outputs": [",:[{" * (notebook.MAX_NOTEBOOK_BYTES // 4 - 100)]},
+                                              False),
+    "many_strings_to_strip": (lambda: {**notebook_json("x = 1\n"),
+                                       "outputs": [",,,,,"] * (notebook._MAX_QUOTES_TO_STRIP // 2 - 100)}, False),
+    "short_strings_over_the_value_limit": (lambda: {**notebook_json("x = 1\n"),
+                                                    "outputs": ["ab"] * notebook.MAX_JSON_VALUES}, True),
     # One character beyond U+FFFF makes Python store every character of that text in 4 bytes.
     "wide_text_at_the_size_limit": (lambda: {**notebook_json("x = 1\n"),
                                              "outputs": ["\U0001F600" + "a" * (notebook.MAX_NOTEBOOK_BYTES - 500)]},
