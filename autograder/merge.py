@@ -184,6 +184,9 @@ def merge(folders: list[Path], out: Path) -> list[SubmissionResult]:
     """Joins shard outputs into ``out``: the reports a single run over the whole class writes."""
     from autograder import batch
 
+    inside = [f for f in folders if Path(f).resolve() == out.resolve()]
+    if inside:
+        raise MergeError(f"--out {out} is one of the shards: merge into a folder of its own")
     results = load_shards(folders)
     batch.write_reports(results, out)
     return results

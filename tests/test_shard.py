@@ -92,6 +92,14 @@ def test_missing_or_duplicated_shards_are_refused(graded, shards, message, tmp_p
     assert not (tmp_path / "out").exists()
 
 
+def test_merging_into_a_shard_is_refused(graded):
+    before = _files(graded / "shard1")
+    result = _grade(graded, "merge", "shard1", "shard2", "shard3", "--out", "shard1")
+    assert result.returncode == 2
+    assert "error: --out shard1 is one of the shards: merge into a folder of its own" in result.stderr
+    assert _files(graded / "shard1") == before
+
+
 def test_a_copied_shard_is_refused_as_graded_twice(graded, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(graded / "shard2", copy)
