@@ -157,3 +157,21 @@ def test_the_student_setup_switches_off_nbgrader_instructor_tools(tmp_path):
     assert {"@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment"} <= disabled
     listing = subprocess.run([jupyter, "labextension", "list"], env=env, capture_output=True, text=True, timeout=120)
     assert "@jupyter/nbgrader:formgrader" in listing.stdout + listing.stderr
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_every_cell_but_the_solutions_is_locked(lab):
+    for cell in _cells(release_notebook(lab)):
+        meta = cell["metadata"].get("nbgrader")
+        assert meta is not None, _source(cell)[:80]
+        assert meta["solution"] or meta["locked"], meta["grade_id"]
+
+
+_SEED_MATERIAL = re.compile(r"\bthe seeds?\b(?! of)|\bseed's\b|\(seed \d+\)|\bseed \d{3}\b", re.I)
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_student_text_never_refers_to_the_course_seed_material(lab):
+    # Students do not have the seed documents: the labs say "the course" instead.
+    for cell in _cells(release_notebook(lab)):
+        assert not _SEED_MATERIAL.search(_source(cell)), _SEED_MATERIAL.search(_source(cell)).group(0)
