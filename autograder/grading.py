@@ -6,7 +6,7 @@ Results are plain frozen dataclasses; rendering them lives in :mod:`autograder.r
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from autograder import checks
@@ -73,11 +73,13 @@ class GradingOptions:
     secret: str
     hidden_paths: tuple[str, ...] = ()
     visible_paths: tuple[str, ...] = ()
-    limits: Limits = field(default_factory=Limits)
+    limits: Limits | None = None  # None: each profile's own (isolation.limits_for)
     include_hidden: bool = True
     isolation: str = "sandbox"
     show_hidden_values: bool = False
 
+
+TENSORFLOW_DEFINE_SECONDS = 60.0  # a Keras class defined at the top level imports TensorFlow then
 
 @functools.lru_cache(maxsize=32)
 def _cases(lab_id: str, seed: int | None) -> tuple[dict, dict]:
@@ -142,13 +144,18 @@ def grade_notebook(path: Path, student: str, options: GradingOptions, lab_hint: 
     chunks, notes = extract_definitions(notebook)
     public, hidden = _cases(lab.id, case_seed(lab.id, options.secret, student) if options.include_hidden else None)
     plan = {e.name: (public[e.name] + hidden.get(e.name, []), len(hidden.get(e.name, []))) for e in lab.exercises}
-    tasks = [runner.Task(e.name, e.name, tuple(c.inputs_json() for c in plan[e.name][0]), e.time_limit,
-                         e.probe)
-             for e in lab.exercises]
-    report = runner.run([c.to_json() for c in chunks], tasks, hidden_paths=list(options.hidden_paths),
-                        visible_paths=list(options.visible_paths),
-                        limits=options.limits, mode=options.isolation)
-    results = _point_to_root_causes(lab, [_judge_exercise(lab, e, plan[e.name][0], report.outcomes[e.name],
+    outcomes, run_notes = {}, []
+    for profile in dict.fromkeys(e.profile for e in lab.exercises):  # NumPy first; TensorFlow in a child of its own
+        tasks = [runner.Task(e.name, e.name, tuple(c.inputs_json() for c in plan[e.name][0]), e.time_limit,
+                             e.probe)
+                 for e in lab.exercises if e.profile == profile]
+        report = runner.run([c.to_json() for c in chunks], tasks, hidden_paths=list(options.hidden_paths),
+                            visible_paths=list(options.visible_paths), limits=options.limits,
+                            mode=options.isolation, profile=profile,
+                            define_seconds=TENSORFLOW_DEFINE_SECONDS if profile == "tensorflow" else 10.0)
+        outcomes.update(report.outcomes)
+        run_notes += [note for note in report.notes if note not in run_notes]
+    results = _point_to_root_causes(lab, [_judge_exercise(lab, e, plan[e.name][0], outcomes[e.name],
                                                           plan[e.name][1]) for e in lab.exercises])
     return SubmissionResult(student, lab_id, str(path), results, tuple(notebook.notes) + tuple(notes)
-                            + tuple(report.notes))
+                            + tuple(run_notes))

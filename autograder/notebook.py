@@ -47,14 +47,21 @@ class NotebookError(ValueError):
 
 @dataclass(frozen=True)
 class Chunk:
-    """One top-level definition: its cell number, first line and source text."""
+    """One top-level definition: its cell number, first line and source text.
+
+    ``profile`` is ``"tensorflow"`` for a definition that needs TensorFlow as soon as it
+    is defined (a class built on ``keras.layers.Layer``, a ``@tf.function``, a constant
+    that builds a model): only the grader's TensorFlow child defines it, so that the
+    NumPy children never import TensorFlow.
+    """
 
     cell: int
     line: int
     code: str
+    profile: str = "numpy"
 
     def to_json(self) -> dict:
-        return {"cell": self.cell, "line": self.line, "code": self.code}
+        return {"cell": self.cell, "line": self.line, "code": self.code, "profile": self.profile}
 
 
 @dataclass(frozen=True)
@@ -246,7 +253,7 @@ def _segment(lines: list[bytes], node: ast.stmt) -> tuple[int, str]:
 
 def extract_definitions(notebook: Notebook) -> tuple[list[Chunk], list[str]]:
     """The top-level definitions of every code cell, and notes on cells that were skipped."""
-    chunks, notes = [], []
+    chunks, notes, tensorflow_names = [], [], set()
     for number, source in enumerate(notebook.code_cells, start=1):
         code = _strip_magics(source)
         if not code and source.strip():
@@ -267,8 +274,35 @@ def extract_definitions(notebook: Notebook) -> tuple[list[Chunk], list[str]]:
             if not _keep(node):
                 continue
             start, text = _segment(lines, node)
-            chunks.append(Chunk(cell=number, line=start, code=_lazy_import(node) or text))
+            tensorflow_names |= _tensorflow_names(node)
+            profile = "tensorflow" if _needs_tensorflow(node, tensorflow_names) else "numpy"
+            chunks.append(Chunk(cell=number, line=start, code=_lazy_import(node) or text, profile=profile))
     return chunks, notes
+
+
+TENSORFLOW_ROOTS = {"tensorflow", "keras", "tf_keras"}
+
+
+def _tensorflow_names(node: ast.stmt) -> set[str]:
+    """The names an import binds to TensorFlow or Keras (``tf``, ``keras``, ``layers``, ``Dense``…)."""
+    if isinstance(node, ast.Import):
+        return {a.asname or _root(a.name) for a in node.names if _root(a.name) in TENSORFLOW_ROOTS}
+    if isinstance(node, ast.ImportFrom) and _root(node.module) in TENSORFLOW_ROOTS:
+        return {a.asname or a.name for a in node.names}
+    return set()
+
+
+def _needs_tensorflow(node: ast.stmt, names: set[str]) -> bool:
+    """Whether defining ``node`` evaluates one of ``names``: a base class, a decorator, a default, a value."""
+    if not names or isinstance(node, (ast.Import, ast.ImportFrom)):
+        return False
+    if isinstance(node, ast.ClassDef):
+        evaluated = [*node.bases, *(k.value for k in node.keywords), *node.decorator_list]
+    elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        evaluated = [*node.decorator_list, *node.args.defaults, *(d for d in node.args.kw_defaults if d)]
+    else:
+        evaluated = [node]
+    return any(isinstance(n, ast.Name) and n.id in names for e in evaluated for n in ast.walk(e))
 
 
 def _root(name: str | None) -> str:

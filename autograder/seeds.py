@@ -84,8 +84,13 @@ def read_secret_file(path: Path) -> str:
     return secret
 
 
-def case_seed(lab_id: str, secret: str | None = None) -> int:
-    """The seed of ``lab_id``'s hidden cases under ``secret`` (default: the course secret)."""
+def case_seed(lab_id: str, secret: str | None = None, student: str = "") -> int:
+    """The seed of ``lab_id``'s hidden cases for ``student`` under ``secret`` (default: the course secret).
+
+    Each student draws other inputs, so an answer harvested from one student's feedback
+    is worth nothing to another; the same student, lab and secret always draw the same
+    ones, so a regrade gives the same report.
+    """
     secret = course_secret() if secret is None else secret
-    digest = hashlib.sha256(f"{secret}\0{lab_id}".encode()).digest()
+    digest = hashlib.sha256(f"{secret}\0{lab_id}\0{student}".encode()).digest()
     return int.from_bytes(digest[:8], "big")

@@ -110,6 +110,11 @@ class Exercise:
     directly: the way to check a class (build a graph with the student's ``Value``, call
     ``backward()``, report the gradients) or to watch a training loop's behaviour. A
     probe is public code, runs beside the student's code and returns data only.
+
+    ``profile`` is ``"tensorflow"`` for an exercise whose code uses TensorFlow or Keras: the
+    grader runs it in a child of its own, with TensorFlow's threads and memory, so that the
+    NumPy exercises never import it. Give such an exercise a ``time_limit`` that covers
+    importing TensorFlow (about 5 s on a laptop).
     """
 
     name: str
@@ -124,6 +129,7 @@ class Exercise:
     builds_on: tuple[str, ...] = ()
     probe: str | None = None
     show: Callable[[Any], str] | None = None
+    profile: str = "numpy"
 
 
 @dataclass(frozen=True)
@@ -421,8 +427,12 @@ def judge_outcomes(lab: Lab, exercise: Exercise, judged: list[Judged], *,
         return Verdict(None, None, len(judged), 0)
     cause = named_cause(exercise, judged)
     first = next(j for j in failures if j.feedback is None) if cause is not None else failures[0]
-    feedback = first.feedback or _value_feedback(lab, exercise, first, cause, show_hidden_values,
-                                                 len(failures), len(judged))
+    try:
+        feedback = first.feedback or _value_feedback(lab, exercise, first, cause, show_hidden_values,
+                                                     len(failures), len(judged))
+    except Exception:  # noqa: BLE001 - a value that cannot be described still gets its verdict
+        feedback = Feedback(lab.prefix(exercise.name), "your result differs from the expected one.",
+                            case=first.case.label)
     return Verdict(feedback, cause, len(judged), len(failures))
 
 
@@ -458,8 +468,10 @@ def _value_feedback(lab: Lab, exercise: Exercise, judged: Judged, cause: str | N
         diagnosis = (f"your values first differ at {location}: {format_value(r, digits)} instead of "
                      f"{format_value(e, digits)} ({_how_much(r, e, digits)}).") if location else (
             f"your value is {_how_much(value, case.expected, digits)}, more than the tolerance allows.")
-    elif reveal or (specific and exercise.compare is None and judged.reason.startswith(_SHAPE_REASONS)):
+    elif specific and exercise.compare is None and judged.reason.startswith(_SHAPE_REASONS):
         diagnosis = f"{judged.reason}."
+    elif judged.reason.endswith("different label"):
+        diagnosis = "your label differs from the expected one."
     else:
         diagnosis = "your result differs from the expected one."
     if case.hidden and not reveal:

@@ -88,15 +88,17 @@ class _Channel:
             view = view[written:]
 
 
-def _define(chunks: list[dict], skip: list[int], namespace: dict, channel: _Channel) -> list[str]:
+def _define(chunks: list[dict], skip: list[int], namespace: dict, channel: _Channel,
+            profile: str = "numpy") -> list[str]:
     """Executes each definition; a failing one is reported and skipped.
 
     Before each, the grading process is told which one starts: if one kills the process,
-    the next process skips it.
+    the next process skips it. A NumPy child leaves out the definitions that need
+    TensorFlow as they are defined: the TensorFlow child defines those.
     """
     notes = []
     for index, chunk in enumerate(chunks):
-        if index in skip:
+        if index in skip or (chunk.get("profile") == "tensorflow" and profile != "tensorflow"):
             continue
         channel.send(event="chunk", index=index)
         filename = f"cell {chunk['cell']}"
@@ -218,7 +220,7 @@ def run_job(stream, results_fd: int | None, case_from_json) -> None:
                  "__lazy_module__": _LazyModule, "__lazy_from__": _LazyFrom}
     signal.setitimer(signal.ITIMER_REAL, header["define_seconds"])
     try:
-        notes = _define(header["chunks"], header.get("skip", []), namespace, channel)
+        notes = _define(header["chunks"], header.get("skip", []), namespace, channel, header.get("profile", "numpy"))
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
     del header

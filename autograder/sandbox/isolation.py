@@ -84,14 +84,27 @@ def apply_limits(limits: Limits) -> None:
             pass
 
 
-def child_env(home: str) -> dict:
+TENSORFLOW_LIMITS = Limits(memory_bytes=16 * 1024**3, cpu_seconds=600, processes=512)
+"""TensorFlow's child: its thread pools and its address-space reservations (far beyond its real use)."""
+
+
+def limits_for(profile: str) -> Limits:
+    """The limits of a child of ``profile`` (``"numpy"`` or ``"tensorflow"``)."""
+    return TENSORFLOW_LIMITS if profile == "tensorflow" else Limits()
+
+
+def child_env(home: str, profile: str = "numpy") -> dict:
     """The whole environment of a student process: nothing of the grader's (it may hold the secret)."""
-    return {
+    env = {
         "PATH": "/usr/bin:/bin", "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8",
         "MPLBACKEND": "Agg", "MPLCONFIGDIR": home, "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
         "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",  # NPROC 1: no threads
         "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "",
     }
+    if profile == "tensorflow":  # small, deterministic pools: graded in parallel with other submissions
+        env.update(TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="1", KERAS_BACKEND="tensorflow",
+                   TF_ENABLE_ONEDNN_OPTS="0", ABSL_MIN_LOG_LEVEL="3")
+    return env
 
 
 def interpreter_paths() -> list[str]:

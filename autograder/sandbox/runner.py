@@ -76,7 +76,7 @@ class _Child:
     as a user of its own in ``"own-user"`` mode.
     """
 
-    def __init__(self, header: dict, hidden: list[str], readable: list[str], mode: str):
+    def __init__(self, header: dict, hidden: list[str], readable: list[str], mode: str, profile: str = "numpy"):
         self.scratch = tempfile.mkdtemp(prefix=guard.SCRATCH_PREFIX)
         self.eof = False
         inside = bwrap.SCRATCH if mode == "sandbox" else self.scratch
@@ -85,7 +85,7 @@ class _Child:
                   "results_fd": write_fd, "mode": mode}
         argv = [sys.executable, "-I", "-c", _BOOT.format(root=PACKAGE_PARENT)]
         streams = {"stdin": subprocess.PIPE, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL,
-                   "env": isolation.child_env(inside), "pass_fds": (write_fd,)}
+                   "env": isolation.child_env(inside, profile), "pass_fds": (write_fd,)}
         try:
             if mode == "sandbox":
                 self.process = bwrap.popen(argv, readable=readable, hidden=hidden, scratch=self.scratch, **streams)
@@ -169,7 +169,7 @@ def budget(tasks: list[Task], define_seconds: float) -> float:
 
 def run(chunks: list[dict], tasks: list[Task], *, hidden_paths: list[str], visible_paths: list[str] = (),
         limits: Limits | None = None, define_seconds: float = 10.0, mode: str = "sandbox",
-        seconds: float | None = None) -> RunReport:
+        seconds: float | None = None, profile: str = "numpy") -> RunReport:
     """Runs ``tasks`` against a submission's definitions (``chunks``) in isolated processes.
 
     ``mode`` is one of :data:`autograder.sandbox.isolation.MODES`. In the sandbox the
@@ -177,8 +177,11 @@ def run(chunks: list[dict], tasks: list[Task], *, hidden_paths: list[str], visib
     those are covered (and refused by the audit hook in every mode). ``seconds`` is the
     submission's time budget (default :func:`budget`): when it runs out, every exercise
     not yet done fails with a message, whatever the student's code does with its timers.
+    ``profile`` ``"tensorflow"`` gives the child the threads and memory TensorFlow needs
+    and defines the definitions that need it (:class:`autograder.notebook.Chunk`); it is
+    isolated exactly like a NumPy child.
     """
-    limits = limits or Limits()
+    limits = limits or isolation.limits_for(profile)
     readable = list(visible_paths) + isolation.interpreter_paths()
     ends = time.monotonic() + (budget(tasks, define_seconds) if seconds is None else seconds)
     report = RunReport()
@@ -191,8 +194,8 @@ def run(chunks: list[dict], tasks: list[Task], *, hidden_paths: list[str], visib
                                            f"({budget(tasks, define_seconds):g} s) before this exercise"))
             break
         header = {"chunks": chunks, "skip": skipped, "define_seconds": define_seconds,
-                  "limits": dataclasses.asdict(limits)}
-        child = _Child(header, list(hidden_paths), readable, mode)
+                  "limits": dataclasses.asdict(limits), "profile": profile}
+        child = _Child(header, list(hidden_paths), readable, mode, profile)
         before = len(pending)
         try:
             pending, defined, crashed_in = _session(child, pending, report, define_seconds, defined_once, ends)
