@@ -204,7 +204,9 @@ def graded() -> Iterator[Graded]:
         course, home, tmp, secret_texts = _build_course(base, tag, listener.getsockname()[1])
         result = Graded(course, tag, secret_texts)
         env = {k: v for k, v in os.environ.items() if k != "AUTOGRADER_SECRET"}
+        # the grader's own matplotlib cache (the class report's plots) lives outside what is watched
         env.update(HOME=str(home), AUTOGRADER_SECRET=secret_texts[5], CORPUS_GRADER_SENTINEL=secret_texts[6],
+                   MPLCONFIGDIR=str(base / "grader-matplotlib"),
                    PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])))
         command = [sys.executable, "-m", "autograder", "grade", "submitted", "--out", OUT, "--jobs", "2"]
         before = _snapshot(course, home, tmp, skip=course / OUT)
@@ -332,7 +334,8 @@ def test_grades_csv_has_one_row_per_submission(graded):
 
 def test_the_output_folder_holds_only_the_reports(graded):
     students = [stem(f) for f in EXPECTED] + [OTHER]
-    expected = {"grades.csv"} | {f"{s}/{LAB}/{name}" for s in students for name in ("results.json", "feedback.md")}
+    expected = {"grades.csv", "report.html", "report.md", "results.jsonl"} | {
+        f"{s}/{LAB}/{name}" for s in students for name in ("results.json", "feedback.md")}
     assert set(graded.reports[0]) == expected
 
 
