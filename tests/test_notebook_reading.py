@@ -444,6 +444,20 @@ def test_extract_skips_a_cell_with_a_syntax_error_and_keeps_the_others():
     assert notes[0].endswith("its definitions were skipped")
 
 
+@pytest.mark.parametrize("source", [
+    "X = " + "-" * 100_000 + "1",
+    "X = " + "[" * 5000 + "]" * 5000,
+    "X = " + "a + " * 50_000 + "a",
+    "def f():\n" + "".join(" " * i + "if x:\n" for i in range(1, 200)) + " " * 200 + "pass",
+    'X = "\ud800"',
+], ids=["deep_unary", "deep_brackets", "long_sum", "deep_indentation", "lone_surrogate"])
+def test_extract_skips_a_cell_the_parser_cannot_take_and_keeps_the_others(source):
+    chunks, notes = extract_definitions(cells("def f(x):\n    return x\n", source, "def h(x):\n    return x\n"))
+    assert [(c.cell, c.code.split("(")[0]) for c in chunks] == [(1, "def f"), (3, "def h")]
+    assert len(notes) == 1 and notes[0].startswith("code cell 2 ")
+    assert notes[0].endswith("its definitions were skipped")
+
+
 def test_extract_keeps_every_definition_of_a_name_in_cell_order():
     chunks, _ = extract_definitions(cells("def f():\n    return 1\n", "X = 1\n", "def f():\n    return 2\n",
                                           "def f():\n    return 3\n"))
