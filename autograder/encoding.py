@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 MAX_ELEMENTS = 2_000_000
+MAX_JSON_VALUES = MAX_ELEMENTS + 100_000  # an array as large as encode sends, and room around it
 MAX_DEPTH = 32
 MAX_STRING = 20_000
 # Python refuses int <-> decimal str beyond 4,300 digits (and that conversion is quadratic),
@@ -256,12 +257,29 @@ def dumps(obj) -> str:
     return json.dumps(encode(obj), allow_nan=False, separators=(",", ":"))
 
 
-def loads(text: str):
-    """Decodes one line written by :func:`dumps`; anything else raises :class:`ValueError`."""
+def parse_json(text: str | bytes, max_values: int | None = None):
+    """``json.loads`` for text a student process wrote: bounded memory, and only :class:`ValueError`.
+
+    json.loads spends up to ~64 bytes per value (``[[],[],…]``), so a line of 8 MB could take
+    half a gigabyte; each value follows a ``[``, ``{``, ``,`` or ``:``, so counting those bytes
+    (inside strings too: an over-count) bounds the values before any is built.
+
+    Args:
+        text: one JSON document.
+        max_values: the most values it may hold. Defaults to `MAX_JSON_VALUES`.
+    """
+    limit = MAX_JSON_VALUES if max_values is None else max_values
     try:
-        data = json.loads(text)
+        marks = (",", ":", "[", "{") if isinstance(text, str) else (b",", b":", b"[", b"{")
+        if sum(text.count(mark) for mark in marks) > limit:
+            raise ValueError(f"refusing JSON of more than {limit:,} values")
+        return json.loads(text)
     except ValueError:
         raise
-    except (TypeError, RecursionError, MemoryError) as exc:
+    except (TypeError, AttributeError, RecursionError, MemoryError) as exc:
         raise ValueError(f"not a line of JSON: {type(exc).__name__}") from None
-    return decode(data)
+
+
+def loads(text: str):
+    """Decodes one line written by :func:`dumps`; anything else raises :class:`ValueError`."""
+    return decode(parse_json(text))

@@ -19,6 +19,7 @@ from autograder.encoding import (
     dumps,
     encode,
     loads,
+    parse_json,
     safe_text,
 )
 
@@ -432,3 +433,23 @@ def test_control_characters_survive_the_round_trip(text):
 
 def test_safe_text_cuts_to_the_limit_before_replacing():
     assert safe_text("\ud800" * 10, limit=3) == "\ufffd" * 3
+
+
+# parse_json: JSON from a student process, with bounded memory -----------------------------
+
+@pytest.mark.parametrize("text", ["[" + "[]," * 50 + "0]", '{"a": ' * 60 + "0" + "}" * 60, b"[" + b"1," * 60 + b"1]"],
+                         ids=["empty_lists", "nested_objects", "bytes"])
+def test_parse_json_refuses_more_values_than_the_limit(text):
+    with pytest.raises(ValueError, match="refusing JSON of more than 50 values"):
+        parse_json(text, max_values=50)
+
+
+def test_parse_json_reads_what_encode_writes_at_the_array_limit():
+    array = np.zeros(encoding.MAX_ELEMENTS, dtype=np.int8)
+    assert parse_json(dumps(array))["shape"] == [encoding.MAX_ELEMENTS]
+
+
+@pytest.mark.parametrize("text", [None, 42, ["[]"], "[" * 100_000, "[1,"], ids=["none", "int", "list", "deep", "cut"])
+def test_parse_json_raises_only_value_error(text):
+    with pytest.raises(ValueError):
+        parse_json(text)
