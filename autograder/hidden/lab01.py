@@ -139,6 +139,9 @@ def _classify_boundaries(rng):
         _classify_given([m + sign * a, m + sign * a / 8, m + sign * a / 2], m),
         # one crossing, then a calm approach: still oscillating
         _classify_given([m + sign * a, m - sign * a / 2, m - sign * a / 4, m - sign * a / 8], m),
+        # lands exactly on m, from either side: landing is no sign change
+        _classify_given([m + a, m + a / 2, m, m], m),
+        _classify_given([m - a, m - a / 2, m, m], m),
         # starts exactly at m: the sign change comes later
         _classify_given([m, m + sign * tol / 2, m - sign * tol / 2, m], m),
         # ends exactly at tol, with tol given: "good" includes the boundary
