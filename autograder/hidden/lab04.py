@@ -443,9 +443,9 @@ EQUIVALENT_MUTANTS = {
     "find_slips · constant · 1 → 2 · #2": "squared_error pairs inputs and targets with zip, so an extra target "
     "without its input row is ignored",
     "find_slips · swap_arguments · np.maximum(np.maximum(np.abs(table[row]), np.abs(honest)), 1e-12) → "
-    "np.maximum(1e-12, np.maximum(np.abs(table[row]), np.abs(honest)))": "np.maximum is symmetric",
+    "np.maximum(1e-12, np.maximum(np.abs(table[row]), np.abs(honest)))": "np.maximum is symmetric in its arguments",
     "find_slips · swap_arguments · np.maximum(np.abs(table[row]), np.abs(honest)) → "
-    "np.maximum(np.abs(honest), np.abs(table[row]))": "np.maximum is symmetric",
+    "np.maximum(np.abs(honest), np.abs(table[row]))": "np.maximum is symmetric in its arguments",
 }
 
 

@@ -248,7 +248,7 @@ EQUIVALENT_MUTANTS = {
     "mse_gradients · swap_arguments · predict(X, w, b) → predict(w, X, b)": "w·x + b is symmetric in w and x",
     "train · drop_statement · X, y = (np.asarray(X, dtype=float), np.asarray(y, dtype=float)) → pass": "the "
     "docstring asks for float arrays, and the probe hands train arrays",
-    "train · swap_arguments · min(batch_size, n) → min(n, batch_size)": "min is symmetric",
+    "train · swap_arguments · min(batch_size, n) → min(n, batch_size)": "min is symmetric in its arguments",
     "train · swap_arguments · mse(predict(X[rows], w, b), y[rows]) → mse(y[rows], predict(X[rows], w, b))":
     "the squared error is symmetric in prediction and target",
     "train · swap_arguments · predict(X[rows], w, b) → predict(w, X[rows], b)": "w·x + b is symmetric in w and x",
