@@ -445,7 +445,7 @@ def judge(lab: Lab, exercise: Exercise, case: Case, outcome: Outcome) -> str | N
 # Reasons of the default comparisons that tell the kind of the expected value, not the value itself.
 _SHAPE_REASONS = ("returned ", "contains NaN", "expected a tuple")
 # Reasons that say only that values differ: the feedback then says where and by how much instead.
-_GENERIC_REASON = re.compile(r"(item \d+: )*(different value|different label|first difference at .*)", re.S)
+_GENERIC_REASON = re.compile(r"(item \d+: )*(different [a-z]+|first difference at .*)", re.S)
 
 
 def _value_feedback(lab: Lab, exercise: Exercise, judged: Judged, cause: str | None, show_hidden_values: bool,
