@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +40,9 @@ _LINE_MAGIC = re.compile(r"%(?![\s=])|!(?!=)")
 # succeeds, so stripping strings is linear even for `"\"\"\"…` with no end.
 _JSON_STRING = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+(?:"|\\?\Z)', re.S)
 _MAX_QUOTES_TO_STRIP = 1_000_000
+# Parsing holds the GIL, so grading threads gain nothing by parsing at once; one at a time keeps
+# the process's peak at one reading's, whatever --jobs is.
+_PARSING = threading.Lock()
 
 
 class NotebookError(ValueError):
@@ -66,7 +70,11 @@ class Chunk:
 
 @dataclass(frozen=True)
 class Notebook:
-    """A parsed submission: its code cells, metadata and reading notes."""
+    """A parsed submission: its code cells, the metadata the grader uses and reading notes.
+
+    ``metadata`` keeps only ``{"autograder": {"lab": ...}}``: the rest of a hostile file's
+    metadata could hold a hundred megabytes for as long as the submission is graded.
+    """
 
     path: Path
     code_cells: tuple[str, ...]
@@ -131,7 +139,11 @@ def _code_cells(cells: list, key: str, notes: list[str]) -> tuple[str, ...]:
 
 def read(path: Path) -> Notebook:
     """Parses ``path`` as a Jupyter notebook (nbformat 3 or 4), tolerating what it can."""
-    path = Path(path)
+    with _PARSING:
+        return _read(Path(path))
+
+
+def _read(path: Path) -> Notebook:
     try:
         with path.open("rb") as handle:
             # Read one byte past the cap rather than trust stat(): the size is what was read.
@@ -177,8 +189,14 @@ def read(path: Path) -> Notebook:
     else:
         raise NotebookError("the file is JSON but not a notebook (no cells)")
     code = _code_cells(cells, key, notes)
-    metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    metadata = _lab_metadata(data.get("metadata"))
     return Notebook(path=path, code_cells=code, metadata=metadata, notes=tuple(notes))
+
+
+def _lab_metadata(metadata) -> dict:
+    tagged = metadata.get("autograder") if isinstance(metadata, dict) else None
+    lab = tagged.get("lab") if isinstance(tagged, dict) else None
+    return {"autograder": {"lab": lab}} if isinstance(lab, str) and len(lab) <= 100 else {}
 
 
 def identify_lab(notebook: Notebook) -> str | None:
@@ -261,7 +279,8 @@ def extract_definitions(notebook: Notebook) -> tuple[list[Chunk], list[str]]:
                          "move definitions you want graded to a plain cell")
             continue
         try:
-            tree = ast.parse(code)
+            with _PARSING:
+                tree = ast.parse(code)
         except SyntaxError as exc:
             notes.append(f"code cell {number} has a syntax error (line {exc.lineno}: {exc.msg}); "
                          "its definitions were skipped")

@@ -70,6 +70,18 @@ def test_read_returns_the_notebook_metadata(write_notebook):
     assert parsed.metadata == {"autograder": {"lab": "02_gradient_checking"}}
 
 
+@pytest.mark.parametrize("metadata", [
+    {"autograder": {"lab": "01_gradient_descent", "extra": [1] * 100}, "kernelspec": {"name": "python3"}},
+    {"autograder": {"lab": ["01_gradient_descent"]}},
+    {"autograder": {"lab": "x" * 101}},
+    {"autograder": "01_gradient_descent"},
+], ids=["extra_keys", "lab_a_list", "lab_too_long", "autograder_a_string"])
+def test_read_keeps_only_the_lab_tag_of_the_metadata(write_notebook, metadata):
+    parsed = read(write_notebook(notebook_json("", metadata=metadata)))
+    tag = metadata["autograder"].get("lab") if isinstance(metadata["autograder"], dict) else None
+    assert parsed.metadata == ({"autograder": {"lab": tag}} if isinstance(tag, str) and len(tag) <= 100 else {})
+
+
 def test_read_replaces_metadata_that_is_not_an_object(write_notebook):
     data = notebook_json("")
     data["metadata"] = ["not", "a", "dict"]
@@ -93,7 +105,7 @@ def test_read_nbformat_3_uses_the_input_of_the_first_worksheet(write_notebook):
                                       {"cell_type": "code", "language": "python", "input": "X = 1"}]}]}
     parsed = read(write_notebook(data))
     assert parsed.code_cells == ("def f(x):\n    return x\n", "X = 1")
-    assert parsed.metadata == {"name": "old"}
+    assert parsed.metadata == {}  # only the lab tag would be kept
     assert parsed.notes == ("an old notebook format (nbformat 3) was read",)
 
 
@@ -565,6 +577,35 @@ def test_identify_lab_recognises_a_renamed_real_notebook_without_metadata_or_che
     path = write_notebook(without_checker_calls(without_lab_metadata(lab)), lab="my_homework",
                           name="my_homework.ipynb")
     assert identify_lab(read(path)) == lab
+
+
+THREADS_PEAK_SCRIPT = """
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from autograder import notebook
+def peak_mb():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM")) // 1024
+def grade_reading(path):
+    parsed = notebook.read(Path(path))
+    return len(notebook.extract_definitions(parsed)[0])
+with ThreadPoolExecutor(max_workers=6) as pool:
+    counts = list(pool.map(grade_reading, [sys.argv[1]] * 6))
+print(counts == [0] * 6, peak_mb())
+"""
+
+
+@pytest.mark.skipif(not notebook.Path("/proc/self/status").exists(), reason="reads VmHWM from /proc")
+def test_grading_threads_reading_hostile_notebooks_at_once_peak_as_one_reading(tmp_path):
+    # One reading of this file peaks near 160 MB; six threads parsing at once reached 320 MB.
+    path = tmp_path / "hostile.ipynb"
+    path.write_text(json.dumps(HOSTILE["small_dicts_at_the_value_limit"][0]()), encoding="utf-8")
+    done = subprocess.run([sys.executable, "-c", THREADS_PEAK_SCRIPT, str(path)], capture_output=True, text=True,
+                          check=True, timeout=120, cwd=ROOT)
+    all_read, peak = done.stdout.split()
+    assert all_read == "True"
+    assert int(peak) < 250, f"reading peaked at {peak} MB"
 
 
 def test_a_solution_with_an_8_mb_cell_still_earns_full_marks(write_notebook):
