@@ -494,7 +494,7 @@ def test_extract_from_a_real_notebook_defines_every_exercise_and_no_grader_code(
 
 def test_chunk_to_json_is_plain_data():
     chunks, _ = extract_definitions(cells("\nX = 1\n"))
-    assert [c.to_json() for c in chunks] == [{"cell": 1, "line": 2, "code": "X = 1"}]
+    assert [c.to_json() for c in chunks] == [{"cell": 1, "line": 2, "code": "X = 1", "profile": "numpy"}]
 
 
 # identify_lab ----------------------------------------------------------------------------
