@@ -116,3 +116,23 @@ def test_results_json_follows_gradescope_schema(tmp_path):
         assert set(test) == {"name", "score", "max_score", "output", "visibility"}
         assert test["visibility"] in {"visible", "hidden", "after_due_date", "after_published"}
     assert "BEGIN HIDDEN TESTS" not in json.dumps(data)
+
+
+@pytest.mark.parametrize(("source", "cause"), [
+    ("def central_difference(f, x, h=1e-5):\n    return (f(x + h) - f(x)) / h\n", "forward"),
+    ("def central_difference(f, x, h=1e-5):\n    return (f(x + h) - f(x - h)) / (2 * h) + 0.5\n", None),
+])
+def test_the_cause_named_in_a_result_is_the_mistake_every_case_agrees_on(source, cause, write_notebook):
+    path = write_notebook(replace_function(load(LABS[0]), "central_difference", source), student="s")
+    result = grade_notebook(path, "s", options(path.parents[2]), lab_hint=LABS[0])
+    exercise = next(e for e in result.exercises if e.name == "central_difference")
+    assert exercise.score == 0 and exercise.cause == cause, exercise.feedback
+    assert ("forward difference" in exercise.feedback) is (cause == "forward")
+    assert all(e.cause is None for e in result.exercises if e.passed)
+
+
+def test_a_passing_exercise_shows_its_points_in_every_form():
+    result = grade_notebook(solution_notebook(LABS[0]), "solution", options())
+    exercise = next(e for e in result.exercises if e.name == "central_difference")
+    assert exercise.feedback.startswith("✓ central_difference: all ") and exercise.feedback.endswith(": 2 points")
+    assert json.loads(report.gradescope_json(result))["tests"][0]["output"] == exercise.feedback
