@@ -69,7 +69,7 @@ def _nudged(fn, factor=1.03):
 
 
 def _unknown_mistakes():
-    from autograder.hidden import lab01, lab02, lab04, lab05
+    from autograder.hidden import lab01, lab02, lab04
 
     return [
         ("01_gradient_descent", "central_difference", lambda f, x, h=1e-5: (f(x + h) - f(x - h)) / (2 * h) + 0.25),

@@ -37,6 +37,9 @@ LAB = Lab(
                 "no_half": "Your value is twice the slope: the two points f(x−h) and f(x+h) are 2h apart, "
                 "so divide by 2h, not h.",
                 "sign": "Your slope has the wrong sign: subtract f(x−h) from f(x+h), not the other way round.",
+                "precedence": "Python reads a / 2 * h as (a / 2) · h, so you multiplied by h instead of dividing: "
+                "write / (2 * h), with the parentheses.",
+                "ignores_h": "Your result does not change with h: step by the h argument, not by a fixed 1e-5.",
             },
         ),
         Exercise(
@@ -54,6 +57,10 @@ LAB = Lab(
                 "extra_step": "Your trajectory has one step too many: "
                 "num_steps updates give num_steps + 1 points, x0 included.",
                 "final_only": "You returned only the final x: return the whole trajectory as an array, x0 included.",
+                "one_step_short": "Your trajectory is one step short: make num_steps updates, "
+                "so that x0 and the num_steps positions after it give num_steps + 1 points.",
+                "fixed_gradient": "Every step uses the slope at x0: evaluate df at the current x inside the loop, "
+                "so the steps shrink as the slope flattens.",
             },
         ),
         Exercise(
@@ -104,6 +111,8 @@ LAB = Lab(
                 "overflow": "That looks like a 64-bit overflow: NumPy integers wrap around silently above 9.2·10¹⁸. "
                 "Use Python's own int (`values_per_weight ** num_weights`), which never overflows.",
                 "no_biases": "With include_biases=True every non-input neuron also has a bias to search over.",
+                "swapped_power": "Base and exponent are swapped: each of the num_weights weights multiplies the "
+                "choices by values_per_weight, so the count is values_per_weight ** num_weights.",
             },
         ),
     ),

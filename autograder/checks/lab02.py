@@ -79,6 +79,8 @@ LAB = Lab(
                 "max(|a|, |b|), so that 1e-3 means the same for gradients of 1 and of 1000.",
                 "no_eps": "Where a and b are both 0 the error must be 0, not NaN: floor the denominator at eps.",
                 "no_abs": "Relative errors are never negative: take |a − b|.",
+                "one_sided": "You divided by |b| alone: the denominator is max(|a|, |b|, eps), the same whichever "
+                "gradient comes first, so a tiny b cannot blow the error up.",
             },
         ),
         Exercise(

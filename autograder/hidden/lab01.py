@@ -40,6 +40,8 @@ CENTRAL_MISTAKES = {
     "backward": lambda f, x, h=1e-5: (f(x) - f(x - h)) / h,
     "no_half": lambda f, x, h=1e-5: (f(x + h) - f(x - h)) / h,
     "sign": lambda f, x, h=1e-5: (f(x - h) - f(x + h)) / (2 * h),
+    "precedence": lambda f, x, h=1e-5: (f(x + h) - f(x - h)) / 2 * h,
+    "ignores_h": lambda f, x, h=1e-5: (f(x + 1e-5) - f(x - 1e-5)) / (2 * 1e-5),
 }
 
 
@@ -71,6 +73,8 @@ DESCENT_MISTAKES = {
     "missing_start": lambda df, x0, lr, n: gradient_descent_1d(df, x0, lr, n)[1:],
     "extra_step": lambda df, x0, lr, n: gradient_descent_1d(df, x0, lr, n + 1),
     "final_only": lambda df, x0, lr, n: float(gradient_descent_1d(df, x0, lr, n)[-1]),
+    "one_step_short": lambda df, x0, lr, n: gradient_descent_1d(df, x0, lr, n - 1)[: max(n, 1)],
+    "fixed_gradient": lambda df, x0, lr, n: float(x0) - lr * df(float(x0)) * np.arange(n + 1.0),
 }
 
 
@@ -231,6 +235,7 @@ COUNT_MISTAKES = {
     "sum": lambda sizes, v, include_biases=False: v * _num_weights(sizes, include_biases),
     "overflow": lambda sizes, v, include_biases=False: _wrapped_int64(count_combinations(sizes, v, include_biases)),
     "no_biases": lambda sizes, v, include_biases=False: count_combinations(sizes, v, False),
+    "swapped_power": lambda sizes, v, include_biases=False: _num_weights(sizes, include_biases) ** v,
 }
 
 

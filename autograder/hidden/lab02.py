@@ -134,6 +134,8 @@ def _sum_denominator(a, b, eps=1e-12):
 
 
 RELATIVE_MISTAKES = {
+    "one_sided": lambda a, b, eps=1e-12: np.abs(np.asarray(a, float) - np.asarray(b, float)) / np.maximum(
+        np.abs(np.asarray(b, float)), eps),
     "absolute": lambda a, b, eps=1e-12: np.abs(np.asarray(a, float) - np.asarray(b, float)),
     "no_eps": lambda a, b, eps=1e-12: np.abs(np.asarray(a, float) - b) / np.maximum(np.abs(a), np.abs(b)),
     "no_abs": lambda a, b, eps=1e-12: (np.asarray(a, float) - b) / np.maximum(
