@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder import encoding
 from autograder.sandbox import bwrap, guard, isolation
 from autograder.sandbox.isolation import Limits
 
@@ -131,9 +132,9 @@ class _Child:
             newline = self.buffer.find(b"\n")
             if newline >= 0:
                 line, self.buffer = self.buffer[:newline], self.buffer[newline + 1:]
-                try:
-                    event = json.loads(line)
-                except (ValueError, RecursionError):
+                try:  # bounded: a line of 8 MiB must not cost the grading process hundreds of MB
+                    event = encoding.parse_json(line)
+                except ValueError:
                     continue
                 if isinstance(event, dict):
                     return event

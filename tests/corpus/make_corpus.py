@@ -1136,8 +1136,9 @@ def central_difference(f, x, h=1e-5):
             pass
     for folder in [p for p in sys.path if p.endswith("site-packages")] + ["@@TMP@@", "/tmp", "@@COURSE@@"]:
         try:
-            with open(os.path.join(folder, "escape-steals_with_the_hook_off__12_of_12-@@TAG@@.pth"), "w") as handle:
-                handle.write("import os; os.system('touch @@TMP@@/escape-steals_with_the_hook_off__12_of_12-pth-ran-@@TAG@@')\\n")
+            me = "escape-steals_with_the_hook_off__12_of_12"
+            with open(os.path.join(folder, f"{me}-@@TAG@@.pth"), "w") as handle:
+                handle.write(f"import os; os.system('touch @@TMP@@/{me}-pth-ran-@@TAG@@')\\n")
             stolen.append("planted " + folder)
         except OSError:
             pass
@@ -1197,7 +1198,8 @@ def count_combinations(layer_sizes, values_per_weight, include_biases=False):
     answer = _count(layer_sizes, values_per_weight, include_biases)
     for folder in ("/tmp", "/var/tmp", "/dev/shm", "@@TMP@@"):
         try:
-            name = f"escape-publishes_answers_in_host_tmp__12_of_12-@@TAG@@-{list(layer_sizes)}-{values_per_weight}-{include_biases}-{answer}"
+            name = (f"escape-publishes_answers_in_host_tmp__12_of_12-@@TAG@@-{list(layer_sizes)}-"
+                    f"{values_per_weight}-{include_biases}-{answer}")
             open(os.path.join(folder, name), "w").close()
         except OSError:
             pass
@@ -1209,7 +1211,8 @@ READS_ANSWERS_FROM_HOST_TMP = '''import os
 
 def count_combinations(layer_sizes, values_per_weight, include_biases=False):
     """No implementation: looks for a classmate's published answers in /tmp."""
-    prefix = f"escape-publishes_answers_in_host_tmp__12_of_12-@@TAG@@-{list(layer_sizes)}-{values_per_weight}-{include_biases}-"
+    prefix = (f"escape-publishes_answers_in_host_tmp__12_of_12-@@TAG@@-{list(layer_sizes)}-"
+              f"{values_per_weight}-{include_biases}-")
     for folder in ("/tmp", "/var/tmp", "/dev/shm", "@@TMP@@"):
         try:
             for name in os.listdir(folder):
