@@ -130,3 +130,17 @@ def test_in_ipython_under_nbgrader_the_failure_is_plain_text_without_a_grader_tr
     assert f"Lab 01 · central_difference: {NOT_IMPLEMENTED}" in text
     assert "\x1b[" not in text.split("Lab 01 · central_difference", 1)[1]
     assert "check_cells.py" not in text
+
+
+def test_in_a_real_kernel_a_failing_check_shows_an_html_box_and_the_next_cell_runs(interactive):
+    import nbformat
+    from nbclient import NotebookClient
+
+    cells = [STUB, CHECK, "print('the notebook went on')"]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in cells])
+    NotebookClient(notebook, timeout=120, kernel_name="python3").execute()  # no allow_errors: an error would raise
+    (box,) = notebook.cells[1].outputs
+    assert box.output_type == "display_data"
+    assert "autograder-feedback" in box.data["text/html"] and "✗" in box.data["text/html"]
+    assert box.data["text/plain"] == f"✗ Lab 01 · central_difference: {NOT_IMPLEMENTED}"
+    assert notebook.cells[2].outputs[0].text == "the notebook went on\n"
