@@ -156,6 +156,7 @@ def grade_notebook(path: Path, student: str, options: GradingOptions, lab_hint: 
         outcomes.update(report.outcomes)
         run_notes += [note for note in report.notes if note not in run_notes]
     results = _point_to_root_causes(lab, [_judge_exercise(lab, e, plan[e.name][0], outcomes[e.name],
-                                                          plan[e.name][1]) for e in lab.exercises])
+                                                          show_hidden_values=options.show_hidden_values)
+                                          for e in lab.exercises])
     return SubmissionResult(student, lab_id, str(path), results, tuple(notebook.notes) + tuple(notes)
                             + tuple(run_notes))

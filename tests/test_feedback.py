@@ -304,9 +304,6 @@ def central_difference(f, x, h=1e-5):
 '''
 
 
-@pytest.mark.xfail(strict=True, reason="the sandbox child gets all of an exercise's case inputs at once "
-                   "(task['cases'] in autograder/sandbox/child.py's _run_exercise), so the first public case's "
-                   "student code reads the hidden inputs from its caller's frame and shows them in its own message")
 def test_a_public_case_cannot_read_the_inputs_of_the_hidden_cases(write_notebook):
     from conftest import ROOT, replace_function, solution_notebook
 

@@ -156,12 +156,17 @@ def _call(run_case, case, fn, probe, seconds: float, budget: float, settle) -> d
         signal.setitimer(signal.ITIMER_REAL, 0)
 
 
-def _run_exercise(channel: _Channel, namespace: dict, task: dict, case_from_json, run_case) -> None:
+def _run_exercise(channel: _Channel, namespace: dict, task: dict, stream, case_from_json, run_case) -> None:
+    """Runs one exercise: its cases arrive on ``stream`` one at a time, each after the previous outcome."""
     name, function = task["exercise"], task["function"]
     channel.send(event="start", exercise=name, token=task.get("token"))
     fn = namespace.get(function)
     ends = time.monotonic() + task["seconds"]
-    for index, raw in enumerate(task["cases"]):
+    for index in range(int(task["count"])):
+        line = stream.readline()
+        if not line:
+            break
+        raw = json.loads(line)
         if not callable(fn):
             outcome = {"error": {"type": "MissingDefinition",
                                  "message": f"`{function}` is not defined: did you rename it, or delete or "
@@ -230,7 +235,7 @@ def run_job(stream, results_fd: int | None, case_from_json) -> None:
         line = stream.readline()
         if not line:
             break
-        _run_exercise(channel, namespace, json.loads(line), case_from_json, run_case)
+        _run_exercise(channel, namespace, json.loads(line), stream, case_from_json, run_case)
     channel.send(event="finished")
     os._exit(0)  # skip interpreter teardown: student objects' __del__ must not run after this
 

@@ -53,7 +53,8 @@ class Task:
     probe: str | None = None
 
     def to_json(self) -> dict:
-        return {"exercise": self.exercise, "function": self.function, "cases": list(self.cases),
+        """What the child is told when the exercise starts: never a case's inputs, which come one at a time."""
+        return {"exercise": self.exercise, "function": self.function, "count": len(self.cases),
                 "seconds": self.seconds, "probe": self.probe}
 
 
@@ -278,10 +279,13 @@ def _collect_exercise(child: _Child, task: Task, token: str, report: RunReport, 
     """Reads ``task``'s events until its "done"; False if the child stopped or overran first.
 
     Events count only after the child's "start" echoes ``token``, drawn when the task was
-    sent: lines that student code wrote in advance for this exercise are ignored.
+    sent: lines that student code wrote in advance for this exercise are ignored. The child
+    gets one case's inputs at a time, the next only once this one's outcome is back, so
+    student code never holds the inputs of a case it has not been asked (a hidden one
+    among them) and can claim an outcome only for the case in hand.
     """
     slots = report.outcomes[task.exercise]
-    started = False
+    started, in_hand = False, -1
     while True:
         event = child.next_event(deadline)
         if event is None:
@@ -289,14 +293,21 @@ def _collect_exercise(child: _Child, task: Task, token: str, report: RunReport, 
         if event.get("exercise") != task.exercise:
             continue  # only the exercise in hand: nothing can be claimed for another
         kind = event.get("event")
-        if kind == "start" and event.get("token") == token:
+        if kind == "start" and event.get("token") == token and not started:
             started = True
         elif not started:
             continue
-        elif kind == "case":
-            index = event.get("index")
-            if isinstance(index, int) and 0 <= index < len(slots) and slots[index] is None:
-                slots[index] = event.get("outcome")
+        elif kind == "case" and event.get("index") == in_hand and slots[in_hand] is None:
+            slots[in_hand] = event.get("outcome")
+        elif kind == "done":
+            _fill(report, task, _error("Missing", "no result came back for this case"))
+            return True
+        else:
+            continue
+        if in_hand + 1 < len(task.cases) and (in_hand < 0 or slots[in_hand] is not None):
+            in_hand += 1
+            if not child.send(task.cases[in_hand], deadline):
+                return False
         elif kind == "done":
             _fill(report, task, _error("Missing", "no result came back for this case"))
             return True
