@@ -83,6 +83,10 @@ def build(course_root: Path, lab_id: str, destination: Path, visibility: str = "
         _add(archive, "requirements.txt", REQUIREMENTS.encode())
         _add(archive, "gradescope.json", (json.dumps(config, indent=2) + "\n").encode())
         _add(archive, SECRET_FILE, (course_secret(course_root) + "\n").encode(), private=True)
+        datasets = course_root / "datasets"
+        for file in sorted(datasets.glob("*")) if datasets.is_dir() else ():
+            if file.is_file() and file.suffix in (".csv", ".md"):
+                _add(archive, f"datasets/{file.name}", file.read_bytes())
         for file in sorted(package.rglob("*")):
             if file.is_file() and "__pycache__" not in file.parts and file.suffix in (".py", ".json"):
                 name = file.relative_to(package).as_posix()
@@ -133,7 +137,8 @@ def results_for(root: Path) -> dict:
         hidden = [str(p) for p in (source, results, root / "submission", source / "autograder" / "hidden")
                   if p.exists()]
         mode, _ = isolation.mode(("sandbox", "own-user"))
-        options = GradingOptions(secret=secret, hidden_paths=tuple(hidden), isolation=mode)
+        visible = tuple(str(p) for p in (source / "datasets",) if p.is_dir())
+        options = GradingOptions(secret=secret, hidden_paths=tuple(hidden), visible_paths=visible, isolation=mode)
         other = _other_lab(notebook, lab_id)
         if other is not None:
             result = SubmissionResult("submission", lab_id, str(notebook), error=(

@@ -154,3 +154,11 @@ def test_where_no_isolation_is_possible_it_refuses_to_run_the_code_and_says_so(b
     subprocess.run(["bash", str(source / "run_autograder")], env=env, capture_output=True, timeout=300, check=True)
     results = json.loads((root / "results" / "results.json").read_text())
     assert results["score"] == 0 and "cannot isolate student code" in results["output"]
+
+
+def test_lab_05_loads_its_data_from_the_bundle_in_the_sandbox(tmp_path):
+    lab05 = gradescope.build(ROOT, "05_training_loop", tmp_path / "bundle")
+    assert "datasets/commutes.csv" in zipfile.ZipFile(lab05).namelist()
+    results = run_autograder(lab05, tmp_path, {"lab.ipynb": notebook(solution_notebook("05_training_loop"))})
+    assert results["score"] == results["max_score"] == 14
+    assert "datasets" not in results["output"], results["output"]
