@@ -14,6 +14,9 @@ when it copies the corpus into the course. An attack that writes leaves files na
 ``escape-<its name>…``; an attack that deletes targets files named ``victim-<its name>``
 (the test creates them), so whatever gets through is attributable to one submission.
 
+Names count the points of the six NumPy exercises (``__10_of_12``); ``expected.json`` holds
+the lab's whole ``max_score``, Keras exercise included, which the corpus leaves as its stub.
+
 Expected outcomes are the correct ones. Where today's grader does otherwise, the entry
 says ``xfail`` (which test, and why): the test is marked ``xfail(strict=True)`` until the
 grader is fixed.
@@ -1411,6 +1414,11 @@ XFAIL: dict[str, dict[str, dict[str, str]]] = {
 
 
 def main() -> None:
+    from autograder import checks
+
+    # The names count the points of the six NumPy exercises. Corpus notebooks leave the lab's Keras exercise
+    # as its stub: a TensorFlow child per submission would cost minutes (tests/test_lab01_keras.py grades it).
+    max_score = checks.load_lab(LAB).max_score
     rows = entries()
     names = [row["name"] for row in rows]
     assert len(names) == len(set(names)), "duplicate corpus names"
@@ -1422,7 +1430,7 @@ def main() -> None:
         assert row["name"].endswith(f"__{row['score']}_of_12"), row["name"]
         if row["content"] is not None:
             (HERE / filename).write_bytes(row["content"])
-        expected[filename] = {"score": row["score"], "max_score": 12, "message": row["message"],
+        expected[filename] = {"score": row["score"], "max_score": max_score, "message": row["message"],
                               "generated_by_test": row["content"] is None, **XFAIL.pop(row["name"], {})}
     assert not XFAIL, f"xfail entries for no corpus file: {sorted(XFAIL)}"
     (HERE / "expected.json").write_text(json.dumps(expected, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
