@@ -89,6 +89,25 @@ def _compare_autograd(received, expected, exercise: Exercise) -> str | None:
     return f"x{bad + 1}.grad is {format_value(got[bad])}, expected {format_value(want[bad])}"
 
 
+def _compare_tape(received, expected, exercise: Exercise) -> str | None:
+    """Like nested_backward's, at rtol 1e-10; a float32 tape's value (float32 numbers) at float32's precision.
+
+    The float32 mistake's last digits depend on the order of TensorFlow's operations, which
+    the hidden module cannot reproduce without TensorFlow: a result within 1e-5 of the largest
+    gradient matches it (float32 carries about 7 digits; float64's error is far below 1e-10).
+    """
+    if isinstance(expected, tuple) and expected and all(isinstance(e, np.float32) for e in expected):
+        try:
+            got = np.asarray(received, dtype=np.float64)
+        except (TypeError, ValueError):
+            return "expected two numbers"
+        want = np.asarray(expected, dtype=np.float64)
+        if got.shape != want.shape:
+            return "expected two numbers"
+        return None if np.all(np.abs(got - want) <= 1e-5 * np.max(np.abs(want))) else "a different value"
+    return _compare_tuple(received, expected, exercise)
+
+
 _RECURSION = ("asks Python for `number {op} Value` again, which calls {method} again, forever "
               "(RecursionError). Write `return self {op} other`: {name} commutes.")
 _REFLECTED = ("With the number on the left, Python first asks the number (`int.{forward}` or `float.{forward}`), "
@@ -148,6 +167,29 @@ LAB = Lab(
                 "swapped": "The two derivatives are swapped: return (∂f/∂x1, ∂f/∂x2).",
                 "numerical": "Close, but not exact: that is a numerical estimate. This exercise asks for the "
                 "exact derivatives, multiplying the local derivatives along each path.",
+            },
+        ),
+        Exercise(
+            name="nested_tape_gradient",
+            points=2,
+            summary="(∂f/∂x1, ∂f/∂x2) of the nested f by tf.GradientTape on two float64 variables, as floats",
+            rtol=1e-10,
+            rtol_float32=1e-10,  # float32 must fail: the exercise is parity with the float64 chain rule
+            compare=_compare_tape,
+            profile="tensorflow",
+            time_limit=60.0,  # importing TensorFlow in the grader's child takes several seconds
+            messages={
+                "float32": "Right to about 7 digits, not 15: your variables are float32, TensorFlow's default "
+                "for a Python float. Create them with `tf.Variable(x1, dtype=tf.float64)`, so that the tape "
+                "computes in float64 like NumPy and agrees with nested_backward to the last digits.",
+                "gradient_of_v": "These are the derivatives of v = u² + 3·x2², not of f: the tape "
+                "differentiates what you pass first, so pass the output, `tape.gradient(f, [x1, x2])`.",
+                "gradient_of_u": "(2, 1) are the derivatives of u = 2·x1 + x2, not of f: the tape "
+                "differentiates what you pass first, so pass the output, `tape.gradient(f, [x1, x2])`.",
+                "dropped_direct": "∂f/∂x2 misses x2's direct path through 3·x2²: the tape saw only the path "
+                "through u. A term computed from a plain number (`float(x2)`, `x2.numpy()`, the float x2 "
+                "instead of the variable) is a constant to the tape: compute every term from the variables "
+                "inside the `with` block.",
             },
         ),
         Exercise(

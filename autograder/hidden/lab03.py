@@ -80,6 +80,40 @@ def _backward_case(x1, x2):
     return build_case(_point_label(x1, x2), (x1, x2), nested_backward, BACKWARD_MISTAKES)
 
 
+# nested_tape_gradient ------------------------------------------------------------------
+# The reference is the chain rule's exact result: the tape in float64 agrees with it to ~1e-15,
+# so no TensorFlow is needed to draw the cases (NumPy-only grading never imports it).
+
+
+def nested_tape_gradient(x1, x2):
+    return tuple(float(g) for g in nested_backward(x1, x2))
+
+
+def _tape_in_float32(x1, x2):
+    """The float32 tape's result, as float32 numbers: ``compare`` matches it at float32's precision."""
+    x1, x2 = np.float32(x1), np.float32(x2)
+    u = np.float32(2) * x1 + x2
+    v = u * u + np.float32(3) * x2 * x2
+    df_dv = np.float32(3) * v * v
+    return df_dv * np.float32(2) * u * np.float32(2), df_dv * (np.float32(2) * u + np.float32(6) * x2)
+
+
+def _tape_of(x1, x2, slip):
+    u, v, _ = nested_forward(x1, x2)
+    return {"gradient_of_v": (4 * u, 2 * u + 6 * x2),  # tape.gradient(v, [x1, x2])
+            "gradient_of_u": (2.0, 1.0),  # tape.gradient(u, [x1, x2])
+            "dropped_direct": (12 * u * v**2, 3 * v**2 * 2 * u)}[slip]  # 3·x2² from a plain number
+
+
+TAPE_MISTAKES = {"float32": _tape_in_float32,
+                 **{key: functools.partial(_tape_of, slip=key)
+                    for key in ("gradient_of_v", "gradient_of_u", "dropped_direct")}}
+
+
+def _tape_case(x1, x2):
+    return build_case(_point_label(x1, x2), (x1, x2), nested_tape_gradient, TAPE_MISTAKES)
+
+
 # topological_order --------------------------------------------------------------------
 
 
@@ -429,6 +463,8 @@ def public_cases():
     return {
         "nested_forward": [_forward_case(1.0, 2.0), _forward_case(-1.5, 0.5)],
         "nested_backward": [_backward_case(1.0, 2.0), _backward_case(-1.5, 0.5)],
+        # (1, 2) and (−1.5, 0.5) are exact in float32 too; (0.37, −1.21) is not, and tells float32 apart
+        "nested_tape_gradient": [_tape_case(1.0, 2.0), _tape_case(-1.5, 0.5), _tape_case(0.37, -1.21)],
         "topological_order": [_order_case(CHAIN, 1), _order_case(SHORTCUT, 2), _order_case(SQUARE, 1)],
         "Value": [
             _value_case(SQUARE, (3.0,), "x used twice"),
@@ -469,6 +505,7 @@ def hidden_cases(rng):
     return {
         "nested_forward": [_forward_case(*p) for p in points],
         "nested_backward": [_backward_case(*p) for p in points],
+        "nested_tape_gradient": [_tape_case(*p) for p in points],
         "topological_order": [_order_case(program, len(inputs)) for program, inputs in structures],
         "Value": [_value_case(*_polynomial(rng), "a polynomial")]
         + [_value_case(RELU_AT_ZERO, (zero, -zero), "ReLU exactly at 0 passes no gradient")]
