@@ -170,29 +170,6 @@ LAB = Lab(
             },
         ),
         Exercise(
-            name="nested_tape_gradient",
-            points=2,
-            summary="(∂f/∂x1, ∂f/∂x2) of the nested f by tf.GradientTape on two float64 variables, as floats",
-            rtol=1e-10,
-            rtol_float32=1e-10,  # float32 must fail: the exercise is parity with the float64 chain rule
-            compare=_compare_tape,
-            profile="tensorflow",
-            time_limit=60.0,  # importing TensorFlow in the grader's child takes several seconds
-            messages={
-                "float32": "Right to about 7 digits, not 15: your variables are float32, TensorFlow's default "
-                "for a Python float. Create them with `tf.Variable(x1, dtype=tf.float64)`, so that the tape "
-                "computes in float64 like NumPy and agrees with nested_backward to the last digits.",
-                "gradient_of_v": "These are the derivatives of v = u² + 3·x2², not of f: the tape "
-                "differentiates what you pass first, so pass the output, `tape.gradient(f, [x1, x2])`.",
-                "gradient_of_u": "(2, 1) are the derivatives of u = 2·x1 + x2, not of f: the tape "
-                "differentiates what you pass first, so pass the output, `tape.gradient(f, [x1, x2])`.",
-                "dropped_direct": "∂f/∂x2 misses x2's direct path through 3·x2²: the tape saw only the path "
-                "through u. A term computed from a plain number (`float(x2)`, `x2.numpy()`, the float x2 "
-                "instead of the variable) is a constant to the tape: compute every term from the variables "
-                "inside the `with` block.",
-            },
-        ),
-        Exercise(
             name="topological_order",
             points=2,
             summary="every node the output depends on, each once, inputs first and the output last",
@@ -250,6 +227,29 @@ LAB = Lab(
                 "Wrap it first: `other = other if isinstance(other, Value) else Value(other)`.",
                 "no_wrap_mul": "A plain number arrived in __mul__ as `other`, and numbers have no `.data`. "
                 "Wrap it first: `other = other if isinstance(other, Value) else Value(other)`.",
+            },
+        ),
+        Exercise(
+            name="nested_tape_gradient",
+            points=2,
+            summary="(∂f/∂x1, ∂f/∂x2) of the nested f by tf.GradientTape on two float64 variables, as floats",
+            rtol=1e-10,
+            rtol_float32=1e-10,  # float32 must fail: the exercise is parity with the float64 chain rule
+            compare=_compare_tape,
+            profile="tensorflow",
+            time_limit=60.0,  # importing TensorFlow in the grader's child takes several seconds
+            messages={
+                "float32": "Right to about 7 digits, not 15: your variables are float32, TensorFlow's default "
+                "for a Python float. Create them with `tf.Variable(x1, dtype=tf.float64)`, so that the tape "
+                "computes in float64 like NumPy and agrees with nested_backward to the last digits.",
+                "gradient_of_v": "These are the derivatives of v = u² + 3·x2², not of f: the tape "
+                "differentiates what you pass first, so pass the output, `tape.gradient(f, [x1, x2])`.",
+                "gradient_of_u": "(2, 1) are the derivatives of u = 2·x1 + x2, not of f: the tape "
+                "differentiates what you pass first, so pass the output, `tape.gradient(f, [x1, x2])`.",
+                "dropped_direct": "∂f/∂x2 misses x2's direct path through 3·x2²: the tape saw only the path "
+                "through u. A term computed from a plain number (`float(x2)`, `x2.numpy()`, the float x2 "
+                "instead of the variable) is a constant to the tape: compute every term from the variables "
+                "inside the `with` block.",
             },
         ),
     ),
