@@ -96,5 +96,25 @@ LAB = Lab(
                 "a gradient of 1000 and huge on one of 0.001.",
             },
         ),
+        Exercise(
+            name="bowl_tape_gradient",
+            points=2,
+            summary="∇f of f(x) = Σ sᵢ·xᵢ² from tf.GradientTape, in float64, as a NumPy array",
+            # float32 gets no wider tolerance here: agreeing with NumPy to float64 precision is the exercise
+            rtol=1e-10,
+            rtol_float32=1e-10,
+            atol=1e-12,
+            profile="tensorflow",
+            time_limit=60.0,  # the first case imports TensorFlow
+            messages={
+                "float32": "Your gradient is float32, about 7 significant digits, so it misses NumPy's float64 "
+                "from the 8th digit on: `tf.Variable`, `tf.constant` and `keras.Variable` make float32 from Python "
+                "lists. Pass `dtype=tf.float64` to the variable and to the scales.",
+                "no_square": "Your gradient is the scales themselves: that is the gradient of Σ sᵢ·xᵢ, without the "
+                "square. Square x inside the tape: `scales * x ** 2`.",
+                "reduce_mean": "Your gradient is n times too small: `tf.reduce_mean` divides the sum by n. "
+                "The bowl is a sum, Σ sᵢ·xᵢ²: use `tf.reduce_sum`.",
+            },
+        ),
     ),
 )

@@ -203,6 +203,35 @@ def _check_case(matrix, center, x, bug_coordinate=-1, bug_scale=1.0):
                       alternatives={"sum_denominator": _check_with(_sum_denominator, np.argmax)})
 
 
+# bowl_tape_gradient ----------------------------------------------------------------
+# In NumPy, so that drawing the cases never imports TensorFlow: the grader's parent process stays
+# light. tests/test_lab02_keras.py writes each mistake in real TensorFlow and checks that it gets
+# the same values, hence its message.
+
+def bowl_tape_gradient(scales, x):
+    return 2 * np.asarray(scales, dtype=float) * np.asarray(x, dtype=float)
+
+
+def _float32_tape(scales, x):
+    # tf.Variable and tf.constant of Python lists are float32; the tape computes s·(2x), and as doubling
+    # is exact that is 2·(s·x) in float32 too
+    return np.float32(2) * (np.asarray(scales, dtype=np.float32) * np.asarray(x, dtype=np.float32))
+
+
+TAPE_MISTAKES = {
+    "float32": _float32_tape,
+    "no_square": lambda scales, x: np.asarray(scales, dtype=float),
+    "reduce_mean": lambda scales, x: bowl_tape_gradient(scales, x) / len(x),
+}
+
+
+def _tape_case(scales, x):
+    scales, x = [float(s) for s in scales], [float(v) for v in x]
+    label = (f"f(x) = Σ sᵢ·xᵢ² with scales = {scales} at x = {x}" if scales != [1.0, 2.0]
+             else f"f(x) = x1² + 2·x2² (scales = {scales}) at x = {x}")
+    return build_case(label, (scales, x), bowl_tape_gradient, TAPE_MISTAKES)
+
+
 # the cases -------------------------------------------------------------------------
 
 def public_cases():
@@ -225,6 +254,11 @@ def public_cases():
         "gradient_check": [
             _check_case(SEED_BOWL, origin, np.array([3.0, 2.0])),
             _check_case(SEED_BOWL, origin, np.array([3.0, 2.0]), bug_coordinate=1, bug_scale=0.5),
+        ],
+        "bowl_tape_gradient": [
+            _tape_case([1.0, 2.0], [3.0, 2.0]),
+            # 0.1 and 2.7 have no exact float32: here float32 misses float64 in the 8th digit
+            _tape_case([0.5, 1.5, 3.0], [0.1, -1.3, 2.7]),
         ],
     }
 
@@ -266,5 +300,10 @@ def hidden_cases(rng):
         "gradient_check": [
             _check_case(matrix, center, x),
             _check_case(matrix, center, x, bug_coordinate=bug, bug_scale=round(float(rng.uniform(1.5, 3)), 2)),
+        ],
+        "bowl_tape_gradient": [
+            _tape_case(np.round(rng.uniform(0.5, 3.0, size=n), 2), np.round(rng.uniform(-3, 3, size=n), 2)),
+            # one coordinate: the shape (1,) still holds, and a mean is a sum there
+            _tape_case(np.round(rng.uniform(0.5, 3.0, size=1), 2), np.round(rng.uniform(-3, 3, size=1), 2)),
         ],
     }
