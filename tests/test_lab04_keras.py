@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
 import pytest
+from conftest import first_failure, plain, release_notebook, solution_notebook
 
+from autograder import checks
+from autograder.grading import GradingOptions, grade_notebook
 from autograder.hidden import lab04 as ref
+from autograder.sandbox import isolation
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 keras = pytest.importorskip("keras")
@@ -85,3 +90,142 @@ def test_the_seed_numbers_in_keras():
     np.testing.assert_array_equal(tape_gradient(layer, ref.SEED_X, ref.SEED_Y), [2064, 316, 1636, 632, 68])
     np.testing.assert_array_equal(tape_gradient(layer, ref.SEED_X[1:2], ref.SEED_Y[1:2])[0], 1520)
     np.testing.assert_array_equal(tape_gradient(layer, ref.SEED_X[2:], ref.SEED_Y[2:])[1], 8)
+
+
+# The student's exercise: FiveWeightNet's build and call, graded through probes.lab04.keras_layer -------------
+
+LAB = "04_backpropagation"
+EXERCISE = "FiveWeightNet"
+
+
+def notebook_class(path):
+    """The FiveWeightNet that the notebook at ``path`` defines (its cell run as the notebook would)."""
+    for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "code" and source.startswith("class FiveWeightNet("):
+            namespace = {"np": np, "keras": keras, "tf": tf}
+            exec(compile(source, str(path), "exec"), namespace)  # noqa: S102 - the course's own notebook
+            return namespace["FiveWeightNet"]
+    raise KeyError(f"{path} defines no FiveWeightNet")
+
+
+class _Given(keras.layers.Layer):
+    """The release's __init__, which every variant below keeps: float64, the starting weights as given."""
+
+    def __init__(self, initial_weights=(1.0, 2.0, 1.0, 1.0, 0.0), **kwargs):
+        super().__init__(dtype="float64", **kwargs)
+        self.initial_weights = initial_weights
+
+    def build(self, input_shape):
+        start = np.asarray(self.initial_weights, dtype="float64")
+        self.w = self.add_weight(shape=(5,), name="w", initializer=keras.initializers.Constant(start))
+
+
+class Float32Weights(_Given):
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(5,), name="w", initializer=keras.initializers.Constant(self.initial_weights))
+
+    def call(self, inputs):
+        x1, x2 = inputs[:, 0:1], inputs[:, 1:2]
+        w1, w2, w3, w4, w5 = keras.ops.unstack(self.w)
+        return w3 * (x1 + w1 * x2) ** 2 + w4 * w2 * x1 * x2 + w5
+
+
+class Swapped(_Given):
+    def call(self, inputs):
+        x1, x2 = inputs[:, 0:1], inputs[:, 1:2]
+        w1, w2, w3, w4, w5 = keras.ops.unstack(self.w)
+        return w3 * (w2 * x1 * x2) + w4 * (x1 + w1 * x2) ** 2 + w5
+
+
+class NoSquare(_Given):
+    def call(self, inputs):
+        x1, x2 = inputs[:, 0:1], inputs[:, 1:2]
+        w1, w2, w3, w4, w5 = keras.ops.unstack(self.w)
+        return w3 * (x1 + w1 * x2) + w4 * w2 * x1 * x2 + w5
+
+
+class Float32Layer(Float32Weights):
+    """The student dropped dtype="float64" from __init__, relying on the notebook's set_floatx."""
+
+    def __init__(self, initial_weights=(1.0, 2.0, 1.0, 1.0, 0.0), **kwargs):
+        keras.layers.Layer.__init__(self, **kwargs)
+        self.initial_weights = initial_weights
+
+
+class FiveScalars(_Given):
+    """Five scalar weights, created in order (np.float64 starts: a Python float would go through float32), tf ops."""
+
+    def build(self, input_shape):
+        self.ws = [self.add_weight(shape=(), name=f"w{i + 1}", initializer=keras.initializers.Constant(v))
+                   for i, v in enumerate(np.asarray(self.initial_weights, dtype="float64"))]
+
+    def call(self, inputs):
+        w1, w2, w3, w4, w5 = self.ws
+        x1, x2 = tf.split(inputs, 2, axis=1)
+        return w3 * tf.square(x1 + w1 * x2) + w4 * (w2 * x1 * x2) + w5
+
+
+class AssignedAndIndexed(_Given):
+    """Zeros then assign() for the start, indexing instead of unstack, keras.ops for the arithmetic."""
+
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(5,), name="w", initializer="zeros")
+        self.w.assign(np.asarray(self.initial_weights, dtype="float64"))
+
+    def call(self, inputs):
+        x1, x2 = inputs[:, 0], inputs[:, 1]
+        h1 = keras.ops.square(x1 + self.w[0] * x2)
+        h2 = self.w[1] * keras.ops.multiply(x1, x2)
+        return keras.ops.expand_dims(self.w[2] * h1 + self.w[3] * h2 + self.w[4], axis=-1)
+
+
+def test_the_solutions_layer_passes():
+    assert first_failure(LAB, EXERCISE, notebook_class(solution_notebook(LAB))) is None
+
+
+def test_the_blank_release_fails_as_not_implemented():
+    feedback = first_failure(LAB, EXERCISE, notebook_class(release_notebook(LAB)))
+    assert feedback is not None and "FiveWeightNet.build is not implemented yet" in feedback
+
+
+@pytest.mark.parametrize("layer", [FiveScalars, AssignedAndIndexed], ids=lambda c: c.__name__)
+def test_correct_alternatives_pass(layer):
+    assert first_failure(LAB, EXERCISE, layer) is None
+
+
+@pytest.mark.parametrize(("layer", "cause"), [(Float32Weights, "float32_weights"), (Float32Layer, "float32_layer"),
+                                              (Swapped, "swapped"), (NoSquare, "no_square")],
+                         ids=lambda v: getattr(v, "__name__", v))
+def test_each_known_mistake_gets_its_own_message(layer, cause):
+    feedback = first_failure(LAB, EXERCISE, layer)
+    assert feedback is not None and feedback.startswith(f"Lab 04 · {EXERCISE}")
+    assert plain(checks.load_lab(LAB).exercise(EXERCISE).messages[cause]) in feedback
+
+
+def test_the_probe_builds_the_layer_under_keras_default_float32_and_restores_floatx():
+    from autograder.probes.lab04 import keras_layer
+
+    report = keras_layer(Float32Layer, [1.0, 2.0, 1.0, 1.0, 0.0], ref.SEED_X, ref.SEED_Y)
+    assert report["dtype"] == "float32"  # the notebook's set_floatx("float64") is not the grader's
+    assert keras.config.floatx() == keras.config.dtype_policy().name == "float64"
+    np.testing.assert_array_equal(report["gradient"], [2064, 316, 1636, 632, 68])
+
+
+@pytest.fixture(scope="module")
+def grading_options():
+    return GradingOptions(secret="tests-secret", isolation=isolation.mode(("sandbox", "trusted"))[0])
+
+
+def test_the_grader_gives_the_solution_full_marks(grading_options):
+    result = grade_notebook(solution_notebook(LAB), "solution", grading_options, LAB)
+    assert result.score == result.max_score == checks.load_lab(LAB).max_score, [e.feedback for e in result.exercises]
+    layer = next(e for e in result.exercises if e.name == EXERCISE)
+    assert layer.score == 2 and layer.hidden_cases > 0
+
+
+def test_the_grader_gives_the_blank_release_zero_for_the_layer(grading_options):
+    result = grade_notebook(release_notebook(LAB), "blank", grading_options, LAB)
+    layer = next(e for e in result.exercises if e.name == EXERCISE)
+    assert result.score == 0 and layer.score == 0
+    assert "FiveWeightNet.build is not implemented yet" in layer.feedback

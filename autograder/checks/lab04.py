@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from autograder.checks.core import Exercise, Lab, compare_numbers, compare_values, format_value
@@ -70,6 +72,35 @@ def _compare_positions(received, expected, exercise: Exercise) -> str | None:
     if missing := sorted(want - got):
         return f"{format_value(missing[0])} is a slip your function did not report"
     return f"{format_value(sorted(got - want)[0])} is reported but is not a slip"
+
+
+_REPORT_KEYS = ("prediction", "gradient", "dtype")
+
+
+def _compare_layer(received, expected, exercise: Exercise) -> str | None:
+    """The probe's report: the same dtype, then prediction (n, 1) and gradient (5,) within the exercise's rtol.
+
+    Two float32 reports (a known mistake's value) are compared at float32's precision, rtol 1e-4.
+    """
+    if not isinstance(received, dict) or set(received) != set(_REPORT_KEYS):
+        return f"the check could not read your layer's report ({format_value(received)})"
+    if received["dtype"] != expected["dtype"]:
+        return f"your layer computes in {received['dtype']}, expected {expected['dtype']}"
+    if expected["dtype"] == "float32":
+        exercise = replace(exercise, rtol=1e-4, rtol_float32=1e-4)
+    for key, what in (("prediction", "the prediction"), ("gradient", "the tape's gradient of Σ (ŷ − y)²")):
+        if reason := compare_numbers(received[key], expected[key], exercise):
+            return f"{what}: {reason}"
+    return None
+
+
+def _show_layer(report) -> str:
+    """10 significant digits: float32 weights show from the 8th."""
+    if not isinstance(report, dict) or set(report) != set(_REPORT_KEYS):
+        return format_value(report)
+    prediction = np.asarray(report["prediction"])
+    return (f"prediction {format_value(prediction.ravel(), 10)} (shape {prediction.shape}), gradient "
+            f"{format_value(report['gradient'], 10)}, {report['dtype']}")
 
 
 _ASCENT = ("Your steps go uphill: the update is w − learning_rate × ∂E/∂w. Did you add the gradient "
@@ -276,6 +307,35 @@ LAB = Lab(
                 "absolute": "You flagged entries that are only rounded: the table is printed to 5 significant "
                 "digits, so 1234.5 may differ from the exact value by 0.05 without being a slip. Compare the "
                 "*relative* error |a − b| / max(|a|, |b|) with tol, as in Lab 02.",
+            },
+        ),
+        Exercise(
+            name="FiveWeightNet",
+            points=2,
+            summary="a float64 Keras layer holding the five weights; call() is the forward pass, shape (batch, 1)",
+            probe="lab04.keras_layer",
+            profile="tensorflow",
+            time_limit=60.0,  # importing TensorFlow takes several seconds
+            # float64 end to end agrees with the NumPy reference to ~1e-15; float32 weights are off by ~1e-8.
+            rtol=1e-10,
+            rtol_float32=1e-10,
+            atol=1e-9,
+            compare=_compare_layer,
+            show=_show_layer,
+            messages={
+                "float32_weights": "Your layer's numbers are off in the 8th digit: its weights went through "
+                "float32. `keras.initializers.Constant` turns Python numbers (a list, a float) into a float32 "
+                "tensor first (0.66 becomes 0.6600000262), even in a float64 layer. Convert the starting weights "
+                "yourself: `Constant(np.asarray(self.initial_weights, dtype=\"float64\"))`. In float64 the layer "
+                "agrees with the NumPy forward pass to about 1e-15.",
+                "swapped": "Your hidden neurons are swapped: w3 multiplies h1 = (x1 + w1·x2)² and w4 multiplies "
+                "h2 = w2·x1·x2, so ŷ = w3·h1 + w4·h2 + w5. (The course's starting w3 = w4 = 1 hide this in the "
+                "prediction, not in the gradients of w3 and w4.)",
+                "no_square": "Your h1 is not squared: the first neuron is h1 = (x1 + w1·x2)², the square of the "
+                "whole sum: `(x1 + w1 * x2) ** 2`.",
+                "float32_layer": "Your layer computes in float32, Keras's default, about 7 digits: keep "
+                "`dtype=\"float64\"` in `super().__init__`. (The notebook's `keras.config.set_floatx(\"float64\")` "
+                "is a demo cell: the grader runs only your definitions.)",
             },
         ),
     ),

@@ -297,6 +297,54 @@ SLIPS_MISTAKES = {
 }
 
 
+# the Keras layer -------------------------------------------------------------------
+
+def _layer_report(w, X, y, *, swapped=False, square=True):
+    """What ``probes.lab04.keras_layer`` reports for a layer computing ŷ = w3·A + w4·B + w5, in NumPy.
+
+    The network has A = h1 = (x1 + w1·x2)² and B = h2 = w2·x1·x2; ``swapped`` exchanges them (w3
+    multiplies h2), ``square=False`` drops h1's square. The gradient is Σ 2(ŷ − y) ∂ŷ/∂w over the rows.
+    """
+    w, X, y = _f(w), _f(X), _f(y)
+    x1, x2 = X[:, 0], X[:, 1]
+    inner = x1 + w[0] * x2
+    h1, dh1 = (inner ** 2, 2 * inner * x2) if square else (inner, x2)
+    h2, dh2 = w[1] * x1 * x2, x1 * x2
+    zero = np.zeros_like(x1)
+    (a, da1, da2), (b, db1, db2) = (h1, dh1, zero), (h2, zero, dh2)
+    if swapped:
+        (a, da1, da2), (b, db1, db2) = (b, db1, db2), (a, da1, da2)
+    prediction = w[2] * a + w[3] * b + w[4]
+    slope = 2 * (prediction - y)
+    partials = np.stack([w[2] * da1 + w[3] * db1, w[2] * da2 + w[3] * db2, a, b, np.ones_like(x1)])
+    return {"prediction": prediction[:, None], "gradient": partials @ slope, "dtype": "float64"}
+
+
+def keras_layer(initial_weights, X, y):
+    """The reference FiveWeightNet's report: the NumPy forward pass and batch_gradient, in float64."""
+    return _layer_report(initial_weights, X, y)
+
+
+LAYER_MISTAKES = {
+    # keras.initializers.Constant(a list) makes a float32 tensor first, even for a float64 layer.
+    "float32_weights": lambda w, X, y: _layer_report(_f(w).astype(np.float32).astype(np.float64), X, y),
+    "swapped": lambda w, X, y: _layer_report(w, X, y, swapped=True),
+    "no_square": lambda w, X, y: _layer_report(w, X, y, square=False),
+    "float32_layer": lambda w, X, y: _float32_layer(w, X, y),
+}
+
+
+def _float32_layer(w, X, y):
+    """A layer left at Keras's default float32: the same numbers to about 7 digits, reported as float32."""
+    report = _layer_report(_f(w).astype(np.float32), X, y)
+    return {**report, "prediction": report["prediction"].astype(np.float32), "dtype": "float32"}
+
+
+def _layer_case(w, X, y):
+    # A plain list, as a student would write FiveWeightNet([0.5, ...]): the case that shows float32 rounding.
+    return build_case(_data_text(_f(w), X, y), (_f(w).tolist(), _f(X), _f(y)), keras_layer, LAYER_MISTAKES)
+
+
 # case builders ---------------------------------------------------------------------
 
 def _vector(values, precision=4) -> str:
@@ -374,6 +422,8 @@ def public_cases():
         "minibatch_update": [_update_case(minibatch_update, MINIBATCH_MISTAKES, w, X, y, lr, 2),
                              _update_case(minibatch_update, MINIBATCH_MISTAKES, w, X, y, lr, 3)],
         "find_slips": [_slips_case(w, X, y, SEED_TABLE, SEED_SLIPS), _slips_case(w, X, y, corrected, [])],
+        # The seed's w3 = w4 = 1 hide swapped neurons and its integers hide float32: a second network shows both.
+        "FiveWeightNet": [_layer_case(w, X, y), _layer_case([0.66, 1.1, 0.3, -0.7, 0.2], X, y)],
     }
 
 
@@ -481,4 +531,5 @@ def hidden_cases(rng):
         ],
         "find_slips": [_slips_case(w, X, y, table, planted), _slips_case(w2, X2, y2, table2, planted2, tol=1e-2),
                        _slips_case(w3, X3, y3, table3, planted3)],
+        "FiveWeightNet": [_layer_case(w, X, y), _layer_case(w2, X2[:1], y2[:1])],
     }
