@@ -245,6 +245,41 @@ def _compare_epoch(received, expected, exercise: Exercise) -> str | None:
     return None if int(received) == expected else f"returned epoch {int(received)}, expected epoch {expected}"
 
 
+def _is_low_precision(*values) -> bool:
+    return any(getattr(v, "dtype", None) is not None and np.dtype(v.dtype).kind == "f"
+               and np.dtype(v.dtype).itemsize < 8 for v in values)
+
+
+def _compare_keras(received, expected, exercise: Exercise) -> str | None:
+    """keras_train's (w, b, history): the epochs run, then the history and the weights within rtol 1e-10.
+
+    float64 Keras reproduces the NumPy run to about 1e-15; float32 is off by about 1e-7, so the
+    tolerance is 1e-10 whatever the dtype, and a difference below 1e-5 is named as float32.
+    """
+    if not (isinstance(received, (tuple, list)) and len(received) == 3):
+        return _say(exercise, "not_a_triple", received=format_value(received))
+    w, b, history = received
+    reference_w, reference_b, reference_history = expected
+    try:
+        params, history_values = np.array([w, b], dtype=float), np.asarray(history, dtype=float)
+    except (TypeError, ValueError):
+        return _say(exercise, "not_a_triple", received=format_value(received))
+    if params.shape != (2,) or history_values.ndim != 1:
+        return _say(exercise, "not_a_triple", received=format_value(received))
+    if len(history_values) != len(reference_history):
+        return _say(exercise, "epochs_run", ran=len(history_values), expected=len(reference_history))
+    reference = np.concatenate([reference_history, [reference_w, reference_b]])
+    values = np.concatenate([history_values, params])
+    if compare_numbers(values, reference, exercise) is None:
+        return None
+    if _is_low_precision(w, b, history) or _close(values, reference, np.abs(reference), 1e-5):
+        return _say(exercise, "float32")
+    reason = compare_numbers(history_values, reference_history, exercise)
+    if reason:
+        return f"the loss history differs: {reason}"
+    return _say(exercise, "final_values", w=format_value(float(w)), b=format_value(float(b)))
+
+
 LAB = Lab(
     id="05_training_loop",
     title="The training loop: linear regression",
@@ -401,6 +436,40 @@ LAB = Lab(
                 "*detected*, the patience-th epoch in a row without improvement (where Keras' EarlyStopping stops).",
                 "best_epoch": "You returned the epoch of the best loss: return the epoch at which the plateau "
                 "is detected.",
+            },
+        ),
+        Exercise(
+            name="keras_train",
+            points=2,
+            summary="Dense(1) fitted by Keras on a tf.data pipeline, with early stopping: w, b and the history",
+            rtol=1e-10,
+            atol=1e-12,
+            rtol_float32=1e-10,
+            time_limit=60.0,
+            profile="tensorflow",
+            probe="lab05.keras_fit",
+            compare=_compare_keras,
+            messages={
+                "float32": "Your numbers agree with the float64 run to only about 7 digits: Keras computed in "
+                "float32, its default. Call keras.config.set_floatx(\"float64\") inside keras_train, before "
+                "building the model, so that the weights, the inputs and the loss all work in float64 as NumPy "
+                "does (the notebook's own set_floatx cell is a demo: the grader does not run it). Set w and b "
+                "with model.set_weights: keras.initializers.Constant rounds its value to float32.",
+                "shuffle_on_fit": "Every epoch took the rows in the data's order: fit(shuffle=True) is ignored "
+                "when the data is a tf.data.Dataset. Shuffle in the pipeline, before batching: "
+                "Dataset.from_tensor_slices(...).shuffle(len(X), seed=seed).batch(batch_size).",
+                "no_restore": "Training stopped at the right epoch, but you returned the last epoch's weights: "
+                "with EarlyStopping(..., restore_best_weights=True), fit ends by putting back the weights of the "
+                "epoch with the lowest loss.",
+                "no_early_stopping": "fit ran all its epochs although the loss had stopped improving: pass "
+                "callbacks=[keras.callbacks.EarlyStopping(monitor=\"loss\", patience=patience, "
+                "restore_best_weights=True)].",
+                "not_a_triple": "keras_train must return (w, b, history): two floats and the array of the "
+                "epochs' losses; got {received}.",
+                "epochs_run": "your loss history has {ran} entries, expected {expected}: one per epoch that fit "
+                "ran before EarlyStopping(monitor=\"loss\", patience=patience) stopped it.",
+                "final_values": "the loss history is right, but w = {w}, b = {b} are not the weights of the best "
+                "epoch: read them from the model after fit (model.get_weights()).",
             },
         ),
     ),

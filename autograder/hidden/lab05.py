@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -232,6 +233,82 @@ def _plateau_case(losses, patience, min_delta=0.0, label=None):
     return build_case(label, (losses, patience), plateau_epoch, PLATEAU_MISTAKES, {"min_delta": min_delta})
 
 
+# keras_train -------------------------------------------------------------------------
+
+def _keras_run(X, y, w, b, learning_rate, epochs, batch_size, patience, orders=None, restore=True, stop=True):
+    """What fit does with EarlyStopping(monitor="loss", patience, restore_best_weights=True), in NumPy.
+
+    ``orders`` gives each epoch's order of the rows (the pipeline's shuffle); None keeps them in order.
+    Keras' rule: the first epoch's weights are the best until beaten; an epoch improves when its loss
+    is below the best; training stops after ``patience`` epochs without improvement (never at
+    epoch 0); at the end the best epoch's weights (those after its updates) are restored.
+    """
+    X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
+    n = len(X)
+    history, best, waited, best_params = [], math.inf, 0, None
+    for epoch in range(epochs):
+        order = np.arange(n) if orders is None else np.asarray(orders[epoch])
+        losses, sizes = [], []
+        for start in range(0, n, batch_size):
+            rows = order[start:start + batch_size]
+            losses.append(mse(predict(X[rows], w, b), y[rows]))
+            sizes.append(len(rows))
+            w, b = sgd_step(w, b, *mse_gradients(X[rows], y[rows], w, b), learning_rate)
+        history.append(_epoch_loss(losses, sizes))
+        best_params = best_params or (w, b)
+        waited += 1
+        if history[-1] < best:
+            best, best_params, waited = history[-1], (w, b), 0
+        elif stop and waited >= patience and epoch > 0:
+            break
+    if restore:
+        w, b = best_params
+    return float(w), float(b), np.array(history)
+
+
+def keras_train(X, y, w, b, learning_rate, epochs, batch_size, patience, shuffle=False, seed=0):
+    return _keras_run(X, y, w, b, learning_rate, epochs, batch_size, patience)
+
+
+KERAS_MISTAKES = {
+    # shuffle=True passed to fit (or no shuffle at all): a Dataset keeps its order.
+    "shuffle_on_fit": lambda *args, shuffle=False, seed=0: _keras_run(*args),
+    "no_restore": lambda *args, shuffle=False, seed=0: _keras_run(*args, restore=False),
+    "no_early_stopping": lambda *args, shuffle=False, seed=0: _keras_run(*args, stop=False, restore=False),
+}
+
+
+def _epoch_orders(n, batch_size):
+    """Every order of the rows that changes an epoch: one per sequence of batches (as sets of rows)."""
+    seen = {}
+    for order in itertools.permutations(range(n)):
+        batches = tuple(frozenset(order[s:s + batch_size]) for s in range(0, n, batch_size))
+        seen.setdefault(batches, [i for batch in batches for i in sorted(batch)])
+    return list(seen.values())
+
+
+def _keras_case(X, y, w, b, learning_rate, epochs, batch_size, patience, shuffle=False, seed=0, data=None):
+    n = len(X)
+    kind = "one batch of all rows" if batch_size >= n else f"batches of {batch_size}"
+    data = data or f"{n} points X = {_text(X)}, y = {_text(y)}"
+    label = (f"{data}: {kind}{f', shuffled (seed = {seed})' if shuffle else ', in order'}, learning_rate = "
+             f"{learning_rate:g}, up to {epochs} epochs, patience {patience}, from w = {w:g}, b = {b:g}")
+    args = (np.asarray(X), np.asarray(y), w, b, learning_rate, epochs, batch_size, patience)
+    kwargs = {"shuffle": shuffle, "seed": seed}
+    if not shuffle:
+        return build_case(label, args, keras_train, KERAS_MISTAKES, kwargs)
+    # The pipeline's order is TensorFlow's to choose: any run whose epochs came in some other order than
+    # the data's passes. The one in the data's order every epoch is what an ignored shuffle gives.
+    in_order = [list(range(n))] * epochs
+    runs = [list(orders) for orders in itertools.product(_epoch_orders(n, batch_size), repeat=epochs)
+            if list(orders) != in_order]
+    expected, *others = (_keras_run(*args, orders=orders) for orders in runs)
+    # The other mistakes would be judged on one order of TensorFlow's choosing: their cases are the unshuffled ones.
+    return build_case(label, args, lambda *a, **k: expected, {"shuffle_on_fit": KERAS_MISTAKES["shuffle_on_fit"]},
+                      kwargs,
+                      {f"order {i}": (lambda value: lambda *a, **k: value)(v) for i, v in enumerate(others)})
+
+
 # the cases ---------------------------------------------------------------------------
 
 COMMUTE = "the commute data (distances 1, 2, 3, 4 miles)"
@@ -284,6 +361,11 @@ def public_cases():
             _plateau_case(seed_losses, 10, 1e-4, "the loss history of the course's 500-epoch run"),
             _plateau_case([3.0, 2.0, 1.0, 0.5], 1),
         ],
+        "keras_train": [
+            _keras_case(DISTANCES, TIMES, W0, B0, 0.01, 30, 4, 3, data=COMMUTE),
+            _keras_case(DISTANCES, TIMES, W0, B0, 0.1, 40, 2, 2, data=COMMUTE),
+            _keras_case(DISTANCES, TIMES, W0, B0, 0.01, 3, 2, 5, shuffle=True, seed=0, data=COMMUTE),
+        ],
     }
 
 
@@ -317,6 +399,17 @@ def _losses(rng):
     return losses
 
 
+def _bouncing_learning_rate(X, rng):
+    """A step large enough that mini-batches of 2 bounce around the minimum, yet stable for the full batch."""
+    curvature = np.linalg.eigvalsh(2 * np.array([[np.mean(X ** 2), np.mean(X)], [np.mean(X), 1.0]]))[-1]
+    return float(np.round(rng.uniform(0.7, 0.9) * 2 / curvature, 4))
+
+
+# Seeds for which tf.data's shuffle(4, seed) does not leave every epoch in the data's order
+# (tests/test_lab05_keras.py checks them with TensorFlow).
+SHUFFLE_SEEDS = tuple(range(10))
+
+
 def hidden_cases(rng):
     """Inputs drawn from ``rng``: the published answers alone cannot pass these."""
     n = int(rng.integers(5, 10))
@@ -343,5 +436,10 @@ def hidden_cases(rng):
             _plateau_case(noisy, int(rng.integers(2, 5))),
             _plateau_case(noisy, int(rng.integers(2, 4)), float(np.round(rng.uniform(0.01, 0.05), 3))),
             _plateau_case(noisy[:6], 8),
+        ],
+        "keras_train": [
+            _keras_case(X, y, w, b, lr, int(rng.integers(8, 15)), n, int(rng.integers(2, 4))),
+            _keras_case(X, y, w, b, _bouncing_learning_rate(X, rng), 40, 2, 2),
+            _keras_case(X[:4], y[:4], w, b, lr, 3, 2, 5, shuffle=True, seed=int(rng.choice(SHUFFLE_SEEDS))),
         ],
     }

@@ -162,3 +162,39 @@ def read_record(record) -> tuple[dict, np.ndarray]:
     if settings["n"] < 1:
         raise ValueError("not a record of train_trace")
     return settings, record[len(HEADER):].reshape(-1, row_width(settings["n"]))
+
+
+def _plain(value):
+    """A tensor or array scalar as NumPy (its dtype kept, so float32 stays visible); anything else as it came."""
+    if hasattr(value, "numpy") and callable(value.numpy):
+        try:
+            value = value.numpy()
+        except Exception:  # noqa: BLE001 - a value that cannot be read is judged as it came
+            return value
+    if isinstance(value, (np.ndarray, np.generic)) and value.size == 1 and value.dtype.kind in "biuf":
+        return value.reshape(-1)[0]
+    return value
+
+
+def keras_fit(keras_train, X, y, w, b, learning_rate, epochs, batch_size, patience, shuffle=False, seed=0):
+    """Calls the student's ``keras_train`` as the grader's fresh process would, and returns (w, b, history).
+
+    The grader runs the notebook's definitions only, never a demo cell's ``keras.config.set_floatx``:
+    Keras starts in float32 there. The check cell sees the same, and gets the notebook's setting back after.
+    """
+    import keras  # only TensorFlow exercises come here: the NumPy ones never import it
+
+    floatx = keras.config.floatx()
+    keras.config.set_floatx("float32")
+    try:
+        value = keras_train(X, y, w, b, learning_rate, epochs, batch_size, patience, shuffle=shuffle, seed=seed)
+    finally:
+        keras.config.set_floatx(floatx)
+    if not isinstance(value, (tuple, list)) or len(value) != 3:
+        return value
+    history = _plain(value[2])
+    try:
+        history = np.asarray(history) if np.asarray(history).dtype.kind in "biuf" else history
+    except (TypeError, ValueError):
+        pass
+    return (_plain(value[0]), _plain(value[1]), history)
