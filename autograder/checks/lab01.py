@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
-from autograder.checks.core import Exercise, Lab, format_value
+from autograder.checks.core import Exercise, Lab, compare_numbers, format_value
 
 
 def _compare_count(received, expected, exercise: Exercise) -> str | None:
@@ -18,6 +20,21 @@ def _compare_count(received, expected, exercise: Exercise) -> str | None:
         return (f"returned {type(received).__name__} {format_value(received)}: the count must be an exact "
                 "Python int (`values_per_weight ** num_weights`), and a float rounds numbers above 2⁵³")
     return f"returned {type(received).__name__}, expected an exact Python int"
+
+
+FLOAT32_PRECISION = 1e-4
+
+
+def _compare_trajectory(received, expected, exercise: Exercise) -> str | None:
+    """Float64 parity with NumPy: rtol 1e-10 whatever the dtype received, so a float32 run fails.
+
+    The float32 mistake is stored as a float32 array: a run matches it at float32's precision
+    (rtol 1e-4), since its own float32 roundings need not be those of the NumPy model of it.
+    """
+    if isinstance(expected, np.ndarray) and expected.dtype == np.float32:
+        loose = replace(exercise, rtol=FLOAT32_PRECISION, rtol_float32=FLOAT32_PRECISION, atol=1e-6)
+        return compare_numbers(received, expected.astype(np.float64), loose)
+    return compare_numbers(received, expected, exercise)
 
 
 LAB = Lab(
@@ -113,6 +130,28 @@ LAB = Lab(
                 "no_biases": "With include_biases=True every non-input neuron also has a bias to search over.",
                 "swapped_power": "Base and exponent are swapped: each of the num_weights weights multiplies the "
                 "choices by values_per_weight, so the count is values_per_weight ** num_weights.",
+            },
+        ),
+        Exercise(
+            name="keras_descent",
+            points=2,
+            summary="gradient descent with tf.GradientTape and keras.optimizers.SGD, in float64",
+            rtol=1e-10,
+            rtol_float32=1e-10,
+            compare=_compare_trajectory,
+            profile="tensorflow",
+            time_limit=60.0,
+            messages={
+                "float32": "Your values agree with the float64 ones to about 7 digits only: something ran in "
+                "float32. Create the variable with tf.Variable(x0, dtype=tf.float64), and call "
+                "keras.config.set_floatx(\"float64\") before building SGD, which keeps its learning rate "
+                "in floatx (float32 by default: 0.1 becomes 0.10000000149).",
+                "missing_start": "Your trajectory starts after the first step: record x0 before the first update, "
+                "then the position after each one, so it has num_steps + 1 points.",
+                "ascent": "Your steps go uphill: SGD subtracts learning_rate × gradient by itself. Pass it the "
+                "tape's gradient of f as it is, not its negative (and do not negate the loss).",
+                "reversed_coefficients": "Your polynomial reads the coefficients backwards: coefficients[k] "
+                "multiplies x**k, lowest power first (np.polyval uses the opposite order).",
             },
         ),
     ),

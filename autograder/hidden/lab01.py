@@ -246,6 +246,71 @@ def _count_case(sizes, values, include_biases=False):
     return build_case(label, (list(sizes), values), count_combinations, COUNT_MISTAKES, kwargs)
 
 
+# keras_descent ---------------------------------------------------------------------
+# The student's code runs in TensorFlow; these run in NumPy, in the grading process, which
+# never imports TensorFlow. SGD's update is x ← x − lr · g, and the tape's g is exactly f'(x),
+# so in float64 both agree to the last few ulps.
+
+def _slope(coefficients, x):
+    return sum(k * c * x ** (k - 1) for k, c in enumerate(coefficients) if k)
+
+
+def keras_descent(coefficients, x0, learning_rate, num_steps):
+    xs = [float(x0)]
+    for _ in range(num_steps):
+        xs.append(xs[-1] - learning_rate * _slope(coefficients, xs[-1]))
+    return np.array(xs)
+
+
+def _keras_float32(coefficients, x0, learning_rate, num_steps):
+    """tf.Variable(x0) without a dtype (float32), or SGD's learning rate in the default floatx.
+
+    Stored as float32: the lab's compare matches it at float32's precision, not to the digit.
+    """
+    c = [np.float32(v) for v in coefficients]
+    rate, x = np.float32(learning_rate), np.float32(x0)
+    xs = [x]
+    for _ in range(num_steps):
+        x = np.float32(x - rate * np.float32(_slope(c, x)))
+        xs.append(x)
+    return np.array(xs, dtype=np.float32)
+
+
+KERAS_MISTAKES = {
+    "float32": _keras_float32,
+    "missing_start": lambda c, x0, lr, n: keras_descent(c, x0, lr, n)[1:],
+    "ascent": lambda c, x0, lr, n: keras_descent(c, x0, -lr, n),
+    "reversed_coefficients": lambda c, x0, lr, n: keras_descent(list(c)[::-1], x0, lr, n),
+}
+
+
+def _amplification(coefficients, x0, learning_rate, num_steps):
+    """How much a run magnifies a rounding error: the product of |∂x_{t+1}/∂x_t| = |1 − learning_rate · f''(x_t)|."""
+    curvature = [k * (k - 1) * c for k, c in enumerate(coefficients)][2:]
+    try:
+        trajectory = keras_descent(coefficients, x0, learning_rate, num_steps)[:-1]
+        factors = [abs(1 - learning_rate * sum(c * x**k for k, c in enumerate(curvature))) for x in trajectory]
+    except OverflowError:
+        return np.inf
+    return float(np.prod(factors))
+
+
+MAX_AMPLIFICATION = 1e3
+
+
+def _keras_case(coef, x0, learning_rate, num_steps):
+    coef = [round(float(c), 10) for c in coef]  # a bowl's c² as 0.6724, not 0.6723999999999999
+    # A mistake is named only when the student's run matches it to rtol 1e-10. Ascent on a quartic
+    # grows like x³ and multiplies the last ulp's difference between TensorFlow and NumPy at every
+    # step, so runs stop while every mistake's run magnifies rounding errors by at most 10³.
+    runs = [(coef, learning_rate), (coef, -learning_rate), (coef[::-1], learning_rate)]
+    while num_steps > 1 and max(_amplification(c, x0, r, num_steps) for c, r in runs) > MAX_AMPLIFICATION:
+        num_steps -= 1
+    label = (f"coefficients = [{', '.join(f'{c:g}' for c in coef)}] (f(x) = {_poly_text(coef)}), x0 = {x0:g}, "
+             f"learning_rate = {learning_rate:g}, num_steps = {num_steps}")
+    return build_case(label, (coef, float(x0), float(learning_rate), int(num_steps)), keras_descent, KERAS_MISTAKES)
+
+
 EQUIVALENT_MUTANTS = {
     "count_combinations · swap_arguments · zip(layer_sizes[:-1], layer_sizes[1:]) → "
     "zip(layer_sizes[1:], layer_sizes[:-1])": "m × n = n × m: the weights between two layers count the same "
@@ -272,6 +337,7 @@ def public_cases():
         "descend_from_starts": [_starts_case(TWO_VALLEY, [-0.5, 0.5], 0.01, 1000)],
         "grid_search": [_grid_case(2.0, 7.0, 0.01, 10.0, 1000)],
         "count_combinations": [_count_case([4, 5, 1], 1000), _count_case([4, 5, 1], 1000, include_biases=True)],
+        "keras_descent": [_keras_case([0, 0, 1], 3.0, 0.1, 10), _keras_case(TWO_VALLEY, -0.5, 0.01, 20)],
     }
 
 
@@ -279,6 +345,11 @@ def _random_poly(rng, degree):
     coef = np.round(rng.uniform(-3, 3, size=degree + 1), 2)
     coef[-1] = round(float(rng.choice([-1, 1]) * rng.uniform(0.5, 2.0)), 2)
     return [float(c) for c in coef]
+
+
+def _away_from_zero(rng, high):
+    """A start in ±[0.2, high]: at x = 0 the tape's gradient of c·x**0 is 0·0⁻¹ = NaN, a trap the text does not set."""
+    return round(float(rng.choice([-1, 1]) * rng.uniform(0.2, high)), 2)
 
 
 def hidden_cases(rng):
@@ -323,5 +394,12 @@ def hidden_cases(rng):
         "count_combinations": [
             _count_case([int(n) for n in rng.integers(2, 9, size=int(rng.integers(3, 5)))], int(rng.integers(10, 500))),
             _count_case([int(n) for n in rng.integers(2, 9, size=3)], int(rng.integers(10, 500)), include_biases=True),
+        ],
+        # drawn last, so that adding this exercise left the other exercises' draws as they were
+        "keras_descent": [
+            _keras_case(bowl, start, round(float(rng.uniform(0.05, 0.3)), 3), int(rng.integers(5, 12))),
+            _keras_case(quartic, _away_from_zero(rng, 2.0), 0.01, int(rng.integers(8, 15))),
+            _keras_case(_random_poly(rng, 3), _away_from_zero(rng, 1.0), 0.02, 6),
+            _keras_case(_random_poly(rng, 2), _away_from_zero(rng, 3.0), 0.1, 0),
         ],
     }
