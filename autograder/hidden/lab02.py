@@ -168,6 +168,8 @@ EQUIVALENT_MUTANTS = {
     "relative_error(numerical_gradient(f, x, h), grad(x))": "the relative error is symmetric in a and b",
     "gradient_check · drop_statement · x = np.array(x, dtype=float) → pass": "numerical_gradient copies x to "
     "float itself and the catalogue's gradients convert their input, so the copy changes no value",
+    "bowl_tape_gradient · drop_statement · scales = tf.constant(scales, dtype=tf.float64) → pass": "a list times "
+    "a float64 tf.Variable is converted to float64 by TensorFlow itself, so the explicit constant changes no value",
 }
 
 
