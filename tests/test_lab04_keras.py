@@ -1,4 +1,4 @@
-"""Lab 04 in Keras: a custom float64 layer's tape gradients and SGD steps equal the NumPy reference."""
+"""Lab 04 in Keras: the graded FiveWeightNet layer, and its tape gradients, SGD steps and fit against NumPy."""
 
 from __future__ import annotations
 
@@ -24,20 +24,21 @@ DRAWS = range(4)
 pytestmark = pytest.mark.usefixtures("float64_keras")
 
 
-class FiveWeightNet(keras.layers.Layer):
-    """The notebook's layer: ŷ = w3·(x1 + w1·x2)² + w4·w2·x1·x2 + w5, float64, shape (batch, 1)."""
+def notebook_class(path):
+    """The FiveWeightNet that the notebook at ``path`` defines (its cell run as the notebook would)."""
+    for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "code" and source.startswith("class FiveWeightNet("):
+            namespace = {"np": np, "keras": keras, "tf": tf}
+            exec(compile(source, str(path), "exec"), namespace)  # noqa: S102 - the course's own notebook
+            return namespace["FiveWeightNet"]
+    raise KeyError(f"{path} defines no FiveWeightNet")
 
-    def __init__(self, initial_weights, **kwargs):
-        super().__init__(dtype="float64", **kwargs)
-        self.initial_weights = np.asarray(initial_weights, dtype="float64")  # a list would go through float32
 
-    def build(self, input_shape):
-        self.w = self.add_weight(shape=(5,), name="w", initializer=keras.initializers.Constant(self.initial_weights))
-
-    def call(self, inputs):
-        x1, x2 = inputs[:, 0:1], inputs[:, 1:2]
-        w1, w2, w3, w4, w5 = keras.ops.unstack(self.w)
-        return w3 * (x1 + w1 * x2) ** 2 + w4 * w2 * x1 * x2 + w5
+LAB = "04_backpropagation"
+EXERCISE = "FiveWeightNet"
+# The solution notebook's own layer: ŷ = w3·(x1 + w1·x2)² + w4·w2·x1·x2 + w5, float64, shape (batch, 1).
+FiveWeightNet = notebook_class(solution_notebook(LAB))
 
 
 def tape_gradient(layer, X, y):
@@ -93,21 +94,6 @@ def test_the_seed_numbers_in_keras():
 
 
 # The student's exercise: FiveWeightNet's build and call, graded through probes.lab04.keras_layer -------------
-
-LAB = "04_backpropagation"
-EXERCISE = "FiveWeightNet"
-
-
-def notebook_class(path):
-    """The FiveWeightNet that the notebook at ``path`` defines (its cell run as the notebook would)."""
-    for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
-        source = "".join(cell["source"])
-        if cell["cell_type"] == "code" and source.startswith("class FiveWeightNet("):
-            namespace = {"np": np, "keras": keras, "tf": tf}
-            exec(compile(source, str(path), "exec"), namespace)  # noqa: S102 - the course's own notebook
-            return namespace["FiveWeightNet"]
-    raise KeyError(f"{path} defines no FiveWeightNet")
-
 
 class _Given(keras.layers.Layer):
     """The release's __init__, which every variant below keeps: float64, the starting weights as given."""
@@ -181,7 +167,7 @@ class AssignedAndIndexed(_Given):
 
 
 def test_the_solutions_layer_passes():
-    assert first_failure(LAB, EXERCISE, notebook_class(solution_notebook(LAB))) is None
+    assert first_failure(LAB, EXERCISE, FiveWeightNet) is None
 
 
 def test_the_blank_release_fails_as_not_implemented():
