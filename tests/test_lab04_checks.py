@@ -367,3 +367,28 @@ def test_an_analytic_gradient_in_float32_is_not_accepted():
     """The docstring promises float64, from float64 inputs: float32 here is a cast, and a float32
     tolerance would let a numerical estimate through (issue 10 §4)."""
     assert first_failure(LAB, "backward", backward_float32) is not None
+
+
+# FiveWeightNet's cases, without TensorFlow (its layers are graded in test_lab04_keras.py) ----------------------
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_layer_reference_is_the_numpy_forward_pass_and_batch_gradient(seed):
+    for case in ref.hidden_cases(np.random.default_rng(seed))["FiveWeightNet"]:
+        w, X, y = case.args
+        assert isinstance(w, list)  # a plain list: the case that shows Constant's float32 rounding
+        np.testing.assert_allclose(case.expected["prediction"][:, 0], [ref.forward(w, x)[2] for x in X], rtol=1e-13)
+        np.testing.assert_allclose(case.expected["gradient"], ref.batch_gradient(w, X, y), rtol=1e-12)
+
+
+def test_every_layer_mistake_is_told_apart_by_the_public_cases():
+    cases = load_lab(LAB).public_cases()["FiveWeightNet"]
+    assert set(ref.LAYER_MISTAKES) == set(load_lab(LAB).exercise("FiveWeightNet").messages)
+    assert all(any(key in case.wrong for case in cases) for key in ref.LAYER_MISTAKES)
+
+
+def test_float32_weights_are_off_by_more_than_the_tolerance_and_a_float32_layer_is_reported_as_such():
+    exercise = load_lab(LAB).exercise("FiveWeightNet")
+    case = load_lab(LAB).public_cases()["FiveWeightNet"][1]
+    assert exercise.compare(case.wrong["float32_weights"], case.expected, exercise) is not None
+    assert "float32" in exercise.compare(case.wrong["float32_layer"], case.expected, exercise)
+    assert exercise.compare(case.expected, case.expected, exercise) is None
