@@ -106,7 +106,7 @@ def _show_layer(report) -> str:
 _ASCENT = ("Your steps go uphill: the update is w − learning_rate × ∂E/∂w. Did you add the gradient "
            "instead of subtracting it?")
 _NO_LEARNING_RATE = "Your steps are far too long: multiply the gradient by the learning rate."
-_SUM_NOT_MEAN = ("The course's batch update *sums* the examples' gradients (the seed's totals "
+_SUM_NOT_MEAN = ("The course's batch update *sums* the examples' gradients (the course's totals "
                  "2064, 316, 1636, 632, 68), because its error is the total Σ (ŷᵢ − yᵢ)². Averaging is the other "
                  "common convention (the *mean* squared error of Lab 05 and Keras's default); it only rescales the "
                  "learning rate, but this lab's table sums: drop the division by the number of examples.")
@@ -128,7 +128,7 @@ LAB = Lab(
                 "square_expanded": "You squared the two terms separately: (x1 + w1·x2)² is not x1² + (w1·x2)², "
                 "it has the cross term 2·x1·w1·x2 too. Square the sum: `(x1 + w1 * x2) ** 2`.",
                 "no_bias": "Your y_hat misses w5: the output neuron is ŷ = w3·h1 + w4·h2 + w5. "
-                "(The seed's w5 = 0 hides this; the hidden cases do not.)",
+                "(The course's w5 = 0 hides this; the hidden cases do not.)",
                 "order": "Your numbers are right but in the wrong order: return (h1, h2, y_hat).",
             },
         ),
@@ -140,9 +140,9 @@ LAB = Lab(
             builds_on=("forward",),
             messages={
                 "mean": "That is the *mean* of the squared errors: this lab's error is their total, summed over "
-                "the examples (534 for the seed's three). Remove the division by the number of examples.",
+                "the examples (534 for the course's three). Remove the division by the number of examples.",
                 "half": "Your error is half the expected: this course uses E = (ŷ − y)², without the ½ that some "
-                "textbooks put in front. Its derivative 2(ŷ − y) is the seed's 26 for the example (3, 2).",
+                "textbooks put in front. Its derivative 2(ŷ − y) is the course's 26 for the example (3, 2).",
                 "no_square": "You summed the differences ŷ − y (or their absolute values) without squaring them: "
                 "square each difference, then sum. Raw differences of opposite signs would even cancel out.",
                 "absolute": "That is the sum of |ŷ − y|, the absolute error: square each difference instead.",
@@ -162,26 +162,26 @@ LAB = Lab(
             builds_on=("forward",),
             messages={
                 "no_factor_2": "Your gradients are half the expected: the derivative of (ŷ − y)² is 2(ŷ − y). "
-                "Start the chain with ∂E/∂ŷ = 2(ŷ − y) (26 for the seed's example (3, 2)), not ŷ − y.",
+                "Start the chain with ∂E/∂ŷ = 2(ŷ − y) (26 for the course's example (3, 2)), not ŷ − y.",
                 "sign": "Your gradients have the wrong sign: ∂E/∂ŷ = 2(ŷ − y), prediction minus target. "
                 "With 2(y − ŷ) every gradient points downhill, and a descent step would climb.",
                 "h1_inner": "Your ∂E/∂w1 misses the inner derivative: h1 = (x1 + w1·x2)², so "
                 "∂h1/∂w1 = 2(x1 + w1·x2) · x2. You stopped at 2(x1 + w1·x2): the chain goes through the square "
-                "*and* through w1·x2. (The seed's batch table makes this very slip: find it in section 7.)",
+                "*and* through w1·x2. (The published batch table makes this very slip: find it in section 7.)",
                 "h1_linear": "Your ∂E/∂w1 treats h1 as if it were linear in w1 (∂h1/∂w1 = x2). But "
                 "h1 = (x1 + w1·x2)² is a square: ∂h1/∂w1 = 2(x1 + w1·x2) · x2, the outer derivative times "
                 "the inner one.",
                 "h1_no_2": "Your ∂E/∂w1 is half the expected: ∂/∂w1 (x1 + w1·x2)² = 2(x1 + w1·x2) · x2, "
                 "and the 2 comes from the square.",
                 "h2_value": "Your ∂E/∂w2 uses the value h2 where its derivative belongs: h2 = w2·x1·x2, so "
-                "∂h2/∂w2 = x1·x2 (w2 itself drops out). (The seed's batch table makes this very slip too.)",
+                "∂h2/∂w2 = x1·x2 (w2 itself drops out). (The published batch table makes this very slip too.)",
                 "no_w3_w4": "Your ∂E/∂w1 and ∂E/∂w2 skip a link of the chain: w1 reaches the error through h1, "
-                "and ∂ŷ/∂h1 = w3; w2 goes through h2, and ∂ŷ/∂h2 = w4. Multiply by them. The seed's "
+                "and ∂ŷ/∂h1 = w3; w2 goes through h2, and ∂ŷ/∂h2 = w4. Multiply by them. The course's "
                 "w3 = w4 = 1 hide this; the hidden cases do not.",
                 "no_w3": "Your ∂E/∂w1 skips a link of the chain: w1 reaches the error through h1, and "
-                "∂ŷ/∂h1 = w3. Multiply by it. The seed's w3 = 1 hides this; the hidden cases do not.",
+                "∂ŷ/∂h1 = w3. Multiply by it. The course's w3 = 1 hides this; the hidden cases do not.",
                 "no_w4": "Your ∂E/∂w2 skips a link of the chain: w2 reaches the error through h2, and "
-                "∂ŷ/∂h2 = w4. Multiply by it. The seed's w4 = 1 hides this; the hidden cases do not.",
+                "∂ŷ/∂h2 = w4. Multiply by it. The course's w4 = 1 hides this; the hidden cases do not.",
             },
         ),
         Exercise(
@@ -198,7 +198,7 @@ LAB = Lab(
                 "all_at_once": "Every entry came out the same: you nudged all five weights at once. "
                 "A partial derivative moves one weight and holds the other four still.",
                 "no_half": "Your gradient is twice too large: w + h·eᵢ and w − h·eᵢ are 2h apart.",
-                "integer_input": "w arrived as integers, like the seed's (1, 2, 1, 1, 0): `w[i] += h` on an "
+                "integer_input": "w arrived as integers, like the course's (1, 2, 1, 1, 0): `w[i] += h` on an "
                 "integer array truncates the step back to 0. Work on a float copy: `np.array(w, dtype=float)`.",
             },
         ),

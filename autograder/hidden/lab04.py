@@ -355,7 +355,7 @@ def _data_text(w, X, y) -> str:
     X, y = _f(X), _f(y)
     if np.array_equal(w, SEED_W) and X.shape == SEED_X.shape and np.array_equal(X, SEED_X) and np.array_equal(
             y, SEED_Y):
-        return "the seed's network w = (1, 2, 1, 1, 0) and its three examples (3, 2)→24, (1, 4)→14, (2, 1)→11"
+        return "the course's network w = (1, 2, 1, 1, 0) and its three examples (3, 2)→24, (1, 4)→14, (2, 1)→11"
     examples = ", ".join(f"{_vector(x)}→{t:g}" for x, t in zip(X[:3], y[:3]))
     if len(X) > 3:
         return f"w = {_vector(w)} and {len(X)} examples {examples}, …"
