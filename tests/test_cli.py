@@ -40,14 +40,14 @@ def test_help_exits_0_and_names_the_verb(verb, expected):
 def test_check_solution_prints_full_marks():
     done = autograder("check", solution_notebook(LAB))
     assert done.returncode == 0, done.stderr
-    assert f"{LAB} — 12 / 12 points" in done.stdout
+    assert f"{LAB} — 14 / 14 points" in done.stdout
     assert all(f"✓ {name}" in done.stdout for name in EXERCISES)
 
 
 def test_check_blank_release_prints_zero_and_what_to_do():
     done = autograder("check", release_notebook(LAB))
     assert done.returncode == 0, done.stderr
-    assert f"{LAB} — 0 / 12 points" in done.stdout
+    assert f"{LAB} — 0 / 14 points" in done.stdout
     assert done.stdout.count("not implemented yet") == len(EXERCISES)
     assert "Traceback" not in done.stdout + done.stderr
 
@@ -89,21 +89,21 @@ def test_grade_writes_one_csv_row_per_student_and_lab(graded_class):
     _, out = graded_class
     with open(out / "grades.csv", newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
-    assert rows == [["student", "lab", "score", "max_score"], ["alice", LAB, "12", "12"], ["bob", LAB, "0", "12"]]
+    assert rows == [["student", "lab", "score", "max_score"], ["alice", LAB, "14", "14"], ["bob", LAB, "0", "14"]]
 
 
-@pytest.mark.parametrize(("student", "score"), [("alice", 12), ("bob", 0)])
+@pytest.mark.parametrize(("student", "score"), [("alice", 14), ("bob", 0)])
 def test_grade_writes_gradescope_results_per_submission(graded_class, student, score):
     _, out = graded_class
     results = json.loads((out / student / LAB / "results.json").read_text(encoding="utf-8"))
-    assert (results["score"], results["max_score"]) == (score, 12)
+    assert (results["score"], results["max_score"]) == (score, 14)
     assert [t["name"] for t in results["tests"]] == EXERCISES
     assert all({"name", "score", "max_score", "output", "visibility"} <= set(t) for t in results["tests"])
     assert sum(t["score"] for t in results["tests"]) == score
-    assert sum(t["max_score"] for t in results["tests"]) == 12
+    assert sum(t["max_score"] for t in results["tests"]) == 14
 
 
-@pytest.mark.parametrize(("student", "heading"), [("alice", "12 / 12"), ("bob", "0 / 12")])
+@pytest.mark.parametrize(("student", "heading"), [("alice", "14 / 14"), ("bob", "0 / 14")])
 def test_grade_writes_feedback_a_student_can_read(graded_class, student, heading):
     _, out = graded_class
     feedback = (out / student / LAB / "feedback.md").read_text(encoding="utf-8")

@@ -14,11 +14,11 @@ def test_grading_the_example_class(tmp_path):
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "grades.csv").read_text().splitlines() == [
         "student,lab,score,max_score",
-        "ada,01_gradient_descent,12,12",
-        "ada,02_gradient_checking,10,10",
-        "ben,01_gradient_descent,5,12",
-        "cy,02_gradient_checking,0,10",
-        "dee,01_gradient_descent,0,12",
+        "ada,01_gradient_descent,14,14",
+        "ada,02_gradient_checking,12,12",
+        "ben,01_gradient_descent,5,14",
+        "cy,02_gradient_checking,0,12",
+        "dee,01_gradient_descent,0,14",
     ]
     feedback = (tmp_path / "ben" / "01_gradient_descent" / "feedback.md").read_text()
     assert "forward difference" in feedback and "go uphill" in feedback

@@ -67,7 +67,7 @@ def test_bundle_is_byte_identical_when_rebuilt(bundle, tmp_path):
 
 def test_solution_under_any_name_gets_full_marks_with_visibility(bundle, tmp_path):
     results = run_autograder(bundle, tmp_path, {"my lab (final).ipynb": notebook(solution_notebook(LAB))})
-    assert results["score"] == 12 and results["max_score"] == 12
+    assert results["score"] == 14 and results["max_score"] == 14
     assert results["visibility"] == "after_published" and results["stdout_visibility"] == "hidden"
     assert [t["name"] for t in results["tests"]][:2] == ["central_difference", "gradient_descent_1d"]
     assert all(t["visibility"] == "after_published" and t["score"] == t["max_score"] for t in results["tests"])
@@ -86,7 +86,7 @@ def test_blank_release_scores_zero_and_hidden_code_never_shows(bundle, tmp_path)
 
 def test_the_wrong_lab_gets_zero_and_says_which_notebook_to_upload(bundle, tmp_path):
     results = run_autograder(bundle, tmp_path, {"lab.ipynb": notebook(solution_notebook("02_gradient_checking"))})
-    assert results["score"] == 0 and results["max_score"] == 12
+    assert results["score"] == 0 and results["max_score"] == 14
     assert "02_gradient_checking" in results["output"] and f"upload your {LAB}.ipynb" in results["output"]
 
 
@@ -96,7 +96,7 @@ def test_the_wrong_lab_gets_zero_and_says_which_notebook_to_upload(bundle, tmp_p
 ])
 def test_a_missing_or_broken_submission_still_gets_a_results_file(bundle, tmp_path, files, message):
     results = run_autograder(bundle, tmp_path, files)
-    assert results["score"] == 0 and results["max_score"] == 12
+    assert results["score"] == 0 and results["max_score"] == 14
     assert message in json.dumps(results)
 
 
@@ -116,7 +116,7 @@ def central_difference(f, x, h=1e-5):
     (root / "results").mkdir(parents=True)
     results = run_autograder(bundle, tmp_path, {"lab.ipynb": replace_function(
         notebook(solution_notebook(LAB)), "central_difference", forger)})
-    assert results["score"] == 10
+    assert results["score"] == 12
     first = results["tests"][0]
     assert first["name"] == "central_difference" and first["score"] == 0
     assert "does not let student code" in first["output"]
@@ -160,5 +160,5 @@ def test_lab_05_loads_its_data_from_the_bundle_in_the_sandbox(tmp_path):
     lab05 = gradescope.build(ROOT, "05_training_loop", tmp_path / "bundle")
     assert "datasets/commutes.csv" in zipfile.ZipFile(lab05).namelist()
     results = run_autograder(lab05, tmp_path, {"lab.ipynb": notebook(solution_notebook("05_training_loop"))})
-    assert results["score"] == results["max_score"] == 14
+    assert results["score"] == results["max_score"] == 16
     assert "datasets" not in results["output"], results["output"]

@@ -73,7 +73,7 @@ def test_bad_exercise_costs_only_that_exercise(case, write_notebook):
 def test_invalid_json_gets_a_clear_message_and_zero(write_notebook):
     path = write_notebook('{"cells": [', student="truncated")
     result = grade_notebook(path, "truncated", options(), lab_hint=LABS[0])
-    assert result.lab == LABS[0] and result.score == 0 and result.max_score == 12
+    assert result.lab == LABS[0] and result.score == 0 and result.max_score == 14
     assert "not valid notebook JSON" in result.error
 
 
@@ -100,18 +100,18 @@ def test_a_class_with_bad_submissions_is_graded_and_reports_are_deterministic(wr
     grades = outputs[0][type(next(iter(outputs[0])))("grades.csv")].decode().splitlines()
     assert grades == [
         "student,lab,score,max_score",
-        "ada,01_gradient_descent,12,12",
-        "ada,02_gradient_checking,0,10",
-        "bob,01_gradient_descent,10,12",
-        "cy,01_gradient_descent,12,12",
-        "dee,01_gradient_descent,0,12",
+        "ada,01_gradient_descent,14,14",
+        "ada,02_gradient_checking,0,12",
+        "bob,01_gradient_descent,12,14",
+        "cy,01_gradient_descent,14,14",
+        "dee,01_gradient_descent,0,14",
     ]
 
 
 def test_results_json_follows_gradescope_schema(tmp_path):
     result = grade_notebook(solution_notebook(LABS[1]), "solution", options())
     data = json.loads(report.gradescope_json(result))
-    assert data["score"] == data["max_score"] == 10
+    assert data["score"] == data["max_score"] == 12
     for test in data["tests"]:
         assert set(test) == {"name", "score", "max_score", "output", "visibility"}
         assert test["visibility"] in {"visible", "hidden", "after_due_date", "after_published"}

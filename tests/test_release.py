@@ -93,7 +93,7 @@ def test_the_bundle_checks_a_notebook_with_public_cases_only(bundle):
                             env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(str(bundle))
-    assert "0 / 12" in result.stdout and "public cases only" in result.stdout
+    assert "0 / 14" in result.stdout and "public cases only" in result.stdout
 
 
 @pytest.mark.parametrize("lab", LABS)

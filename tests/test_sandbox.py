@@ -292,4 +292,4 @@ def test_check_of_ones_own_notebook_works_without_a_sandbox(tmp_path):
     result = subprocess.run([sys.executable, "-m", "autograder", "check", str(notebook)], capture_output=True,
                             text=True, env=env, cwd=tmp_path, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert "12 / 12" in result.stdout
+    assert "14 / 14" in result.stdout

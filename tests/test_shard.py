@@ -77,7 +77,7 @@ def test_merged_shards_are_byte_identical_to_one_run(graded):
             "ada/02_gradient_checking/results.json"} <= set(whole)
     for name, content in whole.items():
         assert _files(graded / "merged")[name] == content, name
-    assert "ada,01_gradient_descent,12,12" in whole["grades.csv"].decode()
+    assert "ada,01_gradient_descent,14,14" in whole["grades.csv"].decode()
 
 
 @pytest.mark.parametrize(("shards", "message"), [
