@@ -1115,23 +1115,26 @@ def blank_release() -> dict:
 # --------------------------------------------------------------------------------------------
 
 # -- round 2: attacks that first switch the audit hook off, or go below it ---------------------------------
-HOOK_OFF = '''import autograder.sandbox.guard as _guard
+# Inside a function: the grader never runs a cell's top-level statements, only its definitions.
+HOOK_OFF = '''def _hook_off():
+    import autograder.sandbox.guard as guard
 
-_guard.inside = lambda path, folder: True
-_guard._FORBIDDEN_EVENTS.clear()
-_guard._MUTATING_EVENTS.clear()
-_guard._LISTING_EVENTS.clear()
+    guard.inside = lambda path, folder: True
+    guard._FORBIDDEN_EVENTS.clear()
+    guard._MUTATING_EVENTS.clear()
+    guard._LISTING_EVENTS.clear()
 '''
 
 STEALS_WITH_THE_HOOK_OFF = HOOK_OFF + '''
 
 def central_difference(f, x, h=1e-5):
     """With the audit hook off: read the secret, the answers, a classmate; plant a .pth; leave a file in /tmp."""
+    _hook_off()
     import os, sys
     stolen = []
     for path in ("@@COURSE@@/.autograder_secret", "@@COURSE@@/solutions/secret.txt", "@@COURSE@@/gradebook.db",
                  "@@COURSE@@/submitted/zz_other_student/01_gradient_descent/01_gradient_descent.ipynb",
-                 "/proc/1/environ", "/proc/1/cmdline", "@@HOME@@/.bashrc"):
+                 "/proc/1/environ", "@@HOME@@/.bashrc"):
         try:
             with open(path, "rb") as handle:
                 stolen.append(handle.read().decode(errors="replace"))
@@ -1154,6 +1157,7 @@ RAW_SYSCALLS_AGAINST_THE_GRADER = HOOK_OFF + '''
 
 def gradient_descent_1d(df, x0, learning_rate, num_steps):
     """Below Python: pidfd, prlimit, kill, mknod, mount, ptrace by raw system call; answers only if all failed."""
+    _hook_off()
     import ctypes, os, signal
     libc = ctypes.CDLL(None, use_errno=True)
     succeeded = []
@@ -1181,6 +1185,7 @@ LOADS_NATIVE_CODE_FROM_SCRATCH = HOOK_OFF + '''
 
 def classify_trajectory(trajectory, minimum=0.0, tol=1e-3):
     """Carries a shared library into its scratch folder and loads it; answers only if that failed."""
+    _hook_off()
     import ctypes, glob, os, shutil
     libraries = glob.glob("/usr/lib/*/libm.so.6") + glob.glob("/lib/*/libm.so.6")
     target = os.path.join(os.getcwd(), "carried.so")
