@@ -52,10 +52,10 @@ def test_hidden_cases_are_judgeable_and_the_reference_passes_them(lab_id):
             assert decoded, f"{secret}: no hidden case for {exercise.name}"
             for case in decoded:
                 assert _finite(case.expected), f"{secret}: {exercise.name}: {case.label}"
-            fn = getattr(reference, exercise.name, None)
-            if fn is None:  # a Keras exercise whose reference needs TensorFlow: tests/test_labNN_keras.py
-                assert exercise.profile == "tensorflow", f"{lab_id} has no reference for {exercise.name}"
-            elif index < JUDGED:
+            if exercise.profile == "tensorflow":  # judged with real TensorFlow in tests/test_labNN_keras.py
+                continue
+            if index < JUDGED:
+                fn = getattr(reference, exercise.name)
                 feedback = first_failure(lab, exercise, decoded,
                                          (run_case(fn, c, exercise.probe) for c in decoded))
                 assert feedback is None, f"{secret}: {feedback}"
