@@ -36,6 +36,7 @@ import sys
 import tempfile
 
 from autograder.sandbox import seccomp
+from autograder.sandbox.guard import inside
 
 SCRATCH = "/scratch"
 UID_BASE = 100_000
@@ -89,10 +90,10 @@ def command(argv: list[str], *, readable: list[str], hidden: list[str], scratch:
     for path in outermost:
         args += ["--ro-bind", path, path]
     for path in wanted:  # /lib -> usr/lib on a merged /usr: the loader is found through the link
-        if os.path.islink(path) and not any(_inside(path, p) for p in outermost):
+        if os.path.islink(path) and not any(inside(path, p) for p in outermost):
             args += ["--symlink", os.readlink(path), path]
     for path in sorted({os.path.realpath(h) for h in hidden}, key=len):
-        if any(_inside(path, p) for p in outermost) and os.path.exists(path):
+        if any(inside(path, p) for p in outermost) and os.path.exists(path):
             args += ["--tmpfs", path] if os.path.isdir(path) else ["--ro-bind", "/dev/null", path]
     args += ["--proc", "/proc", "--dev", "/dev"]
     args += ["--bind", scratch, SCRATCH] if privileged() else ["--size", str(SCRATCH_BYTES), "--perms", "0700",
@@ -100,10 +101,6 @@ def command(argv: list[str], *, readable: list[str], hidden: list[str], scratch:
     # the child enters its scratch itself once it is its owner (as root it holds no CAP_DAC_OVERRIDE)
     args += ["--chdir", "/", "--remount-ro", "/", "--seccomp", str(seccomp_fd), "--", *argv]
     return args
-
-
-def _inside(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
 def _ancestors(paths: list[str]) -> list[str]:
@@ -123,7 +120,7 @@ def _ancestors(paths: list[str]) -> list[str]:
 
 def _outermost(paths: list[str]) -> list[str]:
     ordered = sorted(set(paths), key=len)
-    return [p for i, p in enumerate(ordered) if not any(_inside(p, o) for o in ordered[:i])]
+    return [p for i, p in enumerate(ordered) if not any(inside(p, o) for o in ordered[:i])]
 
 
 def seccomp_pipe() -> int:
