@@ -21,6 +21,7 @@ HERE = Path(__file__).resolve().parent
 COMMUTES = ((1.0, 6.96), (2.0, 12.11), (3.0, 16.77), (4.0, 22.21))
 BIKE_CAR_ENDS = {1.0: 6.96, 1.5: 9.67, 19.5: 90.39, 20.0: 92.98}
 BIKE_CAR_NOISE_MINUTES = 0.8
+EXAM_RESULTS_WEIGHTS = (1.2, 0.9)  # per hour of study, per hour of sleep
 
 
 def _table(header: tuple[str, ...], rows) -> str:
@@ -74,12 +75,28 @@ def exam_scores(rng: np.random.Generator, count: int = 8) -> str:
     return _table(("study_hours", "sleep_hours", "quiz_score", "exam_score"), rows)
 
 
+def exam_results(rng: np.random.Generator, count: int = 100) -> str:
+    """A hundred students: study and sleep hours → passed (1) or failed (0), drawn from a logistic model.
+
+    P(pass) = σ(1.2·(study − 5) + 0.9·(sleep − 6.75)): an hour of study is worth a little more than an
+    hour of sleep, and the 50 % line runs through the middle of the class. Its own generator, so that
+    adding it changed no other file.
+    """
+    study = np.round(rng.uniform(0.0, 10.0, count), 1)
+    sleep = np.round(rng.uniform(4.0, 9.5, count), 1)
+    logit = EXAM_RESULTS_WEIGHTS[0] * (study - 5.0) + EXAM_RESULTS_WEIGHTS[1] * (sleep - 6.75)
+    passed = (rng.uniform(0.0, 1.0, count) < 1.0 / (1.0 + np.exp(-logit))).astype(int)
+    rows = zip((f"{s:.1f}" for s in study), (f"{s:.1f}" for s in sleep), passed)
+    return _table(("study_hours", "sleep_hours", "passed"), rows)
+
+
 def xor() -> str:
     return _table(("x1", "x2", "y"), ((0, 0, 0), (0, 1, 1), (1, 0, 1), (1, 1, 0)))
 
 
 def render() -> dict[str, str]:
-    """The content of every file, by name. One generator, drawn from in this order: keep the order."""
+    """The content of every file, by name. One generator, drawn from in this order: keep the order
+    (files added later draw from generators of their own)."""
     rng = np.random.default_rng(SEED)
     return {
         "commutes.csv": commutes(),
@@ -88,6 +105,7 @@ def render() -> dict[str, str]:
         "property_prices.csv": property_prices(rng),
         "exam_scores.csv": exam_scores(rng),
         "xor.csv": xor(),
+        "exam_results.csv": exam_results(np.random.default_rng(SEED + 9)),
     }
 
 
