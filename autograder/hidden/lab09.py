@@ -1,0 +1,540 @@
+"""Lab 09 hidden checks: losses, their gradients, logistic regression and XOR; known mistakes; the cases.
+
+Conventions (Keras'): arguments in the order (y_true, y_pred); probabilities are clipped to
+[eps, 1 − eps] with eps = 1e-7 before any log; a loss is the mean over the batch of each
+example's loss (for categorical cross-entropy, each example's loss is a sum over the classes).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from autograder.hidden import build_case
+
+EPS = 1e-7  # keras.backend.epsilon()
+
+
+def _f(values) -> np.ndarray:
+    return np.asarray(values, dtype=float)
+
+
+def _text(values) -> str:
+    return np.array2string(_f(values), precision=4, separator=", ", max_line_width=10_000).replace("\n", "")
+
+
+def _sigmoid(z):
+    z = _f(z)
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _log_softmax(z):
+    z = _f(z)
+    shifted = z - np.max(z, axis=-1, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+
+
+def _one_hot(labels, k):
+    return np.eye(k)[np.asarray(labels, dtype=int)]
+
+
+# mse_mae -----------------------------------------------------------------------------
+
+def mse_mae(y_true, y_pred):
+    error = _f(y_pred) - _f(y_true)
+    return float(np.mean(error ** 2)), float(np.mean(np.abs(error)))
+
+
+def _errors(y_true, y_pred):
+    return _f(y_pred) - _f(y_true)
+
+
+MSE_MAE_MISTAKES = {
+    "swapped": lambda t, p: mse_mae(t, p)[::-1],
+    "no_square": lambda t, p: (float(np.mean(_errors(t, p))), mse_mae(t, p)[1]),
+    "no_abs": lambda t, p: (mse_mae(t, p)[0], float(np.mean(_errors(t, p)))),
+    "summed": lambda t, p: (float(np.sum(_errors(t, p) ** 2)), float(np.sum(np.abs(_errors(t, p))))),
+    "root": lambda t, p: (float(np.sqrt(np.mean(_errors(t, p) ** 2))), mse_mae(t, p)[1]),
+}
+
+
+def _mse_mae_case(y_true, y_pred, label=None):
+    label = label or f"y_true = {_text(y_true)}, y_pred = {_text(y_pred)}"
+    return build_case(label, (np.asarray(y_true), np.asarray(y_pred)), mse_mae, MSE_MAE_MISTAKES)
+
+
+# binary_cross_entropy ----------------------------------------------------------------
+
+def binary_cross_entropy(y_true, p, eps=EPS):
+    y, p = _f(y_true), np.clip(_f(p), eps, 1 - eps)
+    return float(np.mean(-(y * np.log(p) + (1 - y) * np.log(1 - p))))
+
+
+def _bce_with(y_true, p, eps=EPS, *, low=None, high=None, reduce=np.mean, terms="both", sign=-1.0):
+    y, p = _f(y_true), _f(p)
+    p = np.clip(p, low, high) if low is not None or high is not None else p
+    first, second = y * np.log(p), (1 - y) * np.log(1 - p)
+    total = first + second if terms == "both" else first
+    return float(reduce(sign * total))
+
+
+BCE_MISTAKES = {
+    "unclipped": lambda y, p, eps=EPS: _bce_with(y, p),
+    "other_eps": lambda y, p, eps=EPS: _bce_with(y, p, low=1e-15, high=1 - 1e-15),
+    "eps_ignored": lambda y, p, eps=EPS: _bce_with(y, p, low=EPS, high=1 - EPS),
+    "clip_low_only": lambda y, p, eps=EPS: _bce_with(y, p, low=eps),
+    "bce_summed": lambda y, p, eps=EPS: _bce_with(y, p, low=eps, high=1 - eps, reduce=np.sum),
+    "one_term": lambda y, p, eps=EPS: _bce_with(y, p, low=eps, high=1 - eps, terms="first"),
+    "no_minus": lambda y, p, eps=EPS: _bce_with(y, p, low=eps, high=1 - eps, sign=1.0),
+}
+
+
+def _bce_case(y_true, p, eps=None, label=None):
+    label = label or f"y_true = {_text(y_true)}, p = {_text(p)}"
+    kwargs = {} if eps is None else {"eps": eps}
+    if eps is not None:
+        label += f", eps = {eps:g}"
+    return build_case(label, (np.asarray(y_true), np.asarray(p)), binary_cross_entropy, BCE_MISTAKES, kwargs)
+
+
+# binary_cross_entropy_from_logits ----------------------------------------------------
+
+def binary_cross_entropy_from_logits(y_true, z):
+    y, z = _f(y_true), _f(z)
+    return float(np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))))
+
+
+def _naive_sigmoid(z):
+    return 1 / (1 + np.exp(-_f(z)))
+
+
+LOGITS_MISTAKES = {
+    "sigmoid_then_log": lambda y, z: _bce_with(y, _naive_sigmoid(z)),
+    "sigmoid_then_clip": lambda y, z: binary_cross_entropy(y, _naive_sigmoid(z)),
+    "exp_overflow": lambda y, z: float(np.mean(np.maximum(_f(z), 0) - _f(z) * _f(y) + np.log(1 + np.exp(-_f(z))))),
+    "softplus_overflow": lambda y, z: float(np.mean(np.log(1 + np.exp(_f(z))) - _f(z) * _f(y))),
+    "flipped_labels": lambda y, z: binary_cross_entropy_from_logits(1 - _f(y), z),
+    "logits_summed": lambda y, z: binary_cross_entropy_from_logits(y, z) * len(_f(y)),
+}
+
+
+def _logits_case(y_true, z, label=None):
+    label = label or f"y_true = {_text(y_true)}, z = {_text(z)}"
+    return build_case(label, (np.asarray(y_true), np.asarray(z)), binary_cross_entropy_from_logits, LOGITS_MISTAKES)
+
+
+# categorical_cross_entropy -----------------------------------------------------------
+
+def categorical_cross_entropy(y_true, p, eps=EPS):
+    y, p = _f(y_true), np.clip(_f(p), eps, 1 - eps)
+    return float(np.mean(-np.sum(y * np.log(p), axis=-1)))
+
+
+def _cce_with(y_true, p, eps=EPS, *, clip=True, reduce="mean"):
+    y, p = _f(y_true), _f(p)
+    p = np.clip(p, eps, 1 - eps) if clip else p
+    per_element = -y * np.log(p)
+    if reduce == "sum":
+        return float(np.sum(per_element))
+    if reduce == "all":
+        return float(np.mean(per_element))
+    return float(np.mean(np.sum(per_element, axis=-1)))
+
+
+CCE_MISTAKES = {
+    "unclipped": lambda y, p, eps=EPS: _cce_with(y, p, clip=False),
+    "other_eps": lambda y, p, eps=EPS: _cce_with(y, p, 1e-15),
+    "eps_ignored": lambda y, p, eps=EPS: _cce_with(y, p, EPS),
+    "batch_sum": lambda y, p, eps=EPS: _cce_with(y, p, eps, reduce="sum"),
+    "mean_all": lambda y, p, eps=EPS: _cce_with(y, p, eps, reduce="all"),
+    "cce_no_minus": lambda y, p, eps=EPS: -categorical_cross_entropy(y, p, eps),
+}
+
+
+def _cce_case(y_true, p, eps=None, label=None):
+    label = label or f"y_true = {_text(y_true)}, p = {_text(p)}"
+    kwargs = {} if eps is None else {"eps": eps}
+    if eps is not None:
+        label += f", eps = {eps:g}"
+    return build_case(label, (np.asarray(y_true), np.asarray(p)), categorical_cross_entropy, CCE_MISTAKES, kwargs)
+
+
+# sparse_cross_entropy_from_logits ----------------------------------------------------
+
+def sparse_cross_entropy_from_logits(labels, z):
+    labels, z = np.asarray(labels, dtype=int), _f(z)
+    log_p = _log_softmax(z)
+    return float(-np.mean(log_p[np.arange(len(labels)), labels]))
+
+
+def _picked(labels, values):
+    labels = np.asarray(labels, dtype=int)
+    return values[np.arange(len(labels)), labels]
+
+
+def _naive_softmax(z):
+    e = np.exp(_f(z))
+    return e / np.sum(e, axis=-1, keepdims=True)
+
+
+def _stable_softmax(z):
+    return np.exp(_log_softmax(z))
+
+
+SPARSE_MISTAKES = {
+    "no_shift": lambda labels, z: float(np.mean(np.log(np.sum(np.exp(_f(z)), axis=-1)) - _picked(labels, _f(z)))),
+    "softmax_then_log": lambda labels, z: float(-np.mean(np.log(_picked(labels, _stable_softmax(z))))),
+    "softmax_then_clip": lambda labels, z: float(-np.mean(np.log(np.clip(_picked(labels, _stable_softmax(z)),
+                                                                          EPS, 1 - EPS)))),
+    "sparse_summed": lambda labels, z: sparse_cross_entropy_from_logits(labels, z) * len(labels),
+    "mean_over_classes": lambda labels, z: sparse_cross_entropy_from_logits(labels, z) / _f(z).shape[-1],
+    "max_not_logsumexp": lambda labels, z: float(np.mean(np.max(_f(z), axis=-1) - _picked(labels, _f(z)))),
+}
+
+
+def _sparse_case(labels, z, label=None):
+    label = label or f"labels = {list(int(i) for i in labels)}, z = {_text(z)}"
+    return build_case(label, (np.asarray(labels, dtype=np.int64), np.asarray(z)), sparse_cross_entropy_from_logits,
+                      SPARSE_MISTAKES)
+
+
+# softmax_cross_entropy_gradient ------------------------------------------------------
+
+def softmax_cross_entropy_gradient(labels, z):
+    z = _f(z)
+    n, k = z.shape
+    return (_stable_softmax(z) - _one_hot(labels, k)) / n
+
+
+def _jacobian_sign_slip(labels, z):
+    """The full Jacobian of softmax, diag(p) − p pᵀ, written with + p pᵀ, times ∂L/∂p = −y/p."""
+    z = _f(z)
+    n, k = z.shape
+    p, y = _stable_softmax(z), _one_hot(labels, k)
+    jacobians = np.einsum("ij,jk->ijk", p, np.eye(k)) + np.einsum("ij,ik->ijk", p, p)
+    return np.einsum("ijk,ij->ik", jacobians, -y / p) / n
+
+
+GRADIENT_MISTAKES = {
+    "gradient_no_n": lambda labels, z: softmax_cross_entropy_gradient(labels, z) * len(labels),
+    "gradient_sign": lambda labels, z: -softmax_cross_entropy_gradient(labels, z),
+    "jacobian_sign": _jacobian_sign_slip,
+    "no_softmax": lambda labels, z: (_f(z) - _one_hot(labels, _f(z).shape[1])) / len(labels),
+    "unstable_softmax": lambda labels, z: (_naive_softmax(z) - _one_hot(labels, _f(z).shape[1])) / len(labels),
+    "extra_derivative": lambda labels, z: softmax_cross_entropy_gradient(labels, z) * _stable_softmax(z) * (
+        1 - _stable_softmax(z)),
+}
+
+
+def _gradient_case(labels, z, label=None):
+    label = label or f"labels = {list(int(i) for i in labels)}, z = {_text(z)}"
+    return build_case(label, (np.asarray(labels, dtype=np.int64), np.asarray(z)), softmax_cross_entropy_gradient,
+                      GRADIENT_MISTAKES)
+
+
+# logistic_gradients ------------------------------------------------------------------
+
+def logistic_gradients(X, y, w, b):
+    X, y = _f(X), _f(y)
+    error = _sigmoid(X @ _f(w) + b) - y
+    return X.T @ error / len(y), float(np.mean(error))
+
+
+def _logistic_with(rule):
+    def gradients(X, y, w, b):
+        X, y = _f(X), _f(y)
+        z = X @ _f(w) + b
+        delta = rule(z, _sigmoid(z), y)
+        return X.T @ delta / len(y), float(np.mean(delta))
+    return gradients
+
+
+LOGISTIC_MISTAKES = {
+    "logistic_no_n": lambda X, y, w, b: tuple(g * len(_f(y)) for g in logistic_gradients(X, y, w, b)),
+    "logistic_sign": lambda X, y, w, b: tuple(-g for g in logistic_gradients(X, y, w, b)),
+    "no_sigmoid": _logistic_with(lambda z, p, y: z - y),
+    "sigmoid_derivative": _logistic_with(lambda z, p, y: (p - y) * p * (1 - p)),
+    "mse_of_probabilities": _logistic_with(lambda z, p, y: 2 * (p - y) * p * (1 - p)),
+    "x_in_bias": lambda X, y, w, b: (logistic_gradients(X, y, w, b)[0],
+                                     float(np.mean(logistic_gradients(X, y, w, b)[0]))),
+}
+
+
+def _logistic_case(X, y, w, b, label=None):
+    label = label or f"X = {_text(X)}, y = {_text(y)}, w = {_text(w)}, b = {b:g}"
+    return build_case(label, (np.asarray(X), np.asarray(y), np.asarray(w), b), logistic_gradients,
+                      LOGISTIC_MISTAKES)
+
+
+# xor_gradients -----------------------------------------------------------------------
+
+def xor_gradients(X, y, W1, b1, W2, b2):
+    X, y = _f(X), _f(y).reshape(-1, 1)
+    h = np.tanh(X @ _f(W1) + _f(b1))
+    z = h @ _f(W2) + _f(b2)
+    n = len(X)
+    loss = float(np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))))
+    dz = (_sigmoid(z) - y) / n
+    dh = dz @ _f(W2).T
+    dz1 = dh * (1 - h ** 2)
+    return loss, X.T @ dz1, dz1.sum(axis=0), h.T @ dz, dz.sum(axis=0)
+
+
+def _xor_with(X, y, W1, b1, W2, b2, *, slip):
+    X, y = _f(X), _f(y).reshape(-1, 1)
+    z1 = X @ _f(W1) + _f(b1)
+    h = np.tanh(z1)
+    z = h @ _f(W2) + _f(b2)
+    n = len(X)
+    loss = float(np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))))
+    p = _sigmoid(z)
+    dz = (p - y) / (1 if slip == "xor_no_n" else n)
+    if slip == "output_derivative":
+        dz = dz * p * (1 - p)
+    dh = dz @ _f(W2).T
+    local = {"tanh_derivative": 1 - h, "derivative_at_z": 1 - z1 ** 2, "no_tanh_derivative": 1.0}.get(slip, 1 - h ** 2)
+    dz1 = dh * local
+    grads = (X.T @ dz1, dz1.sum(axis=0), h.T @ dz, dz.sum(axis=0))
+    if slip == "xor_sign":
+        grads = tuple(-g for g in grads)
+    return (loss, *grads)
+
+
+XOR_MISTAKES = {key: functools.partial(_xor_with, slip=key) for key in (
+    "tanh_derivative", "derivative_at_z", "no_tanh_derivative", "xor_no_n", "output_derivative", "xor_sign")}
+
+
+def _xor_case(X, y, W1, b1, W2, b2, label):
+    args = tuple(np.asarray(a) for a in (X, y, W1, b1, W2, b2))
+    return build_case(label, args, xor_gradients, XOR_MISTAKES)
+
+
+# choose_loss (Keras) -----------------------------------------------------------------
+
+ACTIVATIONS = ("sigmoid", "softmax", "linear")
+LABELS = ("binary", "one_hot", "integers")
+
+
+def _loss_value(last_activation, labels, y_true, y_pred, from_logits=None):
+    """What the right keras.losses object gives on (y_true, y_pred), in NumPy; from_logits may be forced."""
+    logits = last_activation == "linear" if from_logits is None else from_logits
+    y_pred = _f(y_pred)
+    if labels == "binary":
+        scores = y_pred.reshape(-1)
+        if logits:
+            return binary_cross_entropy_from_logits(y_true, scores)
+        return binary_cross_entropy(y_true, scores)
+    one_hot = _f(y_true) if labels == "one_hot" else _one_hot(y_true, y_pred.shape[-1])
+    if logits:
+        return float(np.mean(-np.sum(one_hot * _log_softmax(y_pred), axis=-1)))
+    if labels == "one_hot":
+        return categorical_cross_entropy(one_hot, y_pred / np.sum(y_pred, axis=-1, keepdims=True))
+    # Keras' sparse loss from probabilities: log(clip(p)) then a softmax cross-entropy of those logs.
+    return sparse_cross_entropy_from_logits(y_true, np.log(np.clip(y_pred, EPS, 1 - EPS)))
+
+
+def choose_loss(last_activation, labels, y_true, y_pred):
+    """The report of the probe lab09.loss_report on the right choice: the loss, and no error."""
+    return {"loss": _loss_value(last_activation, labels, y_true, y_pred), "error": "", "other_labels": None}
+
+
+def _raised_with_other_labels(last_activation, labels, y_true, y_pred):
+    """Sparse for one-hot labels or categorical for integers: Keras raises; the other format gives the loss."""
+    if labels == "binary":
+        raise ValueError("binary labels have one format")
+    return {"loss": None, "error": "ValueError", "other_labels": _loss_value(last_activation, labels, y_true, y_pred)}
+
+
+CHOOSE_MISTAKES = {
+    "from_logits": lambda a, labels, t, p: {"loss": _loss_value(a, labels, t, p, from_logits=a != "linear"),
+                                            "error": "", "other_labels": None},
+    "sparse_vs_one_hot": _raised_with_other_labels,
+}
+
+
+def _choose_case(last_activation, labels, y_true, y_pred, label=None):
+    label = label or (f"last layer activation {last_activation!r}, labels {labels!r}: y_true = {_text(y_true)}, "
+                      f"model output = {_text(y_pred)}")
+    y_true = np.asarray(y_true, dtype=np.int64 if labels == "integers" else float)
+    return build_case(label, (last_activation, labels, y_true, np.asarray(y_pred, dtype=float)), choose_loss,
+                      CHOOSE_MISTAKES)
+
+
+# the cases ---------------------------------------------------------------------------
+
+EQUIVALENT_MUTANTS: dict[str, str] = {}
+
+
+def _softmax_rows(rng, n, k, scale=2.0):
+    return np.round(_stable_softmax(rng.normal(scale=scale, size=(n, k))), 3)
+
+
+def _normalized(p):
+    p = np.asarray(p, dtype=float)
+    return p / p.sum(axis=-1, keepdims=True)
+
+
+def public_cases():
+    """The course's −log 0.8 = 0.2231, saturated probabilities and logits, and a batch of each kind."""
+    xor = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    xor_y = np.array([0.0, 1.0, 1.0, 0.0])
+    W1 = np.array([[0.5, -0.4, 0.3, 0.8], [-0.6, 0.7, 0.2, -0.5]])
+    b1 = np.array([0.1, -0.1, 0.0, 0.2])
+    W2 = np.array([[0.9], [-0.7], [0.4], [0.6]])
+    b2 = np.array([-0.2])
+    probabilities = np.array([[0.8, 0.1, 0.1], [0.2, 0.5, 0.3]])
+    return {
+        "mse_mae": [
+            _mse_mae_case([6.96, 12.11, 16.77, 22.21], [0.08, 0.31, 0.54, 0.77],
+                          "the commute times against the first guess's predictions"),
+            _mse_mae_case([5.0, 4.0], [2.0, 7.0]),
+        ],
+        "binary_cross_entropy": [
+            _bce_case([1.0], [0.8], label="one example of class 1 predicted with p = 0.8: −log 0.8"),
+            _bce_case([1.0, 0.0, 1.0, 0.0], [0.9, 0.2, 0.6, 0.4]),
+            _bce_case([1.0, 0.0, 1.0, 0.0], [1.0, 0.0, 0.0, 1.0], label="saturated: p = 1, 0, 0, 1 for y = 1, 0, 1, 0"),
+        ],
+        "binary_cross_entropy_from_logits": [
+            _logits_case([1.0, 0.0, 1.0], [2.0, -1.0, 0.0]),
+            _logits_case([0.0, 1.0, 1.0, 0.0], [50.0, -50.0, 50.0, -50.0], "saturated logits ±50"),
+        ],
+        "categorical_cross_entropy": [
+            _cce_case([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]], probabilities,
+                      label="two examples, classes 0 and 2: −(log 0.8 + log 0.3) / 2"),
+            _cce_case([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]], [[0.0, 1.0, 0.0], [0.0, 0.5, 0.5]],
+                      label="saturated: a sure right answer and a sure wrong one"),
+        ],
+        "sparse_cross_entropy_from_logits": [
+            _sparse_case([0, 2], np.log(probabilities), "the logits log p of the probabilities [[0.8, 0.1, 0.1], "
+                         "[0.2, 0.5, 0.3]], labels 0 and 2"),
+            _sparse_case([1, 0], [[1000.0, 0.0, -1000.0], [3.0, 3.0, 3.0]], "huge logits, and a three-way tie"),
+        ],
+        "softmax_cross_entropy_gradient": [
+            _gradient_case([0, 2], np.log(probabilities), "labels 0 and 2, logits log p of [[0.8, 0.1, 0.1], "
+                           "[0.2, 0.5, 0.3]]"),
+            _gradient_case([1], [[800.0, 0.0, -800.0]], "one example with huge logits"),
+        ],
+        "logistic_gradients": [
+            _logistic_case([[2.0, 7.0], [8.0, 6.0], [5.0, 9.0]], [0.0, 1.0, 1.0], [0.3, -0.1], -0.5,
+                           "three students (study, sleep hours), w = [0.3, −0.1], b = −0.5"),
+        ],
+        "xor_gradients": [
+            _xor_case(xor, xor_y, W1, b1, W2, b2, "the four XOR points, a 2-4-1 network's starting weights"),
+        ],
+        "choose_loss": [
+            _choose_case("sigmoid", "binary", [1.0, 0.0, 1.0], [[0.8], [0.3], [0.0]]),
+            _choose_case("linear", "binary", [1.0, 0.0, 1.0], [[2.0], [-1.0], [50.0]]),
+            _choose_case("softmax", "one_hot", [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], probabilities),
+            _choose_case("linear", "integers", [0, 2], [[2.0, 1.0, -1.0], [0.5, 0.5, 3.0]]),
+        ],
+    }
+
+
+def _labels(rng, n, k):
+    return rng.integers(0, k, size=n)
+
+
+def hidden_cases(rng):
+    """Inputs drawn from ``rng``: saturated values, huge logits, one-element batches, ties and one class."""
+    n = int(rng.integers(4, 8))
+    k = int(rng.integers(3, 6))
+    y = rng.integers(0, 2, size=n).astype(float)
+    y[:2] = [0.0, 1.0]
+    p = np.round(rng.uniform(0.02, 0.98, size=n), 3)
+    saturated = p.copy()
+    saturated[:2] = [1.0, 1.0]  # sure and wrong, then sure and right
+    saturated[2] = rng.choice([0.0, 1.0])
+    # Keras' float32 turns 1 − 1e-7 into 1 − 1.19e-7: the graded Keras cases saturate at p = 0 only.
+    sure_and_wrong = p.copy()
+    sure_and_wrong[1] = 0.0
+    eps = float(rng.choice([1e-3, 1e-4, 1e-5]))
+    z = np.round(rng.normal(scale=3, size=n), 2)
+    z_big = np.round(z + np.sign(z + 1e-9) * rng.uniform(40, 60, size=n), 2)
+    z_huge = z.copy()
+    z_huge[:2] = [-800.0, 800.0]
+    labels = _labels(rng, n, k)
+    probs = _softmax_rows(rng, n, k)
+    probs = _normalized(probs)
+    saturated_probs = probs.copy()
+    saturated_probs[0] = _one_hot([(labels[0] + 1) % k], k)[0]  # sure and wrong
+    saturated_probs[1] = _one_hot([labels[1]], k)[0]  # sure and right
+    logits = np.round(rng.normal(scale=2, size=(n, k)), 2)
+    tied = logits.copy()
+    tied[0] = tied[0, 0]  # every class tied
+    tied[1, :2] = np.max(tied[1]) + 1.0  # two classes tied for the largest logit
+    huge = logits.copy()
+    huge[0] = 0.0
+    huge[0, (labels[0] + 1) % k] = 800.0
+    big = logits * 20 + np.round(rng.uniform(-50, 50), 1)
+    d = int(rng.integers(2, 4))
+    X = np.round(rng.uniform(-3, 3, size=(n, d)), 2)
+    w = np.round(rng.normal(size=d), 2)
+    b = float(np.round(rng.normal(), 2))
+    hidden = int(rng.integers(2, 6))
+    W1, b1 = np.round(rng.normal(size=(2, hidden)), 2), np.round(rng.normal(scale=0.5, size=hidden), 2)
+    W2, b2 = np.round(rng.normal(size=(hidden, 1)), 2), np.round(rng.normal(scale=0.5, size=1), 2)
+    points = np.round(rng.uniform(-1, 2, size=(n, 2)), 2)
+    one_hot = _one_hot(labels, k)
+    return {
+        "mse_mae": [
+            _mse_mae_case(np.round(rng.normal(size=n), 2), np.round(rng.normal(size=n), 2)),
+            _mse_mae_case([float(np.round(rng.normal(), 2))], [float(np.round(rng.normal(), 2))]),
+            _mse_mae_case(np.round(rng.normal(size=n), 2).astype(np.float32), np.round(rng.normal(size=n), 2)),
+        ],
+        "binary_cross_entropy": [
+            _bce_case(y, p),
+            _bce_case(y, saturated),
+            _bce_case(y, saturated, eps=eps),
+            _bce_case(y[:1], saturated[:1]),
+            _bce_case(y[1:2], saturated[1:2]),
+            _bce_case([0.0], [0.0]),
+        ],
+        "binary_cross_entropy_from_logits": [
+            _logits_case(y, z),
+            _logits_case(y, z_big),
+            _logits_case(y, z_huge),
+            _logits_case(y[:1], z_big[:1]),
+            _logits_case([1.0], [0.0]),
+        ],
+        "categorical_cross_entropy": [
+            _cce_case(one_hot, probs),
+            _cce_case(one_hot, saturated_probs),
+            _cce_case(one_hot, saturated_probs, eps=eps),
+            _cce_case(one_hot[:1], probs[:1]),
+            _cce_case(np.ones((n, 1)), np.ones((n, 1)), label=f"one class only: {n} examples, y = p = 1"),
+        ],
+        "sparse_cross_entropy_from_logits": [
+            _sparse_case(labels, logits),
+            _sparse_case(labels, tied),
+            _sparse_case(labels, huge),
+            _sparse_case(labels, big),
+            _sparse_case(labels[:1], logits[:1]),
+            _sparse_case(np.zeros(n, dtype=int), logits[:, :1], label=f"one class only: {n} examples"),
+        ],
+        "softmax_cross_entropy_gradient": [
+            _gradient_case(labels, logits),
+            _gradient_case(labels, tied),
+            _gradient_case(labels, huge),
+            _gradient_case(labels[:1], logits[:1]),
+            _gradient_case(labels, np.round(logits / 4, 2)),
+        ],
+        "logistic_gradients": [
+            _logistic_case(X, y, w, b),
+            _logistic_case(X[:1], y[:1], w, -b),
+            _logistic_case(X[:, :1], y, w[:1], b),
+        ],
+        "xor_gradients": [
+            _xor_case(points, y, W1, b1, W2, b2, f"{n} points, a 2-{hidden}-1 network"),
+            _xor_case(points[:1], y[1:2], W1, b1, W2, b2, f"one point, a 2-{hidden}-1 network"),
+        ],
+        "choose_loss": [
+            _choose_case("sigmoid", "binary", y, sure_and_wrong[:, None]),
+            _choose_case("linear", "binary", y, z_big[:, None]),
+            _choose_case("softmax", "one_hot", one_hot, saturated_probs),
+            _choose_case("linear", "one_hot", one_hot, logits),
+            _choose_case("softmax", "integers", labels, probs),
+            _choose_case("linear", "integers", labels, logits),
+        ],
+    }
