@@ -1,0 +1,565 @@
+"""Lab 07 hidden checks: the reference MLP from scratch, its known mistakes and the case generators.
+
+Conventions (the notebook states them): a Dense kernel W has shape (fan_in, fan_out) like Keras's,
+the bias b shape (fan_out,), starting at zeros; ReLU's derivative at exactly 0 is 0, as in
+TensorFlow; the loss is the mean of the squared errors over every entry, so its gradient carries
+the 1/(batch·outputs) and the layers sum over the batch; hidden kernels are He normal (Keras's
+HeNormal: a normal truncated at two of its standard deviations, rescaled so the kept values have
+std √(2/fan_in)), the output kernel Glorot uniform (Keras's GlorotUniform: U(−√(6/(in+out)), +√(…))),
+all drawn in order from one generator.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from autograder.hidden import build_case
+from autograder.probes.lab07 import dense as dense_probe
+from autograder.probes.lab07 import mlp as mlp_probe
+from autograder.probes.lab07 import relu as relu_probe
+from autograder.probes.lab07 import train_run
+
+TRUNCATION = 0.87962566103423978  # std of a standard normal truncated at ±2 (Keras's constant)
+COMMUTE_SEED = 7  # the notebook's network: MLP([1, 16, 16, 1], np.random.default_rng(7))
+COMMUTE_SIZES = (1, 16, 16, 1)
+COMMUTE_LEARNING_RATE = 0.05
+COMMUTE_EPOCHS = 1000
+
+
+def _f(values) -> np.ndarray:
+    return np.array(values, dtype=float)
+
+
+# standardize -------------------------------------------------------------------------
+
+def standardize(values):
+    x = _f(values)
+    mean, std = x.mean(), x.std()
+    return (x - mean) / std, float(mean), float(std)
+
+
+STANDARDIZE_MISTAKES = {
+    "sample_std": lambda v: ((_f(v) - _f(v).mean()) / _f(v).std(ddof=1), float(_f(v).mean()), float(_f(v).std(ddof=1))),
+    "variance": lambda v: ((_f(v) - _f(v).mean()) / _f(v).var(), float(_f(v).mean()), float(_f(v).var())),
+    "no_centering": lambda v: (_f(v) / _f(v).std(), float(_f(v).mean()), float(_f(v).std())),
+}
+
+
+# initialisers ------------------------------------------------------------------------
+
+def glorot_uniform(fan_in, fan_out, rng):
+    limit = math.sqrt(6.0 / (fan_in + fan_out))
+    return rng.uniform(-limit, limit, size=(fan_in, fan_out))
+
+
+def he_normal(fan_in, fan_out, rng):
+    stddev = math.sqrt(2.0 / fan_in) / TRUNCATION
+    W = rng.normal(0.0, stddev, size=(fan_in, fan_out))
+    outside = np.abs(W) > 2 * stddev
+    while outside.any():
+        W[outside] = rng.normal(0.0, stddev, size=int(outside.sum()))
+        outside = np.abs(W) > 2 * stddev
+    return W
+
+
+def _law(kind, std, bound=None, mean=0.0, shape=None, rng_used=True, repeatable=True, fresh=True):
+    """What an initialiser's draws should look like: the comparison judges a sample against this."""
+    return {"law": kind, "mean": float(mean), "std": float(std), "bound": None if bound is None else float(bound),
+            "shape": shape, "rng_used": rng_used, "repeatable": repeatable, "fresh": fresh}
+
+
+def _uniform(limit, shape, **flags):
+    return _law("uniform", limit / math.sqrt(3), limit, shape=shape, **flags)
+
+
+def _truncated(std, shape, **flags):
+    """A normal truncated at two of its own standard deviations whose kept values have std ``std``."""
+    return _law("truncated", std, 2 * std / TRUNCATION, shape=shape, **flags)
+
+
+def _glorot_law(fan_in, fan_out, seed):
+    return _uniform(math.sqrt(6 / (fan_in + fan_out)), (fan_in, fan_out))
+
+
+def _he_law(fan_in, fan_out, seed):
+    return _truncated(math.sqrt(2 / fan_in), (fan_in, fan_out))
+
+
+_RANDOM_STATE_MISTAKES = {
+    "global_random": lambda law: lambda i, o, s: {**law(i, o, s), "rng_used": False, "repeatable": False},
+    "reseeded": lambda law: lambda i, o, s: {**law(i, o, s), "rng_used": False, "fresh": False},
+    "transposed": lambda law: lambda i, o, s: {**law(o, i, s), "shape": (o, i)},
+}
+
+GLOROT_MISTAKES = {
+    "normal": lambda i, o, s: _law("normal", math.sqrt(2 / (i + o)), shape=(i, o)),
+    "std_as_limit": lambda i, o, s: _uniform(math.sqrt(2 / (i + o)), (i, o)),
+    "fan_in_only": lambda i, o, s: _uniform(math.sqrt(6 / i), (i, o)),
+    "no_sqrt": lambda i, o, s: _uniform(6 / (i + o), (i, o)),
+    "one_sided": lambda i, o, s: {**_uniform(math.sqrt(6 / (i + o)), (i, o)),
+                                  "mean": math.sqrt(6 / (i + o)) / 2, "std": math.sqrt(6 / (i + o)) / math.sqrt(12)},
+    **{key: make(_glorot_law) for key, make in _RANDOM_STATE_MISTAKES.items()},
+}
+
+HE_MISTAKES = {
+    "untruncated": lambda i, o, s: _law("normal", math.sqrt(2 / i), shape=(i, o)),
+    "no_rescale": lambda i, o, s: _truncated(math.sqrt(2 / i) * TRUNCATION, (i, o)),
+    "fan_out": lambda i, o, s: _truncated(math.sqrt(2 / o), (i, o)),
+    "fan_avg": lambda i, o, s: _truncated(math.sqrt(4 / (i + o)), (i, o)),
+    "variance_as_std": lambda i, o, s: _truncated(2 / i, (i, o)),
+    "uniform": lambda i, o, s: _uniform(math.sqrt(6 / i), (i, o)),
+    **{key: make(_he_law) for key, make in _RANDOM_STATE_MISTAKES.items()},
+}
+
+
+# Dense -------------------------------------------------------------------------------
+
+class Dense:
+    def __init__(self, fan_in, fan_out, rng, init="glorot"):
+        if init not in ("glorot", "he"):
+            raise ValueError(f"init must be 'glorot' or 'he'. Received: init={init!r}")
+        self.W = (he_normal if init == "he" else glorot_uniform)(fan_in, fan_out, rng)
+        self.b = np.zeros(fan_out)
+
+    def forward(self, X):
+        self.X = _f(X)
+        return self.X @ self.W + self.b
+
+    def backward(self, grad_out):
+        grad_out = _f(grad_out)
+        self.dW = self.X.T @ grad_out
+        self.db = grad_out.sum(axis=0)
+        return grad_out @ self.W.T
+
+
+class _TransposedDense(Dense):
+    def __init__(self, fan_in, fan_out, rng, init="glorot"):
+        super().__init__(fan_out, fan_in, rng, init)
+        self.b = np.zeros(fan_out)
+
+    def forward(self, X):
+        self.X = _f(X)
+        return self.X @ self.W.T + self.b
+
+    def backward(self, grad_out):
+        self.dW, self.db = grad_out.T @ self.X, grad_out.sum(axis=0)
+        return grad_out @ self.W
+
+
+class _CachedOutputDense(Dense):
+    def forward(self, X):
+        self.X = _f(X) @ self.W + self.b
+        return self.X
+
+
+class _NoBiasGradientDense(Dense):
+    def backward(self, grad_out):
+        self.dW = self.X.T @ grad_out
+        return grad_out @ self.W.T
+
+
+class _NoUpstreamDense(Dense):
+    def backward(self, grad_out):
+        return super().backward(np.ones_like(_f(grad_out)))
+
+
+class _MeanDense(Dense):
+    def backward(self, grad_out):
+        grad_in = super().backward(grad_out)
+        self.dW, self.db = self.dW / len(self.X), self.db / len(self.X)
+        return grad_in
+
+
+class _UpdatingDense(Dense):
+    def backward(self, grad_out, learning_rate=0.01):
+        self.dW, self.db = self.X.T @ grad_out, grad_out.sum(axis=0)
+        self.W, self.b = self.W - learning_rate * self.dW, self.b - learning_rate * self.db
+        return grad_out @ self.W.T
+
+
+DENSE_MISTAKES = {"transposed_kernel": _TransposedDense, "cached_output": _CachedOutputDense,
+                  "no_bias_gradient": _NoBiasGradientDense, "no_upstream": _NoUpstreamDense,
+                  "mean_in_layer": _MeanDense, "updates_in_backward": _UpdatingDense}
+
+
+# ReLU --------------------------------------------------------------------------------
+
+class ReLU:
+    def forward(self, X):
+        self.X = _f(X)
+        return np.maximum(self.X, 0.0)
+
+    def backward(self, grad_out):
+        return _f(grad_out) * (self.X > 0)
+
+
+class _ReluAtZero(ReLU):
+    def backward(self, grad_out):
+        return _f(grad_out) * (self.X >= 0)
+
+
+class _ReluNoUpstream(ReLU):
+    def backward(self, grad_out):
+        return (self.X > 0).astype(float)
+
+
+class _ReluCachedOutputAtZero(ReLU):
+    def forward(self, X):
+        self.X = np.maximum(_f(X), 0.0)
+        return self.X
+
+    def backward(self, grad_out):
+        return _f(grad_out) * (self.X >= 0)
+
+
+RELU_MISTAKES = {"relu_at_zero": _ReluAtZero, "no_upstream": _ReluNoUpstream,
+                 "cached_output_at_zero": _ReluCachedOutputAtZero}
+
+
+# mse_loss ----------------------------------------------------------------------------
+
+def mse_loss(y_pred, y):
+    diff = _f(y_pred) - _f(y)
+    return float(np.mean(diff ** 2)), 2 * diff / diff.size
+
+
+def _diff(y_pred, y):
+    return _f(y_pred) - _f(y)
+
+
+MSE_MISTAKES = {
+    "summed_gradient": lambda p, y: (float(np.mean(_diff(p, y) ** 2)), 2 * _diff(p, y)),
+    "summed": lambda p, y: (float(np.sum(_diff(p, y) ** 2)), 2 * _diff(p, y)),
+    "no_two": lambda p, y: (float(np.mean(_diff(p, y) ** 2)), _diff(p, y) / _diff(p, y).size),
+    "sign": lambda p, y: (float(np.mean(_diff(p, y) ** 2)), -2 * _diff(p, y) / _diff(p, y).size),
+    "batch_only": lambda p, y: (float(np.mean(_diff(p, y) ** 2)), 2 * _diff(p, y) / len(_diff(p, y))),
+}
+
+
+# MLP ---------------------------------------------------------------------------------
+
+def _layer_stack(layer_sizes, rng, dense=Dense, relu=ReLU, hidden_init="he", output_relu=False, activations=True):
+    layers = []
+    pairs = list(zip(layer_sizes[:-1], layer_sizes[1:]))
+    for i, (fan_in, fan_out) in enumerate(pairs):
+        last = i == len(pairs) - 1
+        layers.append(dense(fan_in, fan_out, rng() if callable(rng) else rng, init="glorot" if last else hidden_init))
+        if activations and (not last or output_relu):
+            layers.append(relu())
+    return layers
+
+
+class MLP:
+    def __init__(self, layer_sizes, rng):
+        self.layers = _layer_stack(layer_sizes, rng)
+
+    def forward(self, X):
+        for layer in self.layers:
+            X = layer.forward(X)
+        return X
+
+    def backward(self, grad):
+        for layer in reversed(self.layers):
+            grad = layer.backward(grad)
+        return grad
+
+    def step(self, learning_rate):
+        for layer in self.layers:
+            if isinstance(layer, Dense):
+                layer.W = layer.W - learning_rate * layer.dW
+                layer.b = layer.b - learning_rate * layer.db
+
+
+def _mlp_variant(build=None, backward=None, step_sign=1.0):
+    class Variant(MLP):
+        def __init__(self, layer_sizes, rng):
+            self.layers = build(layer_sizes, rng) if build else _layer_stack(layer_sizes, rng)
+
+        def backward(self, grad):
+            return backward(self, grad) if backward else MLP.backward(self, grad)
+
+        def step(self, learning_rate):
+            MLP.step(self, step_sign * learning_rate)
+    return Variant
+
+
+def _forward_order_backward(net, grad):
+    for layer in net.layers:
+        grad = layer.backward(grad)
+    return grad
+
+
+def _updating_backward(net, grad):
+    for layer in reversed(net.layers):
+        grad = layer.backward(grad)
+        if isinstance(layer, Dense):
+            layer.W, layer.b = layer.W - 0.01 * layer.dW, layer.b - 0.01 * layer.db
+    return grad
+
+
+MLP_MISTAKES = {
+    "backward_forward_order": _mlp_variant(backward=_forward_order_backward),
+    "reseeded": _mlp_variant(build=lambda sizes, rng: _layer_stack(sizes, lambda: np.random.default_rng(0))),
+    "all_glorot": _mlp_variant(build=lambda sizes, rng: _layer_stack(sizes, rng, hidden_init="glorot")),
+    "relu_on_output": _mlp_variant(build=lambda sizes, rng: _layer_stack(sizes, rng, output_relu=True)),
+    "no_relu": _mlp_variant(build=lambda sizes, rng: _layer_stack(sizes, rng, activations=False)),
+    "updates_in_backward": _mlp_variant(backward=_updating_backward),
+    "ascent": _mlp_variant(step_sign=-1.0),
+}
+
+
+# train -------------------------------------------------------------------------------
+
+def train(mlp, X, y, learning_rate, epochs):
+    history = []
+    for _ in range(epochs):
+        loss, grad = mse_loss(mlp.forward(X), y)
+        mlp.backward(grad)
+        mlp.step(learning_rate)
+        history.append(loss)
+    return np.array(history)
+
+
+def _train_after_update(mlp, X, y, learning_rate, epochs):
+    history = []
+    for _ in range(epochs):
+        mlp.backward(mse_loss(mlp.forward(X), y)[1])
+        mlp.step(learning_rate)
+        history.append(mse_loss(mlp.forward(X), y)[0])
+    return np.array(history)
+
+
+TRAIN_MISTAKES = {
+    "after_update": _train_after_update,
+    "extra_epoch": lambda mlp, X, y, learning_rate, epochs: train(mlp, X, y, learning_rate, epochs + 1),
+    "missing_epoch": lambda mlp, X, y, learning_rate, epochs: train(mlp, X, y, learning_rate, epochs - 1),
+}
+
+
+# keras_mlp ---------------------------------------------------------------------------
+
+def keras_mlp(weights):
+    """The reference Keras twin (TensorFlow is imported here only: the NumPy checks never call it)."""
+    import keras
+
+    keras.config.set_floatx("float64")
+    layers = [keras.Input(shape=(np.shape(weights[0][0])[0],))]
+    for i, (W, _) in enumerate(weights):
+        layers.append(keras.layers.Dense(np.shape(W)[1], activation="relu" if i < len(weights) - 1 else None))
+    model = keras.Sequential(layers)
+    model.set_weights([np.asarray(a, dtype=float) for pair in weights for a in pair])
+    return model
+
+
+def _numpy_twin(weights, X, y, learning_rate, epochs, hidden=True, output_relu=False):
+    """What probes.lab07.keras_fit reports for a float64 model, computed with the NumPy reference."""
+    layers = []
+    for i, (W, b) in enumerate(weights):
+        layer = Dense.__new__(Dense)
+        layer.W, layer.b = _f(W), _f(b)
+        layers.append(layer)
+        if (i < len(weights) - 1 and hidden) or (i == len(weights) - 1 and output_relu):
+            layers.append(ReLU())
+    net = MLP.__new__(MLP)
+    net.layers = layers
+    prediction = net.forward(_f(X))
+    history = train(net, _f(X), _f(y), learning_rate, epochs)
+    return {"prediction": prediction, "history": history, "dtype": "float64"}
+
+
+KERAS_MISTAKES = {
+    "relu_on_output": lambda *args: _numpy_twin(*args, output_relu=True),
+    "no_hidden_relu": lambda *args: _numpy_twin(*args, hidden=False),
+}
+
+
+# cases -------------------------------------------------------------------------------
+
+def _text(values) -> str:
+    return np.array2string(_f(values), precision=4, separator=", ", threshold=8, edgeitems=2)
+
+
+def _standardize_case(values, label=None):
+    return build_case(label or f"values = {_text(values)}", (_f(values),), standardize, STANDARDIZE_MISTAKES)
+
+
+def _init_case(reference_law, mistakes, fan_in, fan_out, seed):
+    label = f"fan_in = {fan_in}, fan_out = {fan_out}, draws from rng = np.random.default_rng({seed})"
+    return build_case(label, (fan_in, fan_out, seed), reference_law, mistakes)
+
+
+def _probed(probe, implementation):
+    return lambda *args: probe(implementation, *args)
+
+
+def _dense_case(fan_in, fan_out, seed, W, b, X, upstream):
+    X = _f(X)
+    label = (f"Dense({fan_in}, {fan_out}, rng) with W = {_text(W)}, b = {_text(b)}, a batch of {len(X)}: "
+             f"X = {_text(X)}, upstream gradient {_text(upstream)}")
+    return build_case(label, (fan_in, fan_out, seed, _f(W), _f(b), X, _f(upstream)), _probed(dense_probe, Dense),
+                      {key: _probed(dense_probe, cls) for key, cls in DENSE_MISTAKES.items()})
+
+
+def _relu_case(X, upstream):
+    label = f"X = {_text(X)}, upstream gradient {_text(upstream)}"
+    return build_case(label, (_f(X), _f(upstream)), _probed(relu_probe, ReLU),
+                      {key: _probed(relu_probe, cls) for key, cls in RELU_MISTAKES.items()})
+
+
+def _mse_case(y_pred, y):
+    return build_case(f"y_pred = {_text(y_pred)}, y = {_text(y)}", (_f(y_pred), _f(y)), mse_loss, MSE_MISTAKES)
+
+
+def _weights_list(weights):
+    return [[_f(W), _f(b)] for W, b in weights]
+
+
+def _mlp_case(layer_sizes, seed, weights, X, upstream, learning_rate):
+    label = (f"MLP({list(layer_sizes)}, np.random.default_rng({seed})), then the case's weights, a batch of "
+             f"{len(X)}: X = {_text(X)}, upstream gradient {_text(upstream)}, step({learning_rate:g})")
+    args = (tuple(layer_sizes), seed, _weights_list(weights), _f(X), _f(upstream), learning_rate)
+    return build_case(label, args, _probed(mlp_probe, MLP),
+                      {key: _probed(mlp_probe, cls) for key, cls in MLP_MISTAKES.items()})
+
+
+def _train_case(layer_sizes, seed, weights, X, y, learning_rate, epochs, data=None):
+    data = data or f"{len(X)} rows X = {_text(X)}, y = {_text(y)}"
+    label = (f"MLP({list(layer_sizes)}) set to the case's weights, {data}, learning_rate = {learning_rate:g}, "
+             f"{epochs} epochs")
+    args = (tuple(layer_sizes), seed, _weights_list(weights), _f(X), _f(y), learning_rate, epochs)
+    return build_case(label, args, _probed(train_run, train),
+                      {key: _probed(train_run, fn) for key, fn in TRAIN_MISTAKES.items()})
+
+
+def _keras_case(weights, X, y, learning_rate, epochs):
+    sizes = [np.shape(weights[0][0])[0]] + [np.shape(W)[1] for W, _ in weights]
+    label = (f"keras_mlp(the weights of a {'→'.join(map(str, sizes))} network), {len(X)} rows X = {_text(X)}, "
+             f"fit with SGD({learning_rate:g}) for {epochs} epochs, one batch of all rows")
+    args = (_weights_list(weights), _f(X), _f(y), learning_rate, epochs)
+    return build_case(label, args, _numpy_twin, KERAS_MISTAKES)
+
+
+def _quarters(rng, shape, low=-1.5, high=1.5):
+    """Multiples of 0.25, never 0: sums of their products are exact in floating point."""
+    values = rng.integers(int(low * 4), int(high * 4) + 1, size=shape) / 4
+    return np.where(values == 0, 0.25, values)
+
+
+def _weights(rng, layer_sizes):
+    pairs = zip(layer_sizes[:-1], layer_sizes[1:])
+    return [(_quarters(rng, (i, o)), _quarters(rng, (o,), -0.5, 0.5)) for i, o in pairs]
+
+
+def _with_zero_preactivation(weights, X):
+    """Shifts the first layer's first bias so that row 0's first hidden pre-activation is exactly 0."""
+    (W, b), *rest = weights
+    b = b.copy()
+    b[0] = -(X[0] @ W[:, 0])
+    return [(W, b), *rest]
+
+
+def _commute_data():
+    from autograder import data
+
+    table = data.load("bike_car_commutes")
+    x, _, _ = standardize(table["distance_miles"])
+    t, _, _ = standardize(table["time_minutes"])
+    return x[:, None], t[:, None]
+
+
+PUBLIC_X = np.array([[1.0, -2.0, 0.5], [0.0, 1.5, -1.0]])
+PUBLIC_W = np.array([[0.5, -1.0], [0.25, 0.75], [-0.5, 1.0]])
+PUBLIC_B = np.array([0.1, -0.2])
+PUBLIC_UPSTREAM = np.array([[1.0, -0.5], [2.0, 0.25]])
+PUBLIC_SIZES = (2, 3, 3, 1)
+
+
+def public_cases():
+    """Small, hand-checkable numbers and the course's commute data (39 distances, mean 10.5, std 5.6273)."""
+    distances = np.arange(1.0, 20.5, 0.5)
+    rng = np.random.default_rng(7)
+    weights = _weights(rng, PUBLIC_SIZES)
+    X = np.array([[1.0, -0.5], [0.5, 2.0], [-1.5, 1.0], [2.0, 0.0]])
+    x, t = _commute_data()
+    return {
+        "standardize": [_standardize_case(distances, "the 39 commute distances 1.0, 1.5, …, 20.0 miles"),
+                        _standardize_case([2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0])],
+        "glorot_uniform": [_init_case(_glorot_law, GLOROT_MISTAKES, 3, 5, 0),
+                           _init_case(_glorot_law, GLOROT_MISTAKES, 16, 1, 1)],
+        "he_normal": [_init_case(_he_law, HE_MISTAKES, 4, 16, 0), _init_case(_he_law, HE_MISTAKES, 16, 2, 1)],
+        "Dense": [_dense_case(3, 2, 0, PUBLIC_W, PUBLIC_B, PUBLIC_X, PUBLIC_UPSTREAM),
+                  _dense_case(2, 2, 1, PUBLIC_W[:2], PUBLIC_B, PUBLIC_X[:, :2], PUBLIC_UPSTREAM)],
+        "ReLU": [_relu_case([[-2.0, 0.0, 1.5], [3.0, -0.5, 0.0]], [[1.0, 2.0, 3.0], [-1.0, 0.5, 4.0]])],
+        "mse_loss": [_mse_case([[0.5], [2.0], [-1.0]], [[1.0], [1.0], [1.0]]),
+                     _mse_case([[1.0, 2.0], [0.0, -1.0]], [[0.0, 2.5], [1.0, 1.0]])],
+        "MLP": [_mlp_case(PUBLIC_SIZES, 0, _with_zero_preactivation(weights, X), X, [[1.0], [-0.5], [0.25], [2.0]],
+                          0.1),
+                _mlp_case((1, 4, 4, 1), 3, _weights(rng, (1, 4, 4, 1)), [[0.5], [-1.0]], [[1.0], [0.5]], 0.05)],
+        "train": [_train_case((1, 4, 4, 1), 3, _weights(rng, (1, 4, 4, 1)), x[::4], t[::4], 0.05, 20,
+                              "every 4th normalized commute (10 rows)")],
+        "keras_mlp": [_keras_case(_weights(rng, (1, 4, 4, 1)), x[::4], t[::4], 0.05, 5),
+                      _keras_case(_weights(rng, (2, 3, 1)), X, [[1.0], [0.0], [-1.0], [0.5]], 0.1, 3)],
+    }
+
+
+EQUIVALENT_MUTANTS: dict[str, str] = {}
+
+
+def _sizes(rng, inputs=None):
+    hidden = int(rng.integers(2, 6))
+    return (int(inputs if inputs is not None else rng.integers(1, 4)), hidden, hidden, int(rng.integers(1, 3)))
+
+
+def hidden_cases(rng):
+    """Inputs drawn from ``rng``: other shapes, one-row batches, one feature, exact zeros into ReLU."""
+    seeds = [int(s) for s in rng.integers(0, 2**31, size=8)]
+    n = int(rng.integers(3, 7))
+    values = np.round(rng.normal(rng.uniform(-5, 5), rng.uniform(0.5, 4), size=n), 2)
+    fan_in, fan_out = int(rng.integers(2, 5)), int(rng.integers(8, 20))
+    if rng.random() < 0.5:
+        fan_in, fan_out = fan_out, fan_in
+    i, o = int(rng.integers(2, 5)), int(rng.integers(2, 5))
+    W, b = _quarters(rng, (i, o)), _quarters(rng, (o,), -0.5, 0.5)
+    X = _quarters(rng, (int(rng.integers(2, 5)), i), -2, 2)
+    W1, b1 = _quarters(rng, (1, o)), _quarters(rng, (o,), -0.5, 0.5)
+    square = int(rng.integers(2, 5))
+    relu_x = _quarters(rng, (int(rng.integers(2, 5)), int(rng.integers(2, 5))), -2, 2)
+    relu_x.flat[rng.choice(relu_x.size, size=2, replace=False)] = 0.0
+    sizes, one_feature = _sizes(rng), _sizes(rng, inputs=1)
+    batch = _quarters(rng, (int(rng.integers(2, 6)), sizes[0]), -2, 2)
+    xs = _quarters(rng, (int(rng.integers(4, 9)), 1), -2, 2)
+    ys = np.round(np.sin(2 * xs) + 0.1 * rng.normal(size=xs.shape), 3)
+    outputs = int(rng.integers(2, 4))
+    return {
+        "standardize": [_standardize_case(values), _standardize_case(values[:2])],
+        "glorot_uniform": [_init_case(_glorot_law, GLOROT_MISTAKES, fan_in, fan_out, seeds[0]),
+                           _init_case(_glorot_law, GLOROT_MISTAKES, 1, int(rng.integers(2, 6)), seeds[1])],
+        "he_normal": [_init_case(_he_law, HE_MISTAKES, fan_in, fan_out, seeds[2]),
+                      _init_case(_he_law, HE_MISTAKES, int(rng.integers(10, 30)), 1, seeds[3])],
+        "Dense": [
+            _dense_case(i, o, seeds[4], W, b, X, _quarters(rng, (len(X), o), -2, 2)),
+            _dense_case(i, o, seeds[4], W, b, X[:1], _quarters(rng, (1, o), -2, 2)),
+            _dense_case(1, o, seeds[5], W1, b1, X[:, :1], _quarters(rng, (len(X), o), -2, 2)),
+            _dense_case(square, square, seeds[5], _quarters(rng, (square, square)), _quarters(rng, (square,)),
+                        _quarters(rng, (3, square), -2, 2), _quarters(rng, (3, square), -2, 2)),
+        ],
+        "ReLU": [_relu_case(relu_x, _quarters(rng, relu_x.shape, -2, 2)),
+                 _relu_case(np.array([[0.0]]), np.array([[1.5]]))],
+        "mse_loss": [
+            _mse_case(_quarters(rng, (n, 1), -2, 2), _quarters(rng, (n, 1), -2, 2)),
+            _mse_case(_quarters(rng, (n, outputs), -2, 2), _quarters(rng, (n, outputs), -2, 2)),
+            _mse_case(_quarters(rng, (1, 1), -2, 2), _quarters(rng, (1, 1), -2, 2)),
+        ],
+        "MLP": [
+            _mlp_case(sizes, seeds[6], _with_zero_preactivation(_weights(rng, sizes), batch), batch,
+                      _quarters(rng, (len(batch), sizes[-1]), -2, 2), 0.1),
+            _mlp_case(one_feature, seeds[7], _weights(rng, one_feature), batch[:1, :1],
+                      _quarters(rng, (1, one_feature[-1]), -2, 2), 0.05),
+        ],
+        "train": [_train_case((1, 4, 4, 1), seeds[6], _weights(rng, (1, 4, 4, 1)), xs, ys, 0.05,
+                              int(rng.integers(5, 15))),
+                  _train_case((1, 3, 1), seeds[7], _weights(rng, (1, 3, 1)), xs[:1], ys[:1], 0.1, 3)],
+        "keras_mlp": [_keras_case(_weights(rng, (1, 4, 4, 1)), xs, ys, 0.05, int(rng.integers(3, 6)))],
+    }

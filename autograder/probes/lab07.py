@@ -1,0 +1,266 @@
+"""Lab 07 probes: build the student's layers and networks, run them, and report plain data.
+
+Each probe makes the student's object from the case's inputs, sets the weights the case gives
+(so that every implementation computes on the same numbers), calls forward, backward and step,
+and reports what came out. Initialisers are judged by their statistics over many draws from one
+``np.random.Generator``. The probes hold no formula of a layer: the grading process compares
+their reports with the reference's (``autograder.checks.lab07``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+MIN_SAMPLES = 40_000  # enough draws that a std is known to ~0.4 % and a bound is reached
+
+
+def _array(value):
+    """A numeric array (its dtype kept), or None where ``value`` is not one."""
+    if value is None:
+        return None
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError):
+        return None
+    return array if array.dtype.kind in "biuf" else None
+
+
+def _shape(value):
+    array = _array(value)
+    return None if array is None else tuple(int(n) for n in array.shape)
+
+
+def init_stats(init, fan_in, fan_out, seed, samples=MIN_SAMPLES):
+    """Calls ``init(fan_in, fan_out, rng)`` with one generator until ``samples`` numbers are drawn.
+
+    Returns:
+        ``{"shape", "rng_used", "repeatable", "fresh", "n", "mean", "std", "max_abs"}``: the first draw's
+        shape; whether the call advanced ``rng``; whether a new generator of the same seed gives the
+        same first draw; whether the second draw differs from the first; and the pooled statistics.
+        Or a string saying why the draws could not be read.
+    """
+    rng = np.random.default_rng(seed)
+    state = rng.bit_generator.state
+    first = _array(init(fan_in, fan_out, rng))
+    if first is None:
+        return "the initialiser did not return an array of numbers"
+    rng_used = rng.bit_generator.state != state
+    draws = [first.astype(np.float64).ravel()]
+    total = first.size
+    second = None
+    while total < samples and len(draws) < samples:
+        draw = _array(init(fan_in, fan_out, rng))
+        if draw is None or draw.shape != first.shape:
+            return "the initialiser returned arrays of different shapes on repeated calls"
+        second = draw if second is None else second
+        draws.append(draw.astype(np.float64).ravel())
+        total += draw.size
+    again = _array(init(fan_in, fan_out, np.random.default_rng(seed)))
+    pooled = np.concatenate(draws)
+    if not np.all(np.isfinite(pooled)):
+        return "the initialiser returned NaN or infinity"
+    return {
+        "shape": _shape(first),
+        "rng_used": bool(rng_used),
+        "repeatable": bool(again is not None and again.shape == first.shape and np.array_equal(again, first)),
+        "fresh": bool(second is None or not np.array_equal(second, first)),
+        "n": int(pooled.size),
+        "mean": float(pooled.mean()),
+        "std": float(pooled.std()),
+        "max_abs": float(np.max(np.abs(pooled))),
+    }
+
+
+def _error(step: str, exc: Exception) -> tuple[str, str]:
+    return f"{step} raised {type(exc).__name__}", str(exc).splitlines()[0][:200] if str(exc) else ""
+
+
+def _initialisers(cls):
+    """The student's glorot_uniform and he_normal, looked up where their class was defined."""
+    namespace = getattr(getattr(cls, "__init__", None), "__globals__", {})
+    return namespace.get("glorot_uniform"), namespace.get("he_normal")
+
+
+def _same_draw(layer_w, init, fan_in, fan_out, seed) -> bool:
+    if not callable(init):
+        return False
+    drawn = _array(init(fan_in, fan_out, np.random.default_rng(seed)))
+    w = _array(layer_w)
+    return bool(drawn is not None and w is not None and drawn.shape == w.shape and np.array_equal(drawn, w))
+
+
+def dense(Dense, fan_in, fan_out, seed, W, b, X, upstream):
+    """Builds ``Dense(fan_in, fan_out, rng)``, sets W and b, runs forward(X) and backward(upstream).
+
+    Returns:
+        A dict: the shapes of W and b as built, whether W is ``glorot_uniform(fan_in, fan_out, rng)``
+        (and, with ``init="he"``, ``he_normal``'s) from the same seed, whether b starts at zeros; then,
+        with the case's W and b, the output, the returned input gradient, dW and db, and whether
+        backward left W and b as they were. ``error`` names a step that raised.
+    """
+    glorot, he = _initialisers(Dense)
+    layer = Dense(fan_in, fan_out, np.random.default_rng(seed))
+    he_layer = Dense(fan_in, fan_out, np.random.default_rng(seed), init="he")
+    report = {
+        "W_shape": _shape(getattr(layer, "W", None)),
+        "b_shape": _shape(getattr(layer, "b", None)),
+        "glorot_init": _same_draw(getattr(layer, "W", None), glorot, fan_in, fan_out, seed),
+        "he_init": _same_draw(getattr(he_layer, "W", None), he, fan_in, fan_out, seed),
+        "b_zero": bool(_array(getattr(layer, "b", None)) is not None and not np.any(layer.b)),
+        "output": None, "grad_in": None, "dW": None, "db": None, "weights_kept": True, "error": None,
+        "detail": "",
+    }
+    layer.W, layer.b = np.array(W, dtype=float), np.array(b, dtype=float)
+    try:
+        report["output"] = _array(layer.forward(np.array(X, dtype=float)))
+        step = "backward"
+        kept = layer.W.copy(), layer.b.copy()
+        report["grad_in"] = _array(layer.backward(np.array(upstream, dtype=float)))
+    except NotImplementedError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the step that failed is part of the report
+        report["error"], report["detail"] = _error("forward" if report["output"] is None else step, exc)
+        return report
+    report["dW"], report["db"] = _array(getattr(layer, "dW", None)), _array(getattr(layer, "db", None))
+    report["weights_kept"] = bool(_shape(layer.W) == kept[0].shape and np.array_equal(layer.W, kept[0])
+                                  and _shape(layer.b) == kept[1].shape and np.array_equal(layer.b, kept[1]))
+    return report
+
+
+def relu(ReLU, X, upstream):
+    """``ReLU().forward(X)`` and ``backward(upstream)``: ``{"output", "grad_in"}``."""
+    layer = ReLU()
+    output = _array(layer.forward(np.array(X, dtype=float)))
+    return {"output": output, "grad_in": _array(layer.backward(np.array(upstream, dtype=float)))}
+
+
+def _layer_name(layer) -> str:
+    return type(layer).__name__
+
+
+def _flat(arrays) -> np.ndarray | None:
+    arrays = [_array(a) for a in arrays]
+    if any(a is None for a in arrays):
+        return None
+    return np.concatenate([a.astype(np.float64).ravel() for a in arrays]) if arrays else np.zeros(0)
+
+
+def _build(MLP, layer_sizes, seed, weights):
+    """The student's network from ``seed``, what its construction showed, then the case's weights set."""
+    net = MLP(list(layer_sizes), np.random.default_rng(seed))
+    layers = list(getattr(net, "layers", []))
+    dense_layers = [layer for layer in layers if hasattr(layer, "W")]
+    kernels = [_array(layer.W) for layer in dense_layers]
+    glorot, he = _initialisers(MLP)
+    rng = np.random.default_rng(seed)
+    in_order = len(dense_layers) == len(layer_sizes) - 1 and callable(glorot) and callable(he)
+    for i, (fan_in, fan_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:])):
+        if not in_order:
+            break
+        drawn = _array((glorot if i == len(layer_sizes) - 2 else he)(fan_in, fan_out, rng))
+        in_order = drawn is not None and kernels[i] is not None and drawn.shape == kernels[i].shape and bool(
+            np.array_equal(drawn, kernels[i]))
+    identical = any(a is not None and b is not None and a.shape == b.shape and np.array_equal(a, b)
+                    for i, a in enumerate(kernels) for b in kernels[i + 1:])
+    for layer, (W, b) in zip(dense_layers, weights):
+        layer.W, layer.b = np.array(W, dtype=float), np.array(b, dtype=float)
+    built = {"layers": ", ".join(_layer_name(layer) for layer in layers), "drawn_in_order": bool(in_order),
+             "identical_kernels": bool(identical)}
+    return net, layers, dense_layers, built
+
+
+def mlp(MLP, layer_sizes, seed, weights, X, upstream, learning_rate):
+    """Builds ``MLP(layer_sizes, rng)``, sets the case's weights, runs forward, backward and step.
+
+    Returns:
+        A dict: the layer types in order, whether the kernels are the student's ``he_normal`` (hidden
+        layers) and ``glorot_uniform`` (output layer) drawn in order from one generator, whether two
+        kernels came out identical; with the case's weights: the output, the input gradient, the order
+        in which the layers' backward methods ran (indices into ``layers``), whether backward left the
+        weights alone, every dW and db (flattened in layer order), and every W and b after
+        ``step(learning_rate)``. ``error`` names a step that raised.
+    """
+    net, layers, dense_layers, report = _build(MLP, layer_sizes, seed, weights)
+    report.update({"output": None, "grad_in": None, "backward_order": (), "weights_kept": True,
+                   "gradients": None, "after_step": None, "error": None, "detail": ""})
+    order = []
+
+    def recording(index, method):
+        def backward(*args, **kwargs):
+            order.append(index)
+            return method(*args, **kwargs)
+        return backward
+
+    originals = {}
+    step = "forward"
+    try:
+        report["output"] = _array(net.forward(np.array(X, dtype=float)))
+        before = _flat([a for layer in dense_layers for a in (layer.W, layer.b)])
+        for index, layer in enumerate(layers):
+            originals[index] = layer.backward
+            layer.backward = recording(index, layer.backward)
+        step = "backward"
+        report["grad_in"] = _array(net.backward(np.array(upstream, dtype=float)))
+        for index, method in originals.items():
+            layers[index].backward = method
+        originals = {}
+        now = _flat([a for layer in dense_layers for a in (layer.W, layer.b)])
+        report["weights_kept"] = bool(before is not None and now is not None and np.array_equal(before, now))
+        report["gradients"] = _flat([getattr(layer, name, None) for layer in dense_layers for name in ("dW", "db")])
+        step = "step"
+        net.step(learning_rate)
+        report["after_step"] = _flat([a for layer in dense_layers for a in (layer.W, layer.b)])
+    except NotImplementedError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the step that failed is part of the report
+        report["error"], report["detail"] = _error(step, exc)
+    finally:
+        for index, method in originals.items():
+            layers[index].backward = method
+        report["backward_order"] = tuple(order)
+    return report
+
+
+def train_run(train, layer_sizes, seed, weights, X, y, learning_rate, epochs):
+    """Runs ``train`` on the student's own MLP (from ``train``'s namespace) with the case's weights.
+
+    Returns:
+        ``{"history", "weights"}``: what train returned, as an array, and every W and b afterwards
+        (flattened in layer order); or a string where train's namespace has no MLP.
+    """
+    MLP = getattr(train, "__globals__", {}).get("MLP")
+    if not callable(MLP):
+        return "train's notebook defines no MLP class: write MLP above first"
+    net, _, dense_layers, _ = _build(MLP, layer_sizes, seed, weights)
+    history = train(net, np.array(X, dtype=float), np.array(y, dtype=float), learning_rate, epochs)
+    return {"history": _array(history),
+            "weights": _flat([a for layer in dense_layers for a in (layer.W, layer.b)])}
+
+
+def keras_fit(keras_mlp, weights, X, y, learning_rate, epochs):
+    """``keras_mlp(weights)``, as the grader's fresh process runs it: predicts X, then fits full-batch SGD.
+
+    Keras's float type is float32 while the model is built, as it is in the grader, whatever the
+    notebook set: a model is float64 only when the student's function makes it so.
+
+    Returns:
+        ``{"prediction", "history", "dtype"}``: ``model(X)`` before training, the loss history of
+        ``fit`` on one batch of all rows (plain SGD, loss "mse", in order), and the dtype the
+        prediction came in.
+    """
+    import keras
+    import tensorflow as tf
+
+    floatx = keras.config.floatx()
+    keras.config.set_floatx("float32")
+    try:
+        model = keras_mlp([(np.array(W, dtype=float), np.array(b, dtype=float)) for W, b in weights])
+        X, y = np.array(X, dtype=float), np.array(y, dtype=float)
+        prediction = model(X)
+        dtype = np.dtype(keras.backend.standardize_dtype(prediction.dtype)).name
+        model.compile(optimizer=keras.optimizers.SGD(learning_rate=learning_rate), loss="mse", jit_compile=False)
+        data = tf.data.Dataset.from_tensor_slices((X, y)).batch(len(X))
+        history = model.fit(data, epochs=epochs, shuffle=False, verbose=0).history["loss"]
+    finally:
+        keras.config.set_floatx(floatx)
+    return {"prediction": keras.ops.convert_to_numpy(prediction), "history": np.array(history), "dtype": dtype}

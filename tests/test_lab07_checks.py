@@ -1,0 +1,339 @@
+"""Lab 07's checks: the reference passes, real mistakes fail with their message, valid variants pass."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import assert_fails_with, case_ids, first_failure
+
+from autograder.checks import load_lab
+from autograder.hidden import lab07 as ref
+from autograder.hidden.lab07 import MLP, glorot_uniform, he_normal, mse_loss  # noqa: F401 - the notebook's names
+
+# The probes look up a class's glorot_uniform and he_normal, and train's MLP, in the namespace they were defined
+# in, as they find them in a student's notebook: the implementations below are defined beside the reference's.
+
+LAB = "07_mlp"
+
+
+# correct but different ---------------------------------------------------------------
+
+def standardize_loops(values):
+    values = [float(v) for v in values]
+    mean = sum(values) / len(values)
+    std = (sum((v - mean) ** 2 for v in values) / len(values)) ** 0.5
+    return np.array([(v - mean) / std for v in values]), mean, std
+
+
+def standardize_float32(values):
+    x = np.asarray(values, dtype=np.float32)
+    return (x - x.mean()) / x.std(), x.mean(), x.std()
+
+
+def glorot_from_random(fan_in, fan_out, rng):
+    limit = np.sqrt(6 / (fan_in + fan_out))
+    return (2 * rng.random((fan_in, fan_out)) - 1) * limit
+
+
+def glorot_float32(fan_in, fan_out, rng):
+    limit = np.sqrt(6 / (fan_in + fan_out))
+    return rng.uniform(-limit, limit, size=(fan_in, fan_out)).astype(np.float32)
+
+
+def he_scipy(fan_in, fan_out, rng):
+    from scipy import stats
+
+    stddev = np.sqrt(2 / fan_in) / ref.TRUNCATION
+    return stats.truncnorm.rvs(-2, 2, scale=stddev, size=(fan_in, fan_out), random_state=rng)
+
+
+def he_standard_normal_loop(fan_in, fan_out, rng):
+    """Redraws one value at a time from the standard normal, then scales."""
+    z = np.empty(fan_in * fan_out)
+    for i in range(z.size):
+        value = rng.standard_normal()
+        while abs(value) > 2:
+            value = rng.standard_normal()
+        z[i] = value
+    return z.reshape(fan_in, fan_out) * np.sqrt(2 / fan_in) / ref.TRUNCATION
+
+
+class DenseEinsum(ref.Dense):
+    def forward(self, X):
+        self.inputs = np.array(X)
+        return np.einsum("ni,io->no", self.inputs, self.W) + self.b
+
+    def backward(self, grad_out):
+        self.dW = np.einsum("ni,no->io", self.inputs, grad_out)
+        self.db = np.einsum("no->o", grad_out)
+        return np.einsum("no,io->ni", grad_out, self.W)
+
+
+class DenseFloat32(ref.Dense):
+    def forward(self, X):
+        self.X = np.asarray(X, dtype=np.float32)
+        return self.X @ self.W.astype(np.float32) + self.b.astype(np.float32)
+
+    def backward(self, grad_out):
+        grad_out = np.asarray(grad_out, dtype=np.float32)
+        self.dW, self.db = self.X.T @ grad_out, grad_out.sum(axis=0)
+        return grad_out @ self.W.astype(np.float32).T
+
+
+class ReluMask(ref.ReLU):
+    def forward(self, X):
+        self.mask = np.asarray(X) > 0
+        return np.where(self.mask, X, 0.0)
+
+    def backward(self, grad_out):
+        return np.where(self.mask, grad_out, 0.0)
+
+
+class ReluCachedOutput(ref.ReLU):
+    """Keeps the output: max(0, x) > 0 exactly where x > 0, so the mask is the same."""
+
+    def forward(self, X):
+        self.out = np.maximum(X, 0)
+        return self.out
+
+    def backward(self, grad_out):
+        return grad_out * (self.out > 0)
+
+
+def mse_loss_square(y_pred, y):
+    diff = np.subtract(y_pred, y)
+    n = np.prod(np.shape(diff))
+    return np.square(diff).sum() / n, diff * (2 / n)
+
+
+class MLPBuiltDifferently(ref.MLP):
+    """Builds the layers with a while loop, steps on anything that has a W, backward with indices."""
+
+    def __init__(self, layer_sizes, rng):
+        self.layers, i = [], 0
+        while i < len(layer_sizes) - 1:
+            last = i == len(layer_sizes) - 2
+            self.layers.append(ref.Dense(layer_sizes[i], layer_sizes[i + 1], rng, init="glorot" if last else "he"))
+            if not last:
+                self.layers.append(ref.ReLU())
+            i += 1
+
+    def backward(self, grad):
+        for i in range(len(self.layers) - 1, -1, -1):
+            grad = self.layers[i].backward(grad)
+        return grad
+
+    def step(self, learning_rate):
+        for layer in self.layers:
+            if hasattr(layer, "W"):
+                layer.W -= learning_rate * layer.dW
+                layer.b -= learning_rate * layer.db
+
+
+class MLPUpdatesRightAfterEachBackward(ref.MLP):
+    """Updating each layer right after its own backward call is harmless here: that backward has already
+    computed the gradient it passes on with the old W. step() then only has to be called."""
+
+    def backward(self, grad):
+        self.pending = []
+        for layer in reversed(self.layers):
+            grad = layer.backward(grad)
+            self.pending.append(layer)
+        return grad
+
+
+def train_while(mlp, X, y, learning_rate, epochs):
+    history = np.zeros(epochs)
+    epoch = 0
+    while epoch < epochs:
+        prediction = mlp.forward(X)
+        history[epoch] = np.mean((prediction - y) ** 2)
+        mlp.backward(2 * (prediction - y) / y.size)
+        mlp.step(learning_rate)
+        epoch += 1
+    return list(history)
+
+
+CORRECT = [
+    ("standardize", ref.standardize), ("standardize", standardize_loops), ("standardize", standardize_float32),
+    ("glorot_uniform", ref.glorot_uniform), ("glorot_uniform", glorot_from_random),
+    ("glorot_uniform", glorot_float32),
+    ("he_normal", ref.he_normal), ("he_normal", he_scipy), ("he_normal", he_standard_normal_loop),
+    ("Dense", ref.Dense), ("Dense", DenseEinsum), ("Dense", DenseFloat32),
+    ("ReLU", ref.ReLU), ("ReLU", ReluMask), ("ReLU", ReluCachedOutput),
+    ("mse_loss", ref.mse_loss), ("mse_loss", mse_loss_square),
+    ("MLP", ref.MLP), ("MLP", MLPBuiltDifferently),
+    ("train", ref.train), ("train", train_while),
+]
+
+
+@pytest.mark.parametrize(("exercise", "implementation"), CORRECT, ids=case_ids(CORRECT))
+def test_correct_implementation_passes(exercise, implementation):
+    assert first_failure(LAB, exercise, implementation) is None
+
+
+# real mistakes -------------------------------------------------------------------------
+
+def _glorot(limit_of, draw="uniform"):
+    def init(fan_in, fan_out, rng):
+        limit = limit_of(fan_in, fan_out)
+        if draw == "normal":
+            return rng.normal(0, limit, size=(fan_in, fan_out))
+        if draw == "one_sided":
+            return rng.uniform(0, limit, size=(fan_in, fan_out))
+        return rng.uniform(-limit, limit, size=(fan_in, fan_out))
+    return init
+
+
+def _he(std_of, truncate=True, rescale=True):
+    def init(fan_in, fan_out, rng):
+        stddev = std_of(fan_in, fan_out) / (ref.TRUNCATION if rescale else 1)
+        W = rng.normal(0, stddev, size=(fan_in, fan_out))
+        while truncate and (outside := np.abs(W) > 2 * stddev).any():
+            W[outside] = rng.normal(0, stddev, size=outside.sum())
+        return W
+    return init
+
+
+def glorot_global_random(fan_in, fan_out, rng):
+    limit = np.sqrt(6 / (fan_in + fan_out))
+    return np.random.uniform(-limit, limit, size=(fan_in, fan_out))
+
+
+def glorot_reseeded(fan_in, fan_out, rng):
+    return ref.glorot_uniform(fan_in, fan_out, np.random.default_rng(42))
+
+
+def glorot_transposed(fan_in, fan_out, rng):
+    return ref.glorot_uniform(fan_out, fan_in, rng)
+
+
+def he_global_random(fan_in, fan_out, rng):
+    return ref.he_normal(fan_in, fan_out, np.random.default_rng(np.random.randint(2**31)))
+
+
+def he_uniform(fan_in, fan_out, rng):
+    limit = np.sqrt(6 / fan_in)
+    return rng.uniform(-limit, limit, size=(fan_in, fan_out))
+
+
+WRONG = [
+    ("standardize", ref.STANDARDIZE_MISTAKES["sample_std"], "*sample* std"),
+    ("standardize", ref.STANDARDIZE_MISTAKES["variance"], "divided by the variance"),
+    ("standardize", ref.STANDARDIZE_MISTAKES["no_centering"], "subtract the mean"),
+    ("glorot_uniform", _glorot(lambda i, o: np.sqrt(2 / (i + o)), "normal"), "Your draws are normal"),
+    ("glorot_uniform", _glorot(lambda i, o: np.sqrt(2 / (i + o))), "Glorot's *standard deviation*"),
+    ("glorot_uniform", _glorot(lambda i, o: np.sqrt(6 / i)), "Glorot averages the two fans"),
+    ("glorot_uniform", _glorot(lambda i, o: 6 / (i + o)), "take its square root"),
+    ("glorot_uniform", _glorot(lambda i, o: np.sqrt(6 / (i + o)), "one_sided"), "All your weights are positive"),
+    ("glorot_uniform", glorot_global_random, "NumPy's global random state"),
+    ("glorot_uniform", glorot_reseeded, "every call returns the same weights"),
+    ("glorot_uniform", glorot_transposed, "shape (fan_out, fan_in)"),
+    ("he_normal", _he(lambda i, o: np.sqrt(2 / i), truncate=False, rescale=False), "*truncated* normal"),
+    ("he_normal", _he(lambda i, o: np.sqrt(2 / i), rescale=False), "cutting the tails"),
+    ("he_normal", _he(lambda i, o: np.sqrt(2 / o)), "follows fan_out"),
+    ("he_normal", _he(lambda i, o: np.sqrt(4 / (i + o))), "fan average of Glorot"),
+    ("he_normal", _he(lambda i, o: 2 / i), "He's *variance*"),
+    ("he_normal", he_uniform, "Your draws are uniform"),
+    ("he_normal", he_global_random, "NumPy's global random state"),
+    *[("Dense", cls, load_lab(LAB).exercise("Dense").messages[key]) for key, cls in ref.DENSE_MISTAKES.items()],
+    *[("ReLU", cls, load_lab(LAB).exercise("ReLU").messages[key]) for key, cls in ref.RELU_MISTAKES.items()],
+    *[("mse_loss", fn, load_lab(LAB).exercise("mse_loss").messages[key]) for key, fn in ref.MSE_MISTAKES.items()],
+    *[("MLP", cls, load_lab(LAB).exercise("MLP").messages[key]) for key, cls in ref.MLP_MISTAKES.items()],
+    *[("train", fn, load_lab(LAB).exercise("train").messages[key]) for key, fn in ref.TRAIN_MISTAKES.items()],
+]
+
+
+@pytest.mark.parametrize(("exercise", "implementation", "message"), WRONG, ids=case_ids(WRONG))
+def test_mistake_fails_with_its_message(exercise, implementation, message):
+    assert_fails_with(LAB, exercise, implementation, message)
+
+
+class DenseDoubledInputGradient(ref.Dense):
+    def backward(self, grad_out):
+        return 2 * super().backward(grad_out)
+
+
+class ReluLeaky(ref.ReLU):
+    def backward(self, grad_out):
+        return grad_out * np.where(self.X > 0, 1.0, 0.01)
+
+
+class MLPSkipsLastBias(ref.MLP):
+    def step(self, learning_rate):
+        super().step(learning_rate)
+        self.layers[-1].b = self.layers[-1].b + learning_rate * self.layers[-1].db
+
+
+UNKNOWN = [
+    ("Dense", DenseDoubledInputGradient),
+    ("ReLU", ReluLeaky),
+    ("MLP", MLPSkipsLastBias),
+    ("he_normal", _he(lambda i, o: np.sqrt(3 / i))),
+    ("mse_loss", lambda p, y: (float(np.mean(np.abs(p - y))), np.sign(p - y) / np.size(p))),
+]
+
+
+@pytest.mark.parametrize(("exercise", "implementation"), UNKNOWN, ids=case_ids(UNKNOWN))
+def test_a_mistake_nobody_named_gets_no_cause(exercise, implementation):
+    feedback = first_failure(LAB, exercise, implementation)
+    assert feedback is not None, "a wrong implementation passed"
+    named = [k for k, m in load_lab(LAB).exercise(exercise).messages.items() if m.replace("*", "") in feedback]
+    assert named == []
+
+
+# the published numbers and the network's gradients ---------------------------------------
+
+def test_the_distances_statistics_are_the_course_errata():
+    z, mean, std = ref.standardize(np.arange(1.0, 20.5, 0.5))
+    assert (mean, round(std, 4), round(z[0], 4)) == (10.5, 5.6273, -1.6882)
+
+
+def test_the_seven_mile_prediction_is_reproducible():
+    from autograder import data
+
+    table = data.load("bike_car_commutes")
+    x, d_mean, d_std = ref.standardize(table["distance_miles"])
+    t, t_mean, t_std = ref.standardize(table["time_minutes"])
+    net = ref.MLP(list(ref.COMMUTE_SIZES), np.random.default_rng(ref.COMMUTE_SEED))
+    history = ref.train(net, x[:, None], t[:, None], ref.COMMUTE_LEARNING_RATE, ref.COMMUTE_EPOCHS)
+    seven = net.forward(np.array([[(7.0 - d_mean) / d_std]]))[0, 0] * t_std + t_mean
+    assert round(seven, 2) == 37.10
+    assert history[-1] < 1e-3 < history[0]
+
+
+def test_the_reference_network_passes_a_full_gradient_check():
+    """A random upstream gradient, points at least 1e-3 from every ReLU kink, every weight nudged by ±1e-6."""
+    rng = np.random.default_rng(5)
+    net = ref.MLP([2, 5, 4, 3], rng)
+    for layer in net.layers[::2]:
+        layer.b = rng.normal(scale=0.5, size=layer.b.shape)
+    X, G = rng.normal(size=(6, 2)), rng.normal(size=(6, 3))
+    pre = [layer.forward(a) for layer, a in zip(net.layers, [X])]
+    a = X
+    for layer in net.layers:
+        if isinstance(layer, ref.ReLU):
+            pre.append(np.abs(a).min())
+        a = layer.forward(a)
+    assert min(pre[1:]) > 1e-3
+    net.forward(X)
+    net.backward(G)
+    for layer in net.layers[::2]:
+        for params, grads in ((layer.W, layer.dW), (layer.b, layer.db)):
+            numerical = np.zeros_like(params)
+            for index in np.ndindex(params.shape):
+                original = params[index]
+                params[index] = original + 1e-6
+                up = np.sum(G * net.forward(X))
+                params[index] = original - 1e-6
+                numerical[index] = (up - np.sum(G * net.forward(X))) / 2e-6
+                params[index] = original
+            np.testing.assert_allclose(grads, numerical, rtol=1e-6, atol=1e-8)
+
+
+def test_hidden_cases_are_drawn_quickly():
+    import time
+
+    start = time.perf_counter()
+    ref.hidden_cases(np.random.default_rng(123))
+    assert time.perf_counter() - start < 1.0
