@@ -12,7 +12,7 @@ from pathlib import Path
 from autograder import checks
 from autograder.calls import judge_all
 from autograder.checks.core import NOT_IMPLEMENTED, Lab
-from autograder.notebook import NotebookError, extract_definitions, identify_lab, read
+from autograder.notebook import NotebookError, extract_definitions, identify_lab, read, untouched_stubs
 from autograder.sandbox import runner
 from autograder.sandbox.isolation import Limits
 from autograder.seeds import case_seed
@@ -125,6 +125,43 @@ def _unreadable(student: str, lab_id: str | None, path: Path, message: str, note
     return SubmissionResult(student, lab_id, str(path), results, tuple(notes), error=message)
 
 
+def _stub_outcome(name: str) -> dict:
+    """What calling the release's untouched stub of ``name`` gives, for every case."""
+    return {"error": {"type": "NotImplementedError", "message": name, "traceback": ""}}
+
+
+def _run_profiles(lab: Lab, chunks, plan: dict, options: GradingOptions) -> tuple[dict, list[str]]:
+    """Runs each profile's exercises in children of their own: NumPy first, then TensorFlow.
+
+    A TensorFlow exercise still in its release stub (:func:`autograder.notebook.untouched_stubs`)
+    is not run: its outcome is known, and no TensorFlow child starts for it. The TensorFlow
+    child that is needed starts before the NumPy one runs, so its import of TensorFlow
+    overlaps with the NumPy exercises.
+    """
+    stubs = untouched_stubs(chunks, {e.name for e in lab.exercises if e.profile != "numpy"})
+    outcomes = {name: [_stub_outcome(name)] * len(plan[name][0]) for name in stubs}
+    profiles = [p for p in dict.fromkeys(e.profile for e in lab.exercises)
+                if any(e.profile == p and e.name not in stubs for e in lab.exercises)]
+    where = {"hidden_paths": list(options.hidden_paths), "visible_paths": list(options.visible_paths),
+             "mode": options.isolation}
+    spawned = {p: runner.spawn(**where, profile=p) for p in profiles[1:]}
+    notes: list[str] = []
+    try:
+        for profile in profiles:
+            tasks = [runner.Task(e.name, e.name, tuple(c.inputs_json() for c in plan[e.name][0]), e.time_limit,
+                                 e.probe)
+                     for e in lab.exercises if e.profile == profile and e.name not in stubs]
+            report = runner.run([c.to_json() for c in chunks], tasks, **where, limits=options.limits,
+                                profile=profile, first=spawned.pop(profile, None),
+                                define_seconds=TENSORFLOW_DEFINE_SECONDS if profile == "tensorflow" else 10.0)
+            outcomes.update(report.outcomes)
+            notes += [note for note in report.notes if note not in notes]
+    finally:
+        for child in spawned.values():
+            child.close()
+    return outcomes, notes
+
+
 def grade_notebook(path: Path, student: str, options: GradingOptions, lab_hint: str | None = None) -> SubmissionResult:
     """Grades the notebook at ``path`` for ``student``; never raises for bad submissions."""
     path = Path(path)
@@ -144,17 +181,7 @@ def grade_notebook(path: Path, student: str, options: GradingOptions, lab_hint: 
     chunks, notes = extract_definitions(notebook)
     public, hidden = _cases(lab.id, case_seed(lab.id, options.secret, student) if options.include_hidden else None)
     plan = {e.name: (public[e.name] + hidden.get(e.name, []), len(hidden.get(e.name, []))) for e in lab.exercises}
-    outcomes, run_notes = {}, []
-    for profile in dict.fromkeys(e.profile for e in lab.exercises):  # NumPy first; TensorFlow in a child of its own
-        tasks = [runner.Task(e.name, e.name, tuple(c.inputs_json() for c in plan[e.name][0]), e.time_limit,
-                             e.probe)
-                 for e in lab.exercises if e.profile == profile]
-        report = runner.run([c.to_json() for c in chunks], tasks, hidden_paths=list(options.hidden_paths),
-                            visible_paths=list(options.visible_paths), limits=options.limits,
-                            mode=options.isolation, profile=profile,
-                            define_seconds=TENSORFLOW_DEFINE_SECONDS if profile == "tensorflow" else 10.0)
-        outcomes.update(report.outcomes)
-        run_notes += [note for note in report.notes if note not in run_notes]
+    outcomes, run_notes = _run_profiles(lab, chunks, plan, options)
     results = _point_to_root_causes(lab, [_judge_exercise(lab, e, plan[e.name][0], outcomes[e.name],
                                                           show_hidden_values=options.show_hidden_values)
                                           for e in lab.exercises])

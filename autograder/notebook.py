@@ -345,3 +345,61 @@ def _lazy_import(node: ast.stmt) -> str | None:
             return None
         return "; ".join(f"{a.asname or a.name} = __lazy_from__({node.module!r}, {a.name!r})" for a in node.names)
     return None
+
+
+def _is_stub_body(body: list[ast.stmt]) -> bool:
+    """``[docstring] raise NotImplementedError[(...)]``: what the release leaves in a solution cell."""
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and isinstance(
+            body[0].value.value, str):
+        body = body[1:]
+    if len(body) != 1 or not isinstance(body[0], ast.Raise) or body[0].cause is not None:
+        return False
+    raised = body[0].exc
+    if isinstance(raised, ast.Call):
+        raised = raised.func if all(isinstance(a, ast.Constant) for a in raised.args) and not raised.keywords else None
+    return isinstance(raised, ast.Name) and raised.id == "NotImplementedError"
+
+
+def _mentions(tree: ast.AST, name: str) -> int:
+    """How often ``name`` occurs in ``tree``: as a name, an attribute, an argument, an import or inside a string."""
+    count = 0
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id == name or isinstance(node, ast.Attribute) and node.attr == name:
+            count += 1
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
+            count += 1
+        elif isinstance(node, ast.arg) and node.arg == name or isinstance(node, ast.keyword) and node.arg == name:
+            count += 1
+        elif isinstance(node, ast.alias) and name in (node.name.split(".")[-1], node.asname):
+            count += 1
+        elif isinstance(node, (ast.Global, ast.Nonlocal)) and name in node.names:
+            count += 1
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and name in node.value:
+            count += 1
+    return count
+
+
+def untouched_stubs(chunks: list[Chunk], names: set[str]) -> set[str]:
+    """The ``names`` whose only trace in ``chunks`` is the release's stub, left as it was.
+
+    Such a function raises NotImplementedError whatever the other definitions do: it is
+    defined once, at the top level, without decorators, with a body that only raises, and
+    its name occurs nowhere else (not as a name, an attribute, an import, nor inside a
+    string that ``exec`` or ``globals()[...]`` could use). The grader then need not start a
+    TensorFlow child to learn it. A submission that builds the name some other way (from
+    pieces of strings) is graded as a stub: only its author can lose by it.
+    """
+    trees = []
+    for chunk in chunks:
+        try:
+            trees.append(ast.parse(chunk.code))
+        except SyntaxError:
+            return set()  # the child reports it; do not guess
+    found = set()
+    for name in names:
+        defs = [node for tree in trees for node in tree.body
+                if isinstance(node, ast.FunctionDef) and node.name == name]
+        if (len(defs) == 1 and not defs[0].decorator_list and _is_stub_body(defs[0].body)
+                and sum(_mentions(tree, name) for tree in trees) == _mentions(defs[0], name)):
+            found.add(name)
+    return found

@@ -84,3 +84,61 @@ def test_the_tensorflow_child_runs_keras_code_at_the_top_level_and_in_functions(
     assert outcomes["layer_output"] == {"value": [[2.0, 4.0]], "mutated": []}
     if mode == "sandbox" and isolation.os.geteuid() == 0:
         assert outcomes["uid"]["value"] >= isolation.UID_BASE  # isolated exactly like a NumPy child
+
+
+def test_a_spawned_tensorflow_child_has_tensorflow_before_its_submission_and_sklearn_after(mode):
+    """spawn() starts the child (importing TensorFlow) before run() hands it the submission."""
+    source = "def probe():\n    import sys\n    import sklearn\n    return ['tensorflow' in sys.modules, sklearn.__name__]\n"
+    found, _ = extract_definitions(Notebook(path=None, code_cells=(source,), metadata={}))
+    child = runner.spawn(hidden_paths=[], mode=mode, profile="tensorflow")
+    report = runner.run([c.to_json() for c in found], [runner.Task("probe", "probe", (CASE,), seconds=60.0)],
+                        hidden_paths=[], mode=mode, profile="tensorflow", define_seconds=60.0, first=child)
+    assert report.outcomes["probe"][0] == {"value": [True, "sklearn"], "mutated": []}
+    assert child.closed
+
+
+def test_a_spawned_child_is_refused_by_a_run_of_another_profile(mode):
+    child = runner.spawn(hidden_paths=[], mode=mode, profile="tensorflow")
+    with pytest.raises(ValueError, match="another profile"):
+        runner.run([], [runner.Task("f", "f", (CASE,))], hidden_paths=[], mode=mode, profile="numpy", first=child)
+    assert child.closed
+
+
+STUB = 'def keras_train(x, y):\n    """Trains."""\n    raise NotImplementedError("keras_train")\n'
+
+
+@pytest.mark.parametrize(("cells", "stub"), [
+    ((STUB,), True),
+    (("import keras\n" + STUB, "X = 1\n"), True),
+    ((STUB.replace('raise NotImplementedError("keras_train")', "return 1"),), False),
+    ((STUB, "keras_train = print\n"), True),  # a top-level statement the grader does not run
+    ((STUB, "TRAIN = keras_train\n"), False),
+    ((STUB, "HACK = globals().__setitem__('keras_train', print)\n"), False),
+    ((STUB, "HACK = exec('def keras_train(x, y): return 1')\n"), False),
+    ((STUB, "from mine import keras_train\n"), False),
+    ((STUB, "def other():\n    global keras_train\n"), False),
+    (("@staticmethod\n" + STUB,), False),
+    ((STUB, STUB), False),
+    ((STUB.replace("raise NotImplementedError(\"keras_train\")", "raise NotImplementedError from None"),), False),
+    ((STUB.replace('("keras_train")', ""),), True),
+])
+def test_an_untouched_stub_is_recognised_and_anything_else_is_run(cells, stub):
+    from autograder.notebook import untouched_stubs
+
+    found, _ = extract_definitions(Notebook(path=None, code_cells=cells, metadata={}))
+    assert untouched_stubs(found, {"keras_train"}) == ({"keras_train"} if stub else set())
+
+
+def test_grading_a_release_starts_no_tensorflow_child_for_its_stubbed_keras_exercise(monkeypatch, tmp_path):
+    from conftest import release_notebook
+
+    from autograder.grading import GradingOptions, grade_notebook
+
+    profiles = []
+    real_run = runner.run
+    monkeypatch.setattr(runner, "run", lambda *a, **k: profiles.append(k["profile"]) or real_run(*a, **k))
+    monkeypatch.setattr(runner, "spawn", lambda **k: pytest.fail("no TensorFlow child was needed"))
+    result = grade_notebook(release_notebook("05_training_loop"), "s", GradingOptions(secret="x", isolation="trusted"))
+    assert profiles == ["numpy"]
+    keras_result = {r.name: r for r in result.exercises}["keras_train"]
+    assert keras_result.score == 0 and "not implemented yet" in keras_result.feedback

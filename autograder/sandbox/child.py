@@ -184,8 +184,33 @@ def _run_exercise(channel: _Channel, namespace: dict, task: dict, stream, case_f
     channel.send(event="done", exercise=name)
 
 
+def _import_tensorflow() -> None:
+    """Imports Keras and TensorFlow, as a notebook's Keras section would, without scikit-learn.
+
+    ``import keras`` imports scikit-learn for its wrappers when it is installed: a fifth of its
+    start-up, for classes no lab uses. It is kept out during the import only; student code
+    that imports scikit-learn afterwards gets it as usual.
+    """
+    blocked = "sklearn" not in sys.modules
+    if blocked:
+        sys.modules["sklearn"] = None  # ``import sklearn`` raises ImportError, which Keras expects
+    try:
+        import keras  # noqa: F401 - imported before student code, as the Keras section would
+        import tensorflow  # noqa: F401
+    except Exception:  # noqa: BLE001 - the student's own import will report it
+        pass
+    finally:
+        if blocked and sys.modules.get("sklearn", 0) is None:
+            del sys.modules["sklearn"]
+
+
 def prepare():
-    """Imports what every job needs, before any student code (and before the limits apply)."""
+    """Imports what every job needs, before any student code (and before the limits apply).
+
+    A TensorFlow child also imports TensorFlow before it reads its submission (in
+    :func:`run_job`, once it runs as its own user), so that it can be started while the
+    submission's NumPy child runs (:func:`autograder.sandbox.runner.spawn`).
+    """
     import numpy  # noqa: F401 - imported before student code, as a notebook would have it
 
     from autograder import calls, functions, probes  # noqa: F401
@@ -199,18 +224,27 @@ def prepare():
 
 
 def run_job(stream, results_fd: int | None, case_from_json) -> None:
-    """Runs one submission: its header, then one exercise per line of ``stream``; never returns.
+    """Runs one submission: its setup, its header, then one exercise per line of ``stream``; never returns.
 
-    ``results_fd`` is where events go (a fresh process finds it in the header instead).
+    The setup line (where the child runs and reports) comes when the child starts; the
+    header (the submission's definitions and limits) when the grader hands it a submission.
+    ``results_fd`` is where events go (a fresh process finds it in the setup instead).
     """
     from autograder.calls import run_case
     from autograder.sandbox import guard, isolation
 
-    header = json.loads(stream.readline())
-    channel = _Channel(int(header["results_fd"]) if results_fd is None else results_fd)
+    setup = json.loads(stream.readline())  # where it runs: known before any submission is
+    channel = _Channel(int(setup["results_fd"]) if results_fd is None else results_fd)
     try:
-        if header.get("mode") == "sandbox":
-            isolation.become_sandbox_user(header["scratch"])
+        if setup.get("mode") == "sandbox":
+            isolation.become_sandbox_user(setup["scratch"])
+    except BaseException as exc:  # noqa: BLE001 - no student code runs unless this succeeded
+        channel.send(event="failed", message=f"{type(exc).__name__}: {exc}"[:300])
+        os._exit(3)
+    if os.environ.get("AUTOGRADER_PROFILE") == "tensorflow":  # as its user, with its scratch as the temp folder
+        _import_tensorflow()
+    header = {**json.loads(stream.readline()), **setup}  # the submission
+    try:
         isolation.apply_limits(isolation.Limits(**header.get("limits", {})))
     except BaseException as exc:  # noqa: BLE001 - no student code runs unless this succeeded
         channel.send(event="failed", message=f"{type(exc).__name__}: {exc}"[:300])

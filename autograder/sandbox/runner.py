@@ -17,6 +17,7 @@ with a note, and a fresh child defines the rest.
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import json
 import os
 import secrets
@@ -38,6 +39,7 @@ MAX_LINE = 8 * 1024**2
 MAX_TOTAL = 64 * 1024**2
 START_SECONDS = 20.0
 MAX_DEFINITION_CRASHES = 3
+IMPORT_SECONDS = 60.0  # a TensorFlow child imports TensorFlow before it reads its submission
 _BOOT = ("import sys; sys.path.insert(0, {root!r}); "
          "from autograder.sandbox.child import main; main()")
 
@@ -78,13 +80,16 @@ class _Child:
     as a user of its own in ``"own-user"`` mode.
     """
 
-    def __init__(self, header: dict, hidden: list[str], readable: list[str], mode: str, profile: str = "numpy"):
+    def __init__(self, hidden: list[str], readable: list[str], mode: str, profile: str = "numpy"):
         self.scratch = tempfile.mkdtemp(prefix=guard.SCRATCH_PREFIX)
         self.eof = False
+        self.closed = False
+        self.profile = profile
         inside = bwrap.SCRATCH if mode == "sandbox" else self.scratch
         read_fd, write_fd = os.pipe()
-        header = {**header, "hidden_paths": hidden, "visible_paths": readable, "scratch": inside,
-                  "results_fd": write_fd, "mode": mode}
+        self.fixed = {"hidden_paths": hidden, "visible_paths": readable, "scratch": inside,
+                      "results_fd": write_fd, "mode": mode}
+        self.key = (tuple(hidden), tuple(readable), mode, profile)
         argv = [sys.executable, "-I", "-c", _BOOT.format(root=PACKAGE_PARENT)]
         streams = {"stdin": subprocess.PIPE, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL,
                    "env": isolation.child_env(inside, profile), "pass_fds": (write_fd,)}
@@ -98,11 +103,24 @@ class _Child:
             os.close(write_fd)
         self.job_fd = os.dup(self.process.stdin.fileno())
         self.process.stdin.close()
+        try:  # room for a whole header: the child reads it only once its imports are done
+            fcntl.fcntl(self.job_fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+        except OSError:
+            pass
         os.set_blocking(self.job_fd, False)
         self.reader = os.fdopen(read_fd, "rb", buffering=0)
         self.buffer = b""
         self.received = 0
-        self.send(header, time.monotonic() + START_SECONDS)
+        self.ready = self.send(self.fixed, time.monotonic() + START_SECONDS)  # a few hundred bytes: never waits
+
+    def begin(self, header: dict) -> bool:
+        """Hands the child its submission: the definitions, the limits and where it may write.
+
+        The child has only imported the grader's own modules (and, in the TensorFlow profile,
+        TensorFlow) until it reads this; nothing of any submission has reached it before.
+        """
+        starting = IMPORT_SECONDS if self.profile == "tensorflow" else 0.0  # it may still be importing
+        return self.ready and self.send(header, time.monotonic() + START_SECONDS + starting)
 
     def send(self, message: dict, deadline: float) -> bool:
         """Writes one JSON line to the child; False if it cannot take it before ``deadline``."""
@@ -154,6 +172,9 @@ class _Child:
             self.buffer += chunk
 
     def close(self) -> None:
+        if self.closed:  # its pid may already belong to another process
+            return
+        self.closed = True
         try:  # its own session: bubblewrap, and through --die-with-parent everything inside
             os.killpg(self.process.pid, 9)
         except (ProcessLookupError, PermissionError):
@@ -169,9 +190,26 @@ def budget(tasks: list[Task], define_seconds: float) -> float:
     return START_SECONDS + define_seconds + sum(task.seconds for task in tasks)
 
 
+def readable_paths(visible_paths: list[str] = ()) -> list[str]:
+    """What a child may read: ``visible_paths``, Python and this package."""
+    return list(visible_paths) + isolation.interpreter_paths()
+
+
+def spawn(*, hidden_paths: list[str], visible_paths: list[str] = (), mode: str = "sandbox",
+          profile: str = "numpy") -> _Child:
+    """Starts a child before its submission is known, to be handed to :func:`run` as ``first``.
+
+    A TensorFlow child imports TensorFlow as it starts (seconds of CPU): spawned while the
+    NumPy child of the same submission runs, that import overlaps with it. The child is
+    fresh and serves exactly one submission; it has seen no student code when ``run`` hands
+    it one. Close it with ``child.close()`` if it is not used.
+    """
+    return _Child(list(hidden_paths), readable_paths(visible_paths), mode, profile)
+
+
 def run(chunks: list[dict], tasks: list[Task], *, hidden_paths: list[str], visible_paths: list[str] = (),
         limits: Limits | None = None, define_seconds: float = 10.0, mode: str = "sandbox",
-        seconds: float | None = None, profile: str = "numpy") -> RunReport:
+        seconds: float | None = None, profile: str = "numpy", first: _Child | None = None) -> RunReport:
     """Runs ``tasks`` against a submission's definitions (``chunks``) in isolated processes.
 
     ``mode`` is one of :data:`autograder.sandbox.isolation.MODES`. In the sandbox the
@@ -181,14 +219,30 @@ def run(chunks: list[dict], tasks: list[Task], *, hidden_paths: list[str], visib
     not yet done fails with a message, whatever the student's code does with its timers.
     ``profile`` ``"tensorflow"`` gives the child the threads and memory TensorFlow needs
     and defines the definitions that need it (:class:`autograder.notebook.Chunk`); it is
-    isolated exactly like a NumPy child.
+    isolated exactly like a NumPy child. ``first``, from :func:`spawn` with the same paths,
+    mode and profile, is used as the first child (and closed by this call).
     """
     limits = limits or isolation.limits_for(profile)
-    readable = list(visible_paths) + isolation.interpreter_paths()
+    readable = readable_paths(visible_paths)
+    if first is not None and first.key != (tuple(hidden_paths), tuple(readable), mode, profile):
+        first.close()
+        raise ValueError("the spawned child was started for other paths, another mode or another profile")
     ends = time.monotonic() + (budget(tasks, define_seconds) if seconds is None else seconds)
     report = RunReport()
     report.outcomes = {t.exercise: [None] * len(t.cases) for t in tasks}
-    pending, skipped, defined_once = list(tasks), [], False
+    pending = list(tasks)
+    try:
+        _runs(chunks, tasks, pending, report, readable, hidden_paths, limits, define_seconds, mode, profile,
+              ends, first)
+    finally:
+        if first is not None:
+            first.close()  # no-op if a session already closed it
+    return report
+
+
+def _runs(chunks, tasks, pending, report, readable, hidden_paths, limits, define_seconds, mode, profile,
+          ends, first) -> None:
+    skipped, defined_once = [], False
     while pending:
         if time.monotonic() >= ends:
             for task in pending:
@@ -197,10 +251,14 @@ def run(chunks: list[dict], tasks: list[Task], *, hidden_paths: list[str], visib
             break
         header = {"chunks": chunks, "skip": skipped, "define_seconds": define_seconds,
                   "limits": dataclasses.asdict(limits), "profile": profile}
-        child = _Child(header, list(hidden_paths), readable, mode, profile)
+        child, first = (first, None) if first is not None else (_Child(list(hidden_paths), readable, mode, profile),
+                                                                None)
         before = len(pending)
         try:
-            pending, defined, crashed_in = _session(child, pending, report, define_seconds, defined_once, ends)
+            if child.begin(header):
+                pending, defined, crashed_in = _session(child, pending, report, define_seconds, defined_once, ends)
+            else:
+                defined, crashed_in = False, None
         finally:
             child.close()
         if not defined:
@@ -223,7 +281,6 @@ def run(chunks: list[dict], tasks: list[Task], *, hidden_paths: list[str], visib
                 _fill(report, task, _error("Crash", "the process running your code ended before this exercise"))
             break
         defined_once = True
-    return report
 
 
 def _fill(report: RunReport, task: Task, outcome: dict) -> None:
