@@ -375,7 +375,8 @@ def hidden_cases(rng):
     nan_at[2] = np.nan
     depth = int(rng.integers(400, 900))
     lr = float(np.round(rng.uniform(0.05, 0.2), 3))
-    slope, intercept = (float(v) for v in np.round(rng.uniform(-3, 3, size=2), 2))
+    slope = float(np.round(rng.uniform(0.3, 3) * rng.choice([-1, 1]), 2))  # far from 0: the inputs matter
+    intercept = float(np.round(rng.uniform(-3, 3), 2))
     targets = np.round(slope * line + intercept + rng.normal(scale=0.3, size=line.size), 3)
     x_stats = (float(np.round(rng.uniform(5, 15), 2)), float(np.round(rng.uniform(2, 8), 2)))
     y_stats = (float(np.round(rng.uniform(20, 60), 2)), float(np.round(rng.uniform(5, 30), 2)))
