@@ -504,7 +504,14 @@ def public_cases():
     }
 
 
-EQUIVALENT_MUTANTS: dict[str, str] = {}
+EQUIVALENT_MUTANTS = {
+    "he_normal · comparison · np.abs(W) > 2 * stddev → np.abs(W) >= 2 * stddev": "a normal draw lands exactly "
+    "on 2·stddev with probability 0",
+    "he_normal · comparison · np.abs(W) > 2 * stddev → np.abs(W) >= 2 * stddev · #2": "a normal draw lands "
+    "exactly on 2·stddev with probability 0",
+    "ReLU.forward · swap_arguments · np.maximum(self.X, 0.0) → np.maximum(0.0, self.X)": "np.maximum is "
+    "symmetric in its arguments",
+}
 
 
 def _sizes(rng, inputs=None):
