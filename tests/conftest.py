@@ -52,11 +52,31 @@ def replace_function(notebook: dict, name: str, source: str) -> dict:
     """A copy of ``notebook`` whose cell defining ``name`` holds ``source`` instead."""
     copy = json.loads(json.dumps(notebook))
     for cell in copy["cells"]:
-        text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-        if cell["cell_type"] == "code" and f"def {name}(" in text:
+        if cell["cell_type"] == "code" and f"def {name}(" in _source(cell):
             cell["source"] = source
             return copy
     raise KeyError(f"no cell defines {name}")
+
+
+def _source(cell) -> str:
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
+def without_keras(notebook: dict, lab_id: str) -> dict:
+    """A copy of ``notebook`` whose Keras exercises are the release's stubs again.
+
+    The grader then starts no TensorFlow child for it (see ``autograder.notebook.untouched_stubs``):
+    tests about a NumPy exercise need not pay seconds of TensorFlow start-up per submission.
+    Keras exercises are graded in ``tests/test_labNN_keras.py``.
+    """
+    release = json.loads(release_notebook(lab_id).read_text(encoding="utf-8"))
+    copy = notebook
+    for exercise in checks.load_lab(lab_id).exercises:
+        if exercise.profile == "tensorflow":
+            stub = next(_source(c) for c in release["cells"]
+                        if c["cell_type"] == "code" and f"def {exercise.name}(" in _source(c))
+            copy = replace_function(copy, exercise.name, stub)
+    return copy
 
 
 @pytest.fixture

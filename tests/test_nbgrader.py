@@ -11,7 +11,8 @@ import sys
 import pytest
 from conftest import ROOT, release_notebook, solution_notebook
 
-from autograder import batch, checks
+from autograder import batch, checks, report
+from autograder.checks.core import NOT_IMPLEMENTED
 from autograder.grading import GradingOptions
 
 LABS = checks.lab_ids()
@@ -60,13 +61,32 @@ def test_nbgrader_autograde_gives_full_marks_to_the_solution_and_zero_to_the_bla
         assert scores["blank", lab] == (0, top)
 
 
-def test_our_grader_agrees_with_nbgrader_on_the_same_submissions(course):
+@pytest.fixture(scope="module")
+def ours(course):
+    """Our grader on the same submissions: every lab's solution and blank release, graded once."""
     submitted = course / "submitted"
     options = GradingOptions(secret=os.environ["AUTOGRADER_SECRET"],
                              hidden_paths=batch.secret_paths(course, [submitted], None))
-    ours = {(r.student, r.lab): (r.score, r.max_score)
-            for r in batch.grade_all(batch.discover([submitted]), options, jobs=2)}
-    assert ours == gradebook_scores(course)
+    return {(r.student, r.lab): r for r in batch.grade_all(batch.discover([submitted]), options, jobs=2)}
+
+
+def test_our_grader_agrees_with_nbgrader_on_the_same_submissions(course, ours):
+    assert {key: (r.score, r.max_score) for key, r in ours.items()} == gradebook_scores(course)
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_our_grader_gives_the_solution_full_marks_with_its_hidden_cases(ours, lab):
+    result = ours["perfect", lab]
+    assert result.score == result.max_score == checks.load_lab(lab).max_score, report.text(result)
+    assert all("hidden" in e.feedback and e.hidden_cases > 0 for e in result.exercises)
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_our_grader_gives_the_blank_release_zero_with_a_message_per_exercise(ours, lab):
+    result = ours["blank", lab]
+    assert result.score == 0 and result.error is None
+    for exercise in result.exercises:
+        assert exercise.feedback == f"Lab {lab[:2]} · {exercise.name}: {NOT_IMPLEMENTED}", exercise.feedback
 
 
 @pytest.fixture(scope="module")
@@ -103,9 +123,23 @@ def test_nbgrader_export_gives_an_lms_csv_with_our_scores(feedback_and_export):
         assert scores["perfect", lab] == (top, top) and scores["blank", lab] == (0, top)
 
 
-@pytest.mark.parametrize("lab", LABS)
+def test_under_autograde_every_check_cell_of_the_blank_release_fails_naming_its_exercise(course):
+    """Under nbgrader (NBGRADER_EXECUTION set) check cells raise; in a student's kernel they only report."""
+    import nbformat
+
+    for lab in LABS:
+        notebook = nbformat.read(course / "autograded" / "blank" / lab / f"{lab}.ipynb", as_version=4)
+        checks_cells = {c.metadata["nbgrader"]["grade_id"]: c for c in notebook.cells
+                        if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")}
+        for exercise in checks.load_lab(lab).exercises:
+            errors = [o for o in checks_cells[f"check_{exercise.name}"].outputs if o.output_type == "error"]
+            assert errors, f"{lab}: check_{exercise.name} did not fail under autograde"
+            assert exercise.name in "\n".join(errors[0].traceback), errors[0].traceback[-1:]
+
+
+@pytest.mark.parametrize("lab", LABS[:1])
 def test_nbgrader_validate_lists_every_check_cell_of_the_blank_release(lab, tmp_path):
-    """Under validate (NBGRADER_EXECUTION set) check cells raise; in a student's kernel they only report."""
+    """The Validate button, for real, on one lab (the autograde test above covers every lab's check cells)."""
     shutil.copy2(release_notebook(lab), tmp_path / f"{lab}.ipynb")
     env = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
     env.pop("NBGRADER_EXECUTION", None)

@@ -88,7 +88,8 @@ def test_the_tensorflow_child_runs_keras_code_at_the_top_level_and_in_functions(
 
 def test_a_spawned_tensorflow_child_has_tensorflow_before_its_submission_and_sklearn_after(mode):
     """spawn() starts the child (importing TensorFlow) before run() hands it the submission."""
-    source = "def probe():\n    import sys\n    import sklearn\n    return ['tensorflow' in sys.modules, sklearn.__name__]\n"
+    source = ("def probe():\n    import sys\n    import sklearn\n"
+              "    return ['tensorflow' in sys.modules, sklearn.__name__]\n")
     found, _ = extract_definitions(Notebook(path=None, code_cells=(source,), metadata={}))
     child = runner.spawn(hidden_paths=[], mode=mode, profile="tensorflow")
     report = runner.run([c.to_json() for c in found], [runner.Task("probe", "probe", (CASE,), seconds=60.0)],
