@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from autograder.checks.core import Exercise, Lab, compare_numbers, compare_values, format_value
+from autograder.checks.core import Exercise, Lab, compare_values, format_value
 from autograder.encoding import Unsupported
 
 KERAS_RTOL, KERAS_ATOL = 1e-5, 1e-6  # Keras' loss objects compute in float32 unless told otherwise
@@ -82,6 +82,9 @@ def _show_report(value) -> str:
     return format_value(value)
 
 
+_SILENT = "The wrong setting still trains, but on the wrong numbers."
+_PROBABILITIES = ("a sigmoid or softmax outputs probabilities, so from_logits=False (the default). The wrong setting "
+                  "still trains, but on the wrong numbers.")
 _CLIP = "Clip first, as Keras does: p = np.clip(p, eps, 1 − eps), then take the logs."
 
 LAB = Lab(
@@ -107,6 +110,7 @@ LAB = Lab(
         Exercise(
             name="binary_cross_entropy",
             points=2,
+            atol=1e-6,  # a sure, right answer costs −log(1 − 1e-7) ≈ 1e-7: a wrong eps shows on sure, wrong ones
             summary="mean −[y·log p + (1 − y)·log(1 − p)] with p clipped to [eps, 1 − eps]",
             compare=_compare,
             messages={
@@ -120,7 +124,8 @@ LAB = Lab(
                 "bce_summed": "You summed over the examples: the loss is the *mean* over the batch, as Keras' is.",
                 "one_term": "Only the y·log p term is there: an example of class 0 then costs nothing whatever "
                 "p says. Add (1 − y)·log(1 − p), the term that punishes a high p for class 0.",
-                "no_minus": "Your loss is negative: log p ≤ 0, so the cross-entropy is −[y·log p + (1 − y)·log(1 − p)].",
+                "no_minus": "Your loss is negative: log p ≤ 0, so the cross-entropy is "
+                "−[y·log p + (1 − y)·log(1 − p)].",
             },
         ),
         Exercise(
@@ -148,6 +153,7 @@ LAB = Lab(
         Exercise(
             name="categorical_cross_entropy",
             points=2,
+            atol=1e-6,  # a sure, right answer costs −log(1 − 1e-7) ≈ 1e-7: a wrong eps shows on sure, wrong ones
             summary="mean over examples of −Σ_classes y·log p, one-hot y, p clipped to [eps, 1 − eps]",
             compare=_compare,
             messages={
@@ -257,10 +263,12 @@ LAB = Lab(
             compare=_compare_report,
             show=_show_report,
             messages={
-                "from_logits": "Your loss reads the model's output the wrong way round: a last layer with "
-                "activation \"linear\" outputs logits, so from_logits=True; a sigmoid or softmax outputs "
-                "probabilities, so from_logits=False (the default). The wrong setting trains, but on the wrong "
-                "numbers.",
+                "from_logits_flipped": "Your loss reads the model's output the wrong way round, every time: a "
+                f"last layer with activation \"linear\" outputs logits, so from_logits=True; {_PROBABILITIES}",
+                "probabilities_as_logits": "Your loss treats probabilities as logits: a sigmoid or softmax last "
+                f"layer already outputs probabilities, so from_logits=False (the default). {_SILENT}",
+                "logits_as_probabilities": "Your loss treats logits as probabilities: a last layer with activation "
+                f"\"linear\" outputs logits, so pass from_logits=True. {_SILENT}",
                 "sparse_vs_one_hot": "Keras raised on these labels, and the same loss works on the labels written "
                 "the other way: integer labels (class 2) need SparseCategoricalCrossentropy, one-hot rows "
                 "([0, 0, 1]) need CategoricalCrossentropy.",

@@ -196,8 +196,8 @@ SPARSE_MISTAKES = {
 
 def _sparse_case(labels, z, label=None):
     label = label or f"labels = {list(int(i) for i in labels)}, z = {_text(z)}"
-    return build_case(label, (np.asarray(labels, dtype=np.int64), np.asarray(z)), sparse_cross_entropy_from_logits,
-                      SPARSE_MISTAKES)
+    args = (labels, z) if isinstance(z, list) else (np.asarray(labels, dtype=np.int64), np.asarray(z))
+    return build_case(label, args, sparse_cross_entropy_from_logits, SPARSE_MISTAKES)
 
 
 # softmax_cross_entropy_gradient ------------------------------------------------------
@@ -230,8 +230,8 @@ GRADIENT_MISTAKES = {
 
 def _gradient_case(labels, z, label=None):
     label = label or f"labels = {list(int(i) for i in labels)}, z = {_text(z)}"
-    return build_case(label, (np.asarray(labels, dtype=np.int64), np.asarray(z)), softmax_cross_entropy_gradient,
-                      GRADIENT_MISTAKES)
+    args = (labels, z) if isinstance(z, list) else (np.asarray(labels, dtype=np.int64), np.asarray(z))
+    return build_case(label, args, softmax_cross_entropy_gradient, GRADIENT_MISTAKES)
 
 
 # logistic_gradients ------------------------------------------------------------------
@@ -264,8 +264,8 @@ LOGISTIC_MISTAKES = {
 
 def _logistic_case(X, y, w, b, label=None):
     label = label or f"X = {_text(X)}, y = {_text(y)}, w = {_text(w)}, b = {b:g}"
-    return build_case(label, (np.asarray(X), np.asarray(y), np.asarray(w), b), logistic_gradients,
-                      LOGISTIC_MISTAKES)
+    args = (X, y, w, b) if isinstance(X, list) else (np.asarray(X), np.asarray(y), np.asarray(w), b)
+    return build_case(label, args, logistic_gradients, LOGISTIC_MISTAKES)
 
 
 # xor_gradients -----------------------------------------------------------------------
@@ -347,9 +347,21 @@ def _raised_with_other_labels(last_activation, labels, y_true, y_pred):
     return {"loss": None, "error": "ValueError", "other_labels": _loss_value(last_activation, labels, y_true, y_pred)}
 
 
+def _with_from_logits(from_logits, only=None):
+    """choose_loss with from_logits fixed; ``only`` limits it to models whose last layer is (not) linear."""
+    def report(last_activation, labels, y_true, y_pred):
+        if only is not None and (last_activation == "linear") != (only == "logits"):
+            raise ValueError("the right from_logits for this layer")
+        flag = (last_activation != "linear") if from_logits is None else from_logits
+        return {"loss": _loss_value(last_activation, labels, y_true, y_pred, from_logits=flag), "error": "",
+                "other_labels": None}
+    return report
+
+
 CHOOSE_MISTAKES = {
-    "from_logits": lambda a, labels, t, p: {"loss": _loss_value(a, labels, t, p, from_logits=a != "linear"),
-                                            "error": "", "other_labels": None},
+    "from_logits_flipped": _with_from_logits(None),
+    "probabilities_as_logits": _with_from_logits(True, only="probabilities"),
+    "logits_as_probabilities": _with_from_logits(False, only="logits"),
     "sparse_vs_one_hot": _raised_with_other_labels,
 }
 
@@ -364,7 +376,21 @@ def _choose_case(last_activation, labels, y_true, y_pred, label=None):
 
 # the cases ---------------------------------------------------------------------------
 
-EQUIVALENT_MUTANTS: dict[str, str] = {}
+EQUIVALENT_MUTANTS = {
+    "binary_cross_entropy · swap_arguments · np.clip(np.asarray(p, dtype=float), eps, 1 - eps) → "
+    "np.clip(eps, np.asarray(p, dtype=float), 1 - eps)": "np.clip(a, lo, hi) is min(max(a, lo), hi): a and lo "
+    "play the same role",
+    "categorical_cross_entropy · swap_arguments · np.clip(np.asarray(p, dtype=float), eps, 1 - eps) → "
+    "np.clip(eps, np.asarray(p, dtype=float), 1 - eps)": "np.clip(a, lo, hi) is min(max(a, lo), hi): a and lo "
+    "play the same role",
+    "binary_cross_entropy_from_logits · swap_arguments · np.maximum(z, 0) → np.maximum(0, z)": "np.maximum is "
+    "symmetric",
+    "xor_gradients · swap_arguments · np.maximum(z, 0) → np.maximum(0, z)": "np.maximum is symmetric",
+    "categorical_cross_entropy · unary · -1 → 1": "the docstring's arrays are 2-D: axis 1 is the last axis",
+    "xor_gradients · constant · 1 → 2": "reshape(-2, 1): NumPy reads any negative size as 'the rest'",
+    "xor_gradients · arithmetic · delta @ np.asarray(W2).T → delta * np.asarray(W2).T": "delta has one column: "
+    "the (n, 1) @ (1, h) product is the broadcast outer product",
+}
 
 
 def _softmax_rows(rng, n, k, scale=2.0):
@@ -445,15 +471,15 @@ def hidden_cases(rng):
     p = np.round(rng.uniform(0.02, 0.98, size=n), 3)
     saturated = p.copy()
     saturated[:2] = [1.0, 1.0]  # sure and wrong, then sure and right
-    saturated[2] = rng.choice([0.0, 1.0])
+    saturated[2] = 0.0
     # Keras' float32 turns 1 − 1e-7 into 1 − 1.19e-7: the graded Keras cases saturate at p = 0 only.
     sure_and_wrong = p.copy()
     sure_and_wrong[1] = 0.0
     eps = float(rng.choice([1e-3, 1e-4, 1e-5]))
     z = np.round(rng.normal(scale=3, size=n), 2)
     z_big = np.round(z + np.sign(z + 1e-9) * rng.uniform(40, 60, size=n), 2)
-    z_huge = z.copy()
-    z_huge[:2] = [-800.0, 800.0]
+    z_low, z_high = z.copy(), z.copy()
+    z_low[0], z_high[1] = -800.0, 800.0  # e^−z and e^z overflow, each alone
     labels = _labels(rng, n, k)
     probs = _softmax_rows(rng, n, k)
     probs = _normalized(probs)
@@ -464,9 +490,11 @@ def hidden_cases(rng):
     tied = logits.copy()
     tied[0] = tied[0, 0]  # every class tied
     tied[1, :2] = np.max(tied[1]) + 1.0  # two classes tied for the largest logit
-    huge = logits.copy()
+    huge, behind = logits.copy(), logits.copy()
     huge[0] = 0.0
-    huge[0, (labels[0] + 1) % k] = 800.0
+    huge[0, labels[0]] = 800.0  # e^800 overflows; the label's own logit is the largest
+    behind[0] = 0.0
+    behind[0, labels[0]] = -800.0  # the label's probability underflows to 0
     big = logits * 20 + np.round(rng.uniform(-50, 50), 1)
     d = int(rng.integers(2, 4))
     X = np.round(rng.uniform(-3, 3, size=(n, d)), 2)
@@ -486,15 +514,15 @@ def hidden_cases(rng):
         "binary_cross_entropy": [
             _bce_case(y, p),
             _bce_case(y, saturated),
+            _bce_case(y, sure_and_wrong),
             _bce_case(y, saturated, eps=eps),
             _bce_case(y[:1], saturated[:1]),
-            _bce_case(y[1:2], saturated[1:2]),
-            _bce_case([0.0], [0.0]),
         ],
         "binary_cross_entropy_from_logits": [
             _logits_case(y, z),
             _logits_case(y, z_big),
-            _logits_case(y, z_huge),
+            _logits_case(y, z_low),
+            _logits_case(y, z_high),
             _logits_case(y[:1], z_big[:1]),
             _logits_case([1.0], [0.0]),
         ],
@@ -509,21 +537,29 @@ def hidden_cases(rng):
             _sparse_case(labels, logits),
             _sparse_case(labels, tied),
             _sparse_case(labels, huge),
+            _sparse_case(labels, behind),
             _sparse_case(labels, big),
             _sparse_case(labels[:1], logits[:1]),
+            _sparse_case(labels.tolist(), logits.tolist(), label="plain lists: labels = "
+                         f"{labels.tolist()}, z = {_text(logits)}"),
             _sparse_case(np.zeros(n, dtype=int), logits[:, :1], label=f"one class only: {n} examples"),
         ],
         "softmax_cross_entropy_gradient": [
             _gradient_case(labels, logits),
             _gradient_case(labels, tied),
             _gradient_case(labels, huge),
+            _gradient_case(labels, behind),
             _gradient_case(labels[:1], logits[:1]),
+            _gradient_case(labels.tolist(), logits.tolist(), label="plain lists: labels = "
+                           f"{labels.tolist()}, z = {_text(logits)}"),
             _gradient_case(labels, np.round(logits / 4, 2)),
         ],
         "logistic_gradients": [
             _logistic_case(X, y, w, b),
             _logistic_case(X[:1], y[:1], w, -b),
             _logistic_case(X[:, :1], y, w[:1], b),
+            _logistic_case(X.tolist(), y.tolist(), w.tolist(), b, label=f"plain lists: X = {_text(X)}, y = "
+                           f"{_text(y)}, w = {_text(w)}, b = {b:g}"),
         ],
         "xor_gradients": [
             _xor_case(points, y, W1, b1, W2, b2, f"{n} points, a 2-{hidden}-1 network"),
