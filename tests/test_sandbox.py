@@ -293,3 +293,25 @@ def test_check_of_ones_own_notebook_works_without_a_sandbox(tmp_path):
                             text=True, env=env, cwd=tmp_path, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "14 / 14" in result.stdout
+
+
+def test_a_child_too_slow_to_start_is_not_the_submissions_fault(monkeypatch):
+    """A child that never reached the submission's code gets a fresh one: the student loses nothing."""
+    real_begin, calls = runner._Child.begin, []
+
+    def slow_then_fine(self, header):
+        calls.append(1)
+        return False if len(calls) == 1 else real_begin(self, header)  # as if the machine had stalled
+
+    monkeypatch.setattr(runner._Child, "begin", slow_then_fine)
+    outcome, ok = run_one("def f():\n    return 2\n" + OK)
+    assert len(calls) == 2
+    assert outcome == {"value": 2, "mutated": []} and ok == {"value": 1, "mutated": []}
+
+
+def test_a_child_that_never_starts_fails_with_a_message_after_a_few_tries(monkeypatch):
+    calls = []
+    monkeypatch.setattr(runner._Child, "begin", lambda self, header: calls.append(1) and False)
+    outcome, _ = run_one("def f():\n    return 2\n" + OK)
+    assert len(calls) == 1 + runner.MAX_SLOW_STARTS
+    assert outcome["error"]["type"] == "Crash" and "did not finish loading" in outcome["error"]["message"]

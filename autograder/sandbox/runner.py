@@ -39,6 +39,7 @@ MAX_LINE = 8 * 1024**2
 MAX_TOTAL = 64 * 1024**2
 START_SECONDS = 20.0
 MAX_DEFINITION_CRASHES = 3
+MAX_SLOW_STARTS = 2
 IMPORT_SECONDS = 60.0  # a TensorFlow child imports TensorFlow before it reads its submission
 _BOOT = ("import sys; sys.path.insert(0, {root!r}); "
          "from autograder.sandbox.child import main; main()")
@@ -242,7 +243,7 @@ def run(chunks: list[dict], tasks: list[Task], *, hidden_paths: list[str], visib
 
 def _runs(chunks, tasks, pending, report, readable, hidden_paths, limits, define_seconds, mode, profile,
           ends, first) -> None:
-    skipped, defined_once = [], False
+    skipped, defined_once, slow_starts = [], False, 0
     while pending:
         if time.monotonic() >= ends:
             for task in pending:
@@ -261,6 +262,11 @@ def _runs(chunks, tasks, pending, report, readable, hidden_paths, limits, define
                 defined, crashed_in = False, None
         finally:
             child.close()
+        if not defined and crashed_in is None and slow_starts < MAX_SLOW_STARTS and time.monotonic() < ends:
+            # no student code ran and the budget is not spent: the machine was too slow to start the
+            # child (or it died starting), which is not the submission's fault; a fresh child tries again
+            slow_starts += 1
+            continue
         if not defined:
             if time.monotonic() >= ends:
                 continue
