@@ -9,9 +9,22 @@ other activations are judged by value: their naive forms return NaN at ±1000.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from autograder.checks.core import Exercise, Lab, compare_numbers, format_value
+
+
+def _compare_array(received, expected, exercise: Exercise) -> str | None:
+    """Numbers with the exercise's tolerances; float32's (rtol_float32) when either side is float32.
+
+    A float32 input's expected value is stored as float32: the docstrings let a float32 input be
+    computed in float32, whatever dtype the result is returned in.
+    """
+    if any(isinstance(v, (np.ndarray, np.floating)) and v.dtype == np.float32 for v in (received, expected)):
+        exercise = replace(exercise, rtol=max(exercise.rtol, exercise.rtol_float32))
+    return compare_numbers(received, expected, exercise)
 
 
 def _warning(report) -> str:
@@ -35,8 +48,8 @@ def _compare_quiet(received, expected, exercise: Exercise) -> str | None:
     if got and want:
         if received["value"] is None or expected["value"] is None:
             return None
-        return compare_numbers(received["value"], expected["value"], exercise)
-    return compare_numbers(received, expected, exercise)
+        return _compare_array(received["value"], expected["value"], exercise)
+    return _compare_array(received, expected, exercise)
 
 
 def _show_quiet(report) -> str:
@@ -129,6 +142,7 @@ LAB = Lab(
             name="tanh",
             points=1,
             summary="tanh(x), in (−1, 1), without NaN at ±1000",
+            compare=_compare_array,
             messages={
                 "naive": "(e^x − e^−x)/(e^x + e^−x) is NaN at x = ±1000: both exponentials overflow to inf, and "
                 "inf/inf is NaN. Use np.tanh, or the identity tanh(x) = 2σ(2x) − 1 with your stable sigmoid.",
@@ -140,6 +154,7 @@ LAB = Lab(
             name="tanh_derivative",
             points=1,
             summary="tanh′(x) = 1 − tanh²(x)",
+            compare=_compare_array,
             messages={
                 "from_x": "You computed 1 − x², the formula 1 − a² applied to x itself. It holds for "
                 "a = tanh(x): compute t = np.tanh(x) first, then 1 − t².",
@@ -152,6 +167,7 @@ LAB = Lab(
             name="relu",
             points=1,
             summary="ReLU max(0, x), elementwise",
+            compare=_compare_array,
             messages={
                 "np_max": "np.max(x, 0) is a reduction: it returns the largest entry along axis 0, not ReLU. "
                 "The elementwise maximum with 0 is np.maximum(x, 0).",
@@ -164,6 +180,7 @@ LAB = Lab(
             name="relu_derivative",
             points=1,
             summary="ReLU′: 1 where x > 0, else 0 (0 at x = 0)",
+            compare=_compare_array,
             messages={
                 "one_at_zero": "At x = 0 ReLU has a corner and no derivative; the course notes (and TensorFlow) "
                 "use 0 there: 1 where x > 0, 0 where x ≤ 0. You returned 1 at x = 0 (x >= 0).",
@@ -177,6 +194,7 @@ LAB = Lab(
             name="leaky_relu",
             points=1,
             summary="leaky ReLU: x where x > 0, negative_slope·x elsewhere (default 0.01)",
+            compare=_compare_array,
             messages={
                 "layer_default": _LAYER_DEFAULT,
                 "function_default": _FUNCTION_DEFAULT,
@@ -190,6 +208,7 @@ LAB = Lab(
             name="leaky_relu_derivative",
             points=1,
             summary="leaky ReLU′: 1 where x > 0, negative_slope elsewhere (at x = 0 too)",
+            compare=_compare_array,
             messages={
                 "one_at_zero": "At x = 0 this lab (like TensorFlow) takes the left slope: 1 where x > 0, "
                 "negative_slope where x ≤ 0. You returned 1 at x = 0 (x >= 0).",
@@ -206,6 +225,7 @@ LAB = Lab(
             points=1,
             summary="GELU x·Φ(x), exact (erf) or its tanh approximation",
             atol=1e-12,
+            compare=_compare_array,
             messages={
                 "tanh_for_exact": _TANH_FOR_EXACT,
                 "exact_for_tanh": _EXACT_FOR_TANH,
@@ -222,6 +242,7 @@ LAB = Lab(
             summary="GELU′, exact Φ(x) + x·φ(x) or the tanh approximation's derivative",
             atol=1e-12,
             builds_on=("gelu",),
+            compare=_compare_array,
             messages={
                 "tanh_for_exact": "You differentiated the tanh approximation where the exact GELU was asked "
                 "(approximate=False): its derivative is Φ(x) + x·φ(x), with φ(x) = e^(−x²/2)/√(2π).",
@@ -237,6 +258,7 @@ LAB = Lab(
             points=2,
             summary="softmax over the last axis, shifted by each row's max: rows sum to 1",
             atol=1e-12,
+            compare=_compare_array,
             messages={
                 "no_shift": "Your softmax gives NaN at large inputs: np.exp(1000) overflows to inf and inf/inf "
                 "is NaN. Subtract each row's maximum first (softmax(x) = softmax(x − c) for any c), so the "
