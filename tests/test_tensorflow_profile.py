@@ -143,3 +143,32 @@ def test_grading_a_release_starts_no_tensorflow_child_for_its_stubbed_keras_exer
     assert profiles == ["numpy"]
     keras_result = {r.name: r for r in result.exercises}["keras_train"]
     assert keras_result.score == 0 and "not implemented yet" in keras_result.feedback
+
+
+def test_probes_build_keras_models_as_the_graders_fresh_process_would():
+    """A demo cell's set_floatx (and the policy Keras cached from it) does not leak into a check; the
+    student's own set_floatx inside the graded function does, as in the grader's fresh child."""
+    keras = pytest.importorskip("keras")
+    from autograder.probes.keras_state import as_in_a_fresh_process
+
+    def relies_on_the_demo_cell():
+        return keras.layers.Dense(1).dtype_policy.name
+
+    def sets_its_own():
+        keras.config.set_floatx("float64")
+        return keras.layers.Dense(1).dtype_policy.name
+
+    before = keras.config.floatx()
+    try:
+        keras.config.set_floatx("float64")  # what a demo cell does
+        assert keras.layers.Dense(1).dtype_policy.name == "float64"  # and Keras caches the policy
+        with as_in_a_fresh_process():
+            assert relies_on_the_demo_cell() == "float32"
+        with as_in_a_fresh_process():
+            assert sets_its_own() == "float64"
+        assert keras.config.floatx() == "float64" and keras.layers.Dense(1).dtype_policy.name == "float64"
+    finally:
+        keras.config.set_floatx(before)
+        from keras.src.backend.common import global_state
+
+        global_state.set_global_attribute("dtype_policy", None)

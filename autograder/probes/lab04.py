@@ -14,27 +14,23 @@ import numpy as np
 def keras_layer(FiveWeightNet, initial_weights, X, y):
     """The layer's report on (X, y): ``{"prediction": (n, 1), "gradient": (5,), "dtype": str}``.
 
-    Keras's default float type and dtype policy are float32 while the layer is built, as it is in the grader,
-    whatever the notebook set with ``keras.config.set_floatx``: a layer is float64 only when it
-    says so itself. Several trainable weights (five scalars, say) are reported in the order the
-    layer created them, flattened into one gradient of 5 numbers.
+    Keras's float settings are the grader's fresh process's while the layer is built
+    (:mod:`autograder.probes.keras_state`), whatever a demo cell set with ``keras.config.set_floatx``:
+    a layer is float64 only when it says so itself. Several trainable weights (five scalars, say)
+    are reported in the order the layer created them, flattened into one gradient of 5 numbers.
     """
     import keras
     import tensorflow as tf
 
-    floatx, policy = keras.config.floatx(), keras.config.dtype_policy()
-    keras.config.set_floatx("float32")
-    keras.config.set_dtype_policy("float32")  # a layer's default policy; Keras caches it apart from floatx
-    try:
+    from autograder.probes.keras_state import as_in_a_fresh_process
+
+    with as_in_a_fresh_process():
         layer = FiveWeightNet(initial_weights)
         with tf.GradientTape() as tape:
             prediction = layer(np.asarray(X, dtype="float64"))
             error = tf.reduce_sum((tf.reshape(prediction, [-1]) - tf.cast(y, prediction.dtype)) ** 2)
         weights = layer.trainable_weights
         gradients = tape.gradient(error, weights)
-    finally:
-        keras.config.set_floatx(floatx)
-        keras.config.set_dtype_policy(policy)
     dtypes = {np.dtype(keras.backend.standardize_dtype(prediction.dtype)).name}
     dtypes |= {np.dtype(keras.backend.standardize_dtype(w.dtype)).name for w in weights}
     flat = [np.zeros(int(np.prod(w.shape))) if g is None else keras.ops.convert_to_numpy(g).astype("float64").ravel()

@@ -182,14 +182,10 @@ def keras_fit(keras_train, X, y, w, b, learning_rate, epochs, batch_size, patien
     The grader runs the notebook's definitions only, never a demo cell's ``keras.config.set_floatx``:
     Keras starts in float32 there. The check cell sees the same, and gets the notebook's setting back after.
     """
-    import keras  # only TensorFlow exercises come here: the NumPy ones never import it
+    from autograder.probes.keras_state import as_in_a_fresh_process  # imports Keras: TensorFlow exercises only
 
-    floatx = keras.config.floatx()
-    keras.config.set_floatx("float32")
-    try:
+    with as_in_a_fresh_process():
         value = keras_train(X, y, w, b, learning_rate, epochs, batch_size, patience, shuffle=shuffle, seed=seed)
-    finally:
-        keras.config.set_floatx(floatx)
     if not isinstance(value, (tuple, list)) or len(value) != 3:
         return value
     history = _plain(value[2])

@@ -35,19 +35,12 @@ def _dtype(*arrays) -> str:
 def normalized_model(build_normalized_model, x_train, y_train, x, kernel, bias):
     """The model's report on ``x``: layer kinds, statistics, normalized inputs and outputs (see the module)."""
     import keras
-    from keras.src.backend.common import global_state
 
-    floatx, policy = keras.config.floatx(), global_state.get_global_attribute("dtype_policy", None)
-    # A fresh process: floatx float32 and no default dtype policy yet (the first layer made derives it from
-    # floatx and caches it), so that a set_floatx("float64") inside the student's function takes effect.
-    keras.config.set_floatx("float32")
-    global_state.set_global_attribute("dtype_policy", None)
-    try:
+    from autograder.probes.keras_state import as_in_a_fresh_process
+
+    with as_in_a_fresh_process():  # a set_floatx("float64") inside the student's function takes effect
         model = build_normalized_model(x_train, y_train)
         return _report(model, x, kernel, bias, keras.layers.Normalization)
-    finally:
-        keras.config.set_floatx(floatx)
-        global_state.set_global_attribute("dtype_policy", policy)
 
 
 def _report(model, x, kernel, bias, Normalization) -> dict:
