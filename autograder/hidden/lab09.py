@@ -384,8 +384,9 @@ EQUIVALENT_MUTANTS = {
     "np.clip(eps, np.asarray(p, dtype=float), 1 - eps)": "np.clip(a, lo, hi) is min(max(a, lo), hi): a and lo "
     "play the same role",
     "binary_cross_entropy_from_logits · swap_arguments · np.maximum(z, 0) → np.maximum(0, z)": "np.maximum is "
-    "symmetric",
-    "xor_gradients · swap_arguments · np.maximum(z, 0) → np.maximum(0, z)": "np.maximum is symmetric",
+    "symmetric in its two arguments",
+    "xor_gradients · swap_arguments · np.maximum(z, 0) → np.maximum(0, z)": "np.maximum is symmetric in its "
+    "two arguments",
     "categorical_cross_entropy · unary · -1 → 1": "the docstring's arrays are 2-D: axis 1 is the last axis",
     "xor_gradients · constant · 1 → 2": "reshape(-2, 1): NumPy reads any negative size as 'the rest'",
     "xor_gradients · arithmetic · delta @ np.asarray(W2).T → delta * np.asarray(W2).T": "delta has one column: "
