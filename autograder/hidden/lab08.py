@@ -385,9 +385,10 @@ def _probed_case(label, args, reference, mistakes, kwargs=None):
 
 
 def _x_label(x) -> str:
+    kind = " (a list)" if isinstance(x, list) else ""
     x = np.asarray(x)
     dtype = "" if x.dtype == np.float64 else f" ({x.dtype})"
-    return f"x = {_text(x)}{dtype}"
+    return f"x = {_text(x)}{dtype}{kind}"
 
 
 def _as_float32(value):
@@ -404,7 +405,7 @@ def _elementwise_case(fn, mistakes, x, kwargs=None, label=None, probed=False):
     kwargs = dict(kwargs or {})
     label = label or _x_label(x) + "".join(f", {k} = {v}" for k, v in kwargs.items())
     build = _probed_case if probed else build_case
-    case = build(label, (np.asarray(x),), fn, mistakes, kwargs)
+    case = build(label, (x if isinstance(x, list) else np.asarray(x),), fn, mistakes, kwargs)
     if np.asarray(x).dtype != np.float32:
         return case
     return replace(case, expected=_as_float32(case.expected),
@@ -537,6 +538,7 @@ def _elementwise_inputs(rng):
         _with_extremes(rng, _values(rng, 5), (1,)),
         np.concatenate([_values(rng, 4, scale=5.0), [-1000.0, 1000.0]]).astype(np.float32),
         np.array([float(rng.choice([-1.0, 1.0])) * float(np.round(rng.uniform(0.1, 5), 2))]),
+        [float(v) for v in _values(rng, 5)],  # "array-like": a plain list
     ]
 
 
@@ -618,4 +620,11 @@ def hidden_cases(rng):
     }
 
 
-EQUIVALENT_MUTANTS: dict[str, str] = {}
+EQUIVALENT_MUTANTS = {
+    "sigmoid · comparison · x >= 0 → x > 0": "at x = 0 both branches give 1/2",
+    "relu · swap_arguments · np.maximum(np.asarray(x, dtype=float), 0.0) → "
+    "np.maximum(0.0, np.asarray(x, dtype=float))": "np.maximum is symmetric in its two arguments",
+    "leaky_relu · comparison · x > 0 → x >= 0": "at x = 0 both branches give 0",
+    "softmax · drop_statement · x = np.asarray(x, dtype=np.float64) → pass": "np.max(..., keepdims=True) "
+    "returns an array, and subtracting it converts a list (and keeps float32 as float32, which is allowed)",
+}
