@@ -178,6 +178,41 @@ def _compare_keras(received, expected, exercise: Exercise) -> str | None:
     return _compare_report(("prediction", "history", "dtype"))(received, expected, exercise)
 
 
+TINY = 1e-6  # a gradient checker's verdict on a correct network: its largest relative error lies below this
+
+
+def _verdict(error) -> str:
+    if not isinstance(error, (int, float)) or isinstance(error, bool):
+        return "unreadable"
+    if not math.isfinite(error):
+        return "not a number"
+    return "tiny" if 0 <= error < TINY else "large" if error >= TINY else "negative"
+
+
+def _compare_checker(received, expected, exercise: Exercise) -> str | None:
+    """The reported error's verdict only: tiny (0 ≤ error < 1e-6), large (≥ 1e-6), or NaN/infinity.
+
+    The value itself depends on the random upstream gradient the checker draws, so only its size
+    is judged: a correct backward gives about 1e-8 here, a wrong one an error of order 1.
+    """
+    if isinstance(received, str):
+        return received
+    got, want = _verdict(received), _verdict(expected)
+    if got == want:
+        return None
+    if want == "tiny":
+        return (f"your checker reported {format_value(received)} for this network, whose backward is right: "
+                f"expected an error below {TINY:g}")
+    if want == "large":
+        return (f"your checker reported {format_value(received)} for this network, whose gradients are wrong: "
+                f"expected a large error (at least {TINY:g})")
+    return f"your checker reported {format_value(received)}, expected NaN"
+
+
+def _show_checker(value) -> str:
+    return f"{format_value(value, 3)} ({_verdict(value)})" if not isinstance(value, str) else value
+
+
 _STUB_FREE = "(The course's grader runs only your definitions, not the demo cells.)"
 
 LAB = Lab(
@@ -284,7 +319,7 @@ LAB = Lab(
         ),
         Exercise(
             name="ReLU",
-            points=2,
+            points=1,
             summary="ReLU: forward max(0, X); backward grad_out where X > 0, else 0 (0 at exactly 0)",
             probe="lab07.relu",
             compare=_compare_report(("output", "grad_in")),
@@ -345,6 +380,33 @@ LAB = Lab(
             },
         ),
         Exercise(
+            name="gradient_check",
+            points=2,
+            summary="the largest relative error between backward's dW, db and central differences of Σ G ⊙ output",
+            probe="lab07.checker_run",
+            compare=_compare_checker,
+            show=_show_checker,
+            messages={
+                "one_sided": "Your checker uses the one-sided difference (L(w + eps) − L(w)) / eps: its error grows "
+                "with eps times the curvature, so it flags a correct network whose loss bends (the Square "
+                "network). Use the central difference (L(w + eps) − L(w − eps)) / (2·eps).",
+                "eps_too_large": "Your step is too large: with 1e-2 a nudge crosses a kink that lies 1e-3 away, and "
+                "the difference measures neither side's slope. Step by the eps you are given (1e-6 suits float64).",
+                "eps_too_small": "Your step is too small for float64: with a step of 1e-12 or less the two losses agree "
+                "in almost every digit and rounding error swamps their difference. Step by the eps you are given "
+                "(1e-6 suits float64).",
+                "no_guard": "Your relative error is NaN where both gradients are exactly 0 (0 / 0): floor the "
+                "denominator, |a − n| / max(|a|, |n|, 1e-12), so that two exact zeros agree.",
+                "first_only": "Your checker looks at the first parameter only: a wrong gradient in a later layer "
+                "(here the last Linear's db) went unnoticed. Loop over every W and b of every layer that has them.",
+                "all_at_once": "You nudged a whole array at once: that measures the sum of its partial derivatives, "
+                "not each one. Nudge one entry at a time (np.ndindex(W.shape)), restoring it before the next.",
+                "ones_upstream": "Your checker uses an all-ones upstream gradient (the loss Σ output): a backward "
+                "that ignores its upstream gradient is then right by accident. Draw G = rng.standard_normal("
+                "output.shape) and check L = Σ G ⊙ output.",
+            },
+        ),
+        Exercise(
             name="train",
             points=2,
             summary="full-batch gradient descent on the MLP: the history of pre-update losses",
@@ -358,6 +420,24 @@ LAB = Lab(
                 "record the loss of the forward pass made during the epoch, before its update.",
                 "extra_epoch": "You ran one epoch too many: loop `for _ in range(epochs)`.",
                 "missing_epoch": "You ran one epoch too few: loop `for _ in range(epochs)`.",
+            },
+        ),
+        Exercise(
+            name="predict_minutes",
+            points=1,
+            summary="minutes for distances: standardize with the training statistics, forward, t = z·std_t + mean_t",
+            probe="lab07.predict_run",
+            rtol=1e-9,
+            atol=1e-9,
+            messages={
+                "no_denormalise": "Your predictions are the network's standardized output: map them back to "
+                "minutes, t = z · std_t + mean_t, with the times' statistics.",
+                "input_stats": "You mapped the output back with the distances' mean and std: the network "
+                "predicts standardized *times*, so use y_stats, t = z · std_t + mean_t.",
+                "target_stats_input": "You standardized the miles with the times' statistics: the input is a "
+                "distance, so use x_stats, (miles − mean_x) / std_x.",
+                "swapped": "You swapped mean and std: each stats pair is (mean, std), so z = (miles − mean) / std "
+                "and t = z · std + mean.",
             },
         ),
         Exercise(

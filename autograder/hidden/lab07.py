@@ -19,7 +19,7 @@ from autograder.hidden import build_case
 from autograder.probes.lab07 import dense as dense_probe
 from autograder.probes.lab07 import mlp as mlp_probe
 from autograder.probes.lab07 import relu as relu_probe
-from autograder.probes.lab07 import train_run
+from autograder.probes.lab07 import checker_run, predict_run, train_run
 
 TRUNCATION = 0.87962566103423978  # std of a standard normal truncated at ±2 (Keras's constant)
 COMMUTE_SEED = 7  # the notebook's network: MLP([1, 16, 16, 1], np.random.default_rng(7))
@@ -499,6 +499,12 @@ def public_cases():
                 _mlp_case((1, 4, 4, 1), 3, _weights(rng, (1, 4, 4, 1)), [[0.5], [-1.0]], [[1.0], [0.5]], 0.05)],
         "train": [_train_case((1, 4, 4, 1), 3, _weights(rng, (1, 4, 4, 1)), x[::4], t[::4], 0.05, 20,
                               "every 4th normalized commute (10 rows)")],
+        "gradient_check": _checker_cases(np.random.default_rng(2027), [11, 12, 13, 14, 15, 16]),
+        "predict_minutes": [
+            _predict_case(_predict_net(np.random.default_rng(3), 3), [7.0], (10.5, 5.6273), (51.9874, 25.1402)),
+            _predict_case(_predict_net(np.random.default_rng(4), 2), [1.0, 7.0, 20.0], (10.5, 5.6273),
+                          (51.9874, 25.1402)),
+        ],
         "keras_mlp": [_keras_case(_weights(rng, (1, 4, 4, 1)), x[::4], t[::4], 0.05, 5),
                       _keras_case(_weights(rng, (2, 3, 1)), X, [[1.0], [0.0], [-1.0], [0.5]], 0.1, 3)],
     }
@@ -568,5 +574,224 @@ def hidden_cases(rng):
         "train": [_train_case((1, 4, 4, 1), seeds[6], _weights(rng, (1, 4, 4, 1)), xs, ys, 0.05,
                               int(rng.integers(5, 15))),
                   _train_case((1, 3, 1), seeds[7], _weights(rng, (1, 3, 1)), xs[:1], ys[:1], 0.1, 3)],
+        "gradient_check": _checker_cases(rng, [int(v) for v in rng.integers(0, 2**31, size=6)]),
+        "predict_minutes": _hidden_predict_cases(rng),
         "keras_mlp": [_keras_case(_weights(rng, (1, 4, 4, 1)), xs, ys, 0.05, int(rng.integers(3, 6)))],
     }
+
+
+# gradient_check ----------------------------------------------------------------------
+# Judged through probes.lab07.checker_run: the student's checker runs on small networks of the
+# probe's own layers (a linear map, an elementwise square, the cap min(z, 1)), whose backward is
+# right or deliberately wrong. The report is the largest relative error the checker found; the
+# comparison reads it as tiny (below 1e-6), not tiny, or not a number (_compare_checker).
+
+def _parameters(net):
+    """(layer, name of the array, name of its gradient) for every W and b of the layers that have them."""
+    return [(layer, name, "d" + name) for layer in net.layers if hasattr(layer, "W") for name in ("W", "b")]
+
+
+def _checker(step=None, one_sided=False, guard=1e-12, first_only=False, at_once=False, ones=False):
+    """The reference checker (no arguments) and, with one argument set, a known mistake."""
+    def gradient_check(net, X, eps=1e-6, rng=None):
+        h = eps if step is None else step
+        rng = np.random.default_rng(0) if rng is None else rng
+        output = net.forward(X)
+        G = np.ones_like(output) if ones else rng.standard_normal(output.shape)
+        net.backward(G)
+        worst = 0.0
+        for layer, name, grad_name in _parameters(net)[:1] if first_only else _parameters(net):
+            params, analytic = getattr(layer, name), _f(getattr(layer, grad_name))
+            numerical = np.zeros_like(params)
+            base = np.sum(G * net.forward(X))
+            for index in [...] if at_once else np.ndindex(params.shape):
+                original = params[index].copy()
+                params[index] = original + h
+                up = np.sum(G * net.forward(X))
+                params[index] = original - h
+                down = np.sum(G * net.forward(X))
+                params[index] = original
+                numerical[index] = (up - base) / h if one_sided else (up - down) / (2 * h)
+            size = np.maximum(np.abs(analytic), np.abs(numerical))
+            errors = np.abs(analytic - numerical) / (np.maximum(size, guard) if guard else size)
+            worst = max(worst, float(np.max(errors))) if not np.isnan(errors).any() else float("nan")
+            if math.isnan(worst):
+                break
+        return worst
+    return gradient_check
+
+
+gradient_check = _checker()
+
+CHECKER_MISTAKES = {
+    "one_sided": _checker(one_sided=True),
+    "eps_too_large": _checker(step=1e-2),
+    "eps_too_small": _checker(step=1e-14),
+    "no_guard": _checker(guard=0.0),
+    "first_only": _checker(first_only=True),
+    "all_at_once": _checker(at_once=True),
+    "ones_upstream": _checker(ones=True),
+}
+
+
+def _away_from_cap(rng, X, W, margin=0.25):
+    """Biases that put every cap input at least ``margin`` from its kink at 1, some rows on each side.
+
+    Each unit's kink goes in the middle of the widest gap between its sorted inputs (W doubles
+    until that gap is 2·margin wide).
+    """
+    W = W.copy()
+    b = np.zeros(W.shape[1])
+    for j in range(W.shape[1]):
+        while True:
+            z = np.sort(X @ W[:, j])
+            gaps = np.diff(z)
+            if len(gaps) and gaps.max() >= 2 * margin:
+                k = int(np.argmax(gaps))
+                b[j] = 1 - (z[k] + z[k + 1]) / 2
+                break
+            W[:, j] = 2 * W[:, j] + (W[:, j] == 0)
+    return W, b
+
+
+def _cap_net(rng, d, h, o, n, bug1="", cap_bug="", bug2="", near=False, offset=0.0):
+    """Linear(d → h), Cap, Linear(h → o) on n rows; ``near`` puts rows 0 and 1 at 1 ± 1e-3 on unit 0."""
+    X = np.round(rng.normal(size=(n, d)), 3)
+    W1, b1 = _away_from_cap(rng, X, np.round(rng.normal(size=(d, h)), 3))
+    if near:
+        X[1, 0] += 0.5 if abs(X[1, 0] - X[0, 0]) < 0.5 else 0.0
+        column = np.array([[X[0, 0], 1.0], [X[1, 0], 1.0]])
+        W1[0, 0], b1[0] = np.linalg.solve(column, 1 + np.array([1e-3, -1e-3]) - X[:2, 1:] @ W1[1:, 0])
+        if np.abs(X[2:] @ W1[:, 0] + b1[0] - 1).min() < 0.05 or abs(W1[0, 0]) > 5:
+            return _cap_net(rng, d, h, o, n, bug1, cap_bug, bug2, near, offset)
+    W2, b2 = np.round(rng.normal(size=(h, o)), 3), np.round(rng.normal(size=o), 3) + offset
+    return [("linear", W1, b1, bug1), ("cap", cap_bug), ("linear", W2, b2, bug2)], X
+
+
+def _square_net(rng, d, h, o, n):
+    """Linear(d → h) whose unit 0 is exactly 0 (its gradients are exact zeros), Square, Linear(h → o)."""
+    X = np.round(rng.normal(size=(n, d)), 3)
+    W1, b1 = np.round(rng.normal(size=(d, h)), 3), np.round(rng.normal(size=h), 3)
+    W1[:, 0], b1[0] = 0.0, 0.0
+    W2, b2 = np.round(rng.normal(size=(h, o)), 3), np.round(rng.normal(size=o), 3)
+    return [("linear", W1, b1, ""), ("square",), ("linear", W2, b2, "")], X
+
+
+_CHECKER_NETS = {
+    "": "a correct network", "transposed": "a network whose first Linear's dW is transposed",
+    "no_upstream": "a network whose Linear ignores the upstream gradient (its dW and db are those of an all-ones "
+                   "upstream)",
+    "wrong_side": "a network whose Cap passes the gradient on the wrong side of its kink",
+    "bias": "a network whose last Linear's db is twice too large (its dW is right)",
+}
+
+
+def _net_text(spec) -> str:
+    names = {"linear": lambda item: f"Linear({np.shape(item[1])[0]} → {np.shape(item[1])[1]})",
+             "square": lambda item: "Square", "cap": lambda item: "Cap"}
+    return ", ".join(names[item[0]](item) for item in spec)
+
+
+def _quiet_seed(spec, X, eps, seeds):
+    """The first seed whose upstream G = rng.standard_normal(...) leaves the reference's error on a correct
+    network far below 1e-6 (a random G can make one gradient entry nearly 0, where rounding shows)."""
+    for seed in seeds:
+        if checker_run(gradient_check, spec, X, eps, seed) < 3e-8:
+            return seed
+    return seed
+
+
+def _checker_case(spec, X, eps=None, seed=0, what="a correct network", where=""):
+    if isinstance(seed, (list, tuple)):
+        seed = _quiet_seed(spec, X, eps, seed)
+    label = (f"{what}: {_net_text(spec)} on {len(X)} rows{where}, "
+             + ("eps left at its default" if eps is None else f"eps = {eps:g}") + f", rng = np.random.default_rng({seed})")
+    args = (spec, _f(X), eps, seed)
+    return build_case(label, args, _probed(checker_run, gradient_check),
+                      {key: _probed(checker_run, fn) for key, fn in CHECKER_MISTAKES.items()})
+
+
+def _checker_cases(rng, seeds):
+    d, h, o, n = (int(rng.integers(2, 4)), int(rng.integers(2, 4)), int(rng.integers(1, 3)), int(rng.integers(3, 5)))
+    near, X_near = _cap_net(rng, d, h, o, n, near=True)
+    X_single = np.round(rng.normal(size=(n, d)), 3)
+    single = [("linear", np.round(rng.normal(size=(d, o)), 3), np.round(rng.normal(size=o), 3), "no_upstream")]
+    quiet = [int(v) for v in rng.integers(0, 2**31, size=6)]
+    cases = [
+        _checker_case(*_cap_net(rng, 1, 1, 1, n, offset=10.0), seed=[seeds[0], *quiet],
+                      where=" (every W and b a single number, the output near 10)"),
+        _checker_case(*_cap_net(rng, d, h, o, n), eps=1e-5, seed=[seeds[1], *quiet]),
+        _checker_case(*_square_net(rng, d, h, o, n), seed=[seeds[2], *quiet],
+                      where=" (hidden unit 0 is exactly 0, so its gradients are exact zeros)"),
+        _checker_case(near, X_near, seed=[seeds[3], *quiet], where=" (rows 0 and 1 lie 1e-3 from the Cap's kink)"),
+        _checker_case(near, X_near, eps=1e-2, seed=seeds[3],
+                      where=" (rows 0 and 1 lie 1e-3 from the Cap's kink: nudges of 1e-2 cross it)"),
+    ]
+    for bug, layers in (("transposed", dict(d=h, bug1="transposed")), ("wrong_side", dict(cap_bug="wrong_side")),
+                        ("bias", dict(bug2="bias"))):
+        sizes = {"d": d, "h": h, "o": o, "n": n, **{k: v for k, v in layers.items() if k == "d"}}
+        bugs = {k: v for k, v in layers.items() if k != "d"}
+        cases.append(_checker_case(*_cap_net(rng, sizes["d"], sizes["h"], sizes["o"], n, **bugs), seed=seeds[4],
+                                   what=_CHECKER_NETS[bug]))
+    cases.append(_checker_case(single, X_single, seed=seeds[5], what=_CHECKER_NETS["no_upstream"]))
+    return cases
+
+
+# predict_minutes ---------------------------------------------------------------------
+
+def predict_minutes(mlp, miles, x_stats, y_stats):
+    (x_mean, x_std), (t_mean, t_std) = x_stats, y_stats
+    z = (_f(miles) - x_mean) / x_std
+    return mlp.forward(z[:, None])[:, 0] * t_std + t_mean
+
+
+def _predict_with(x_of, t_of):
+    def predict(mlp, miles, x_stats, y_stats):
+        return t_of(mlp.forward(x_of(_f(miles), x_stats, y_stats)[:, None])[:, 0], x_stats, y_stats)
+    return predict
+
+
+def _normalize(stats):
+    return lambda miles, x_stats, y_stats: (miles - stats(x_stats, y_stats)[0]) / stats(x_stats, y_stats)[1]
+
+
+def _back(stats):
+    return lambda z, x_stats, y_stats: z * stats(x_stats, y_stats)[1] + stats(x_stats, y_stats)[0]
+
+
+_X, _T = (lambda xs, ys: xs), (lambda xs, ys: ys)
+_SWAPPED_X, _SWAPPED_T = (lambda xs, ys: xs[::-1]), (lambda xs, ys: ys[::-1])
+
+PREDICT_MISTAKES = {
+    "no_denormalise": _predict_with(_normalize(_X), lambda z, xs, ys: z),
+    "input_stats": _predict_with(_normalize(_X), _back(_X)),
+    "target_stats_input": _predict_with(_normalize(_T), _back(_T)),
+    "swapped": _predict_with(_normalize(_SWAPPED_X), _back(_SWAPPED_T)),
+}
+
+
+def _predict_net(rng, hidden):
+    """Linear(1 → hidden), Cap, Linear(hidden → 1): a small fixed network of the probe's layers."""
+    return [("linear", _quarters(rng, (1, hidden)), _quarters(rng, (hidden,), -0.5, 0.5), ""), ("cap", ""),
+            ("linear", _quarters(rng, (hidden, 1)), _quarters(rng, (1,), -0.5, 0.5), "")]
+
+
+def _predict_case(spec, miles, x_stats, y_stats, as_list=False):
+    miles_text = _text(miles) + (" (a plain list)" if as_list else "")
+    label = (f"the network {_net_text(spec)} with the case's weights, miles = {miles_text}, "
+             f"x_stats = {tuple(x_stats)}, y_stats = {tuple(y_stats)}")
+    args = (spec, [float(m) for m in miles] if as_list else _f(miles), tuple(map(float, x_stats)),
+            tuple(map(float, y_stats)))
+    return build_case(label, args, _probed(predict_run, predict_minutes),
+                      {key: _probed(predict_run, fn) for key, fn in PREDICT_MISTAKES.items()})
+
+
+def _hidden_predict_cases(rng):
+    """Other statistics (means and stds all different, a mean below its std), one mile, plain lists."""
+    x_stats = (float(np.round(rng.uniform(5, 15), 3)), float(np.round(rng.uniform(2, 8), 3)))
+    y_stats = (float(np.round(rng.uniform(30, 70), 3)), float(np.round(rng.uniform(10, 30), 3)))
+    small = (float(np.round(rng.uniform(0.5, 2), 3)), float(np.round(rng.uniform(3, 6), 3)))
+    miles = np.round(rng.uniform(0.5, 25, size=int(rng.integers(2, 6))), 2)
+    return [_predict_case(_predict_net(rng, int(rng.integers(2, 5))), miles, x_stats, y_stats),
+            _predict_case(_predict_net(rng, 1), miles[:1], small, y_stats[::-1], as_list=True),
+            _predict_case(_predict_net(rng, 2), miles, y_stats, small)]

@@ -264,3 +264,119 @@ def keras_fit(keras_mlp, weights, X, y, learning_rate, epochs):
     finally:
         keras.config.set_floatx(floatx)
     return {"prediction": keras.ops.convert_to_numpy(prediction), "history": np.array(history), "dtype": dtype}
+
+
+# The gradient checker's test networks ------------------------------------------------------------
+# Small networks whose backward is right or deliberately wrong. They are not this lab's layers: a
+# linear map computed with einsum, an elementwise square and a "cap" min(z, 1) (a ReLU turned
+# around, its kink at 1), enough to show whether a checker tells a right backward from a wrong one.
+
+def _base(namespace, name):
+    """The student's own class ``name`` (so that isinstance(layer, Dense) holds for our layers), else object."""
+    cls = namespace.get(name)
+    return cls if isinstance(cls, type) else object
+
+
+def _probe_layers(namespace):
+    dense_base = _base(namespace, "Dense")
+
+    class Linear(dense_base):
+        """Y = X·W + b, computed with einsum; ``bug`` names a deliberately wrong backward."""
+
+        def __init__(self, W, b, bug=""):  # noqa: D107 - the parent's constructor is not called
+            self.W, self.b, self.bug = np.array(W, dtype=float), np.array(b, dtype=float), bug
+
+        def forward(self, X):
+            self.seen = np.array(X, dtype=float)
+            return np.einsum("nk,kj->nj", self.seen, self.W) + self.b
+
+        def backward(self, grad_out):
+            upstream = np.ones_like(grad_out) if self.bug == "no_upstream" else np.asarray(grad_out, dtype=float)
+            slope = np.einsum("nk,nj->kj", self.seen, upstream)
+            self.dW = slope.T if self.bug == "transposed" else slope
+            self.db = np.einsum("nj->j", upstream) * (2.0 if self.bug == "bias" else 1.0)
+            return np.einsum("nj,kj->nk", upstream, self.W)
+
+        def __repr__(self):
+            return f"Linear({self.W.shape[0]} → {self.W.shape[1]}{', ' + self.bug if self.bug else ''})"
+
+    class Square:
+        """Y = Z², elementwise."""
+
+        def forward(self, Z):
+            self.seen = np.array(Z, dtype=float)
+            return self.seen * self.seen
+
+        def backward(self, grad_out):
+            return 2.0 * self.seen * np.asarray(grad_out, dtype=float)
+
+        def __repr__(self):
+            return "Square()"
+
+    class Cap:
+        """Y = min(Z, 1), elementwise; ``bug="wrong_side"`` passes the gradient above the kink instead of below."""
+
+        def __init__(self, bug=""):
+            self.bug = bug
+
+        def forward(self, Z):
+            self.seen = np.array(Z, dtype=float)
+            return np.minimum(self.seen, 1.0)
+
+        def backward(self, grad_out):
+            passes = self.seen > 1.0 if self.bug == "wrong_side" else self.seen < 1.0
+            return np.where(passes, np.asarray(grad_out, dtype=float), 0.0)
+
+        def __repr__(self):
+            return f"Cap({self.bug})" if self.bug else "Cap()"
+
+    return {"linear": Linear, "square": Square, "cap": Cap}
+
+
+class ProbeNet:
+    """A network of the probe's layers with an MLP's interface: layers, forward, backward."""
+
+    def __init__(self, layers):
+        self.layers = layers
+
+    def forward(self, X):
+        for layer in self.layers:
+            X = layer.forward(X)
+        return X
+
+    def backward(self, grad):
+        for layer in self.layers[::-1]:
+            grad = layer.backward(grad)
+        return grad
+
+    def __repr__(self):
+        return "ProbeNet(" + ", ".join(repr(layer) for layer in self.layers) + ")"
+
+
+def probe_net(spec, namespace=None):
+    """Builds a ProbeNet from data: a list of ("linear", W, b, bug), ("square",) or ("cap", bug)."""
+    kinds = _probe_layers(namespace or {})
+    return ProbeNet([kinds[item[0]](*item[1:]) for item in spec])
+
+
+def checker_run(gradient_check, spec, X, eps, seed):
+    """Calls the student's ``gradient_check`` on one of the probe's networks.
+
+    Returns:
+        The largest relative error it reported, as a float (NaN and infinity kept), or a string
+        saying why it could not be read.
+    """
+    net = probe_net(spec, getattr(gradient_check, "__globals__", {}))
+    kwargs = {} if eps is None else {"eps": float(eps)}
+    with np.errstate(all="ignore"):
+        error = gradient_check(net, np.array(X, dtype=float), rng=np.random.default_rng(seed), **kwargs)
+    try:
+        return float(error)
+    except (TypeError, ValueError):
+        return f"gradient_check returned {type(error).__name__}, expected one float"
+
+
+def predict_run(predict_minutes, spec, miles, x_stats, y_stats):
+    """``predict_minutes`` with a small fixed network of the probe's layers: what it returned, as an array."""
+    net = probe_net(spec, getattr(predict_minutes, "__globals__", {}))
+    return _array(predict_minutes(net, miles, x_stats, y_stats))
