@@ -8,7 +8,7 @@ from conftest import assert_fails_with, case_ids, first_failure
 
 from autograder.checks import load_lab
 from autograder.hidden import lab07 as ref
-from autograder.hidden.lab07 import MLP, glorot_uniform, he_normal, mse_loss  # noqa: F401 - the notebook's names
+from autograder.hidden.lab07 import MLP, Dense, glorot_uniform, he_normal, mse_loss  # noqa: F401 - the notebook's names
 
 # The probes look up a class's glorot_uniform and he_normal, and train's MLP, in the namespace they were defined
 # in, as they find them in a student's notebook: the implementations below are defined beside the reference's.
@@ -154,6 +154,40 @@ def train_while(mlp, X, y, learning_rate, epochs):
     return list(history)
 
 
+def gradient_check_vectorised(net, X, eps=1e-6, rng=None):
+    """Every parameter of every Dense (isinstance works: the check's layers subclass the notebook's Dense),
+    the errors collected in one array, the symmetric denominator |a| + |n| floored at 1e-8."""
+    rng = rng if rng is not None else np.random.default_rng(0)
+    G = rng.normal(size=net.forward(X).shape)
+    net.backward(G)
+    errors = []
+    for layer in [layer for layer in net.layers if isinstance(layer, Dense)]:
+        for params, grads in ((layer.W, layer.dW), (layer.b, layer.db)):
+            flat, numerical = params.reshape(-1), np.empty(params.size)
+            for i in range(flat.size):
+                keep = flat[i]
+                flat[i] = keep + eps
+                up = (G * net.forward(X)).sum()
+                flat[i] = keep - eps
+                numerical[i] = (up - (G * net.forward(X)).sum()) / (2 * eps)
+                flat[i] = keep
+            a = np.ravel(grads)
+            errors.append(np.abs(a - numerical) / np.maximum(np.abs(a) + np.abs(numerical), 1e-8))
+    return float(np.concatenate(errors).max())
+
+
+def gradient_check_eps_1e_5(net, X, eps=1e-5, rng=None):
+    return ref.gradient_check(net, X, eps, rng)
+
+
+def predict_minutes_loop(mlp, miles, x_stats, y_stats):
+    out = []
+    for m in miles:
+        z = (float(m) - x_stats[0]) / x_stats[1]
+        out.append(float(mlp.forward(np.array([[z]]))[0, 0]) * y_stats[1] + y_stats[0])
+    return np.array(out)
+
+
 CORRECT = [
     ("standardize", ref.standardize), ("standardize", standardize_loops), ("standardize", standardize_float32),
     ("glorot_uniform", ref.glorot_uniform), ("glorot_uniform", glorot_from_random),
@@ -164,6 +198,9 @@ CORRECT = [
     ("mse_loss", ref.mse_loss), ("mse_loss", mse_loss_square),
     ("MLP", ref.MLP), ("MLP", MLPBuiltDifferently),
     ("train", ref.train), ("train", train_while),
+    ("gradient_check", ref.gradient_check), ("gradient_check", gradient_check_vectorised),
+    ("gradient_check", gradient_check_eps_1e_5),
+    ("predict_minutes", ref.predict_minutes), ("predict_minutes", predict_minutes_loop),
 ]
 
 
@@ -241,6 +278,14 @@ WRONG = [
     *[("mse_loss", fn, load_lab(LAB).exercise("mse_loss").messages[key]) for key, fn in ref.MSE_MISTAKES.items()],
     *[("MLP", cls, load_lab(LAB).exercise("MLP").messages[key]) for key, cls in ref.MLP_MISTAKES.items()],
     *[("train", fn, load_lab(LAB).exercise("train").messages[key]) for key, fn in ref.TRAIN_MISTAKES.items()],
+    *[("gradient_check", fn, load_lab(LAB).exercise("gradient_check").messages[key])
+      for key, fn in ref.CHECKER_MISTAKES.items()],
+    *[("predict_minutes", fn, load_lab(LAB).exercise("predict_minutes").messages[key])
+      for key, fn in ref.PREDICT_MISTAKES.items()],
+    ("gradient_check", lambda net, X, eps=1e-6, rng=None: gradient_check_vectorised(net, X, 1e-12, rng),
+     "1e-12 or less"),
+    ("gradient_check", lambda net, X, eps=1e-6, rng=None: gradient_check_vectorised(net, X, 1e-2, rng),
+     "Your step is too large"),
 ]
 
 
@@ -265,12 +310,32 @@ class MLPSkipsLastBias(ref.MLP):
         self.layers[-1].b = self.layers[-1].b + learning_rate * self.layers[-1].db
 
 
+def gradient_check_biases_only(net, X, eps=1e-6, rng=None):
+    rng = np.random.default_rng(0) if rng is None else rng
+    G = rng.standard_normal(net.forward(X).shape)
+    net.backward(G)
+    worst = 0.0
+    for layer in [layer for layer in net.layers if hasattr(layer, "W")]:
+        for j in range(layer.b.size):
+            keep = layer.b[j]
+            layer.b[j] = keep + eps
+            up = np.sum(G * net.forward(X))
+            layer.b[j] = keep - eps
+            numerical = (up - np.sum(G * net.forward(X))) / (2 * eps)
+            layer.b[j] = keep
+            worst = max(worst, abs(layer.db[j] - numerical) / max(abs(layer.db[j]), abs(numerical), 1e-12))
+    return worst
+
+
 UNKNOWN = [
     ("Dense", DenseDoubledInputGradient),
     ("ReLU", ReluLeaky),
     ("MLP", MLPSkipsLastBias),
     ("he_normal", _he(lambda i, o: np.sqrt(3 / i))),
     ("mse_loss", lambda p, y: (float(np.mean(np.abs(p - y))), np.sign(p - y) / np.size(p))),
+    ("gradient_check", lambda net, X, eps=1e-6, rng=None: 0.0),
+    ("gradient_check", gradient_check_biases_only),
+    ("predict_minutes", lambda mlp, miles, x_stats, y_stats: ref.predict_minutes(mlp, miles, x_stats, y_stats) + 1),
 ]
 
 

@@ -392,8 +392,8 @@ LAB = Lab(
                 "network). Use the central difference (L(w + eps) − L(w − eps)) / (2·eps).",
                 "eps_too_large": "Your step is too large: with 1e-2 a nudge crosses a kink that lies 1e-3 away, and "
                 "the difference measures neither side's slope. Step by the eps you are given (1e-6 suits float64).",
-                "eps_too_small": "Your step is too small for float64: with a step of 1e-12 or less the two losses agree "
-                "in almost every digit and rounding error swamps their difference. Step by the eps you are given "
+                "eps_too_small": "Your step is too small for float64: with a step of 1e-12 or less the two losses "
+                "agree in almost every digit and rounding error swamps their difference. Step by the eps you are given "
                 "(1e-6 suits float64).",
                 "no_guard": "Your relative error is NaN where both gradients are exactly 0 (0 / 0): floor the "
                 "denominator, |a − n| / max(|a|, |n|, 1e-12), so that two exact zeros agree.",

@@ -16,10 +16,10 @@ import math
 import numpy as np
 
 from autograder.hidden import build_case
+from autograder.probes.lab07 import checker_run, predict_run, train_run
 from autograder.probes.lab07 import dense as dense_probe
 from autograder.probes.lab07 import mlp as mlp_probe
 from autograder.probes.lab07 import relu as relu_probe
-from autograder.probes.lab07 import checker_run, predict_run, train_run
 
 TRUNCATION = 0.87962566103423978  # std of a standard normal truncated at ±2 (Keras's constant)
 COMMUTE_SEED = 7  # the notebook's network: MLP([1, 16, 16, 1], np.random.default_rng(7))
@@ -511,6 +511,18 @@ def public_cases():
 
 
 EQUIVALENT_MUTANTS = {
+    "gradient_check · constant · 0 → 1": "the default generator's seed only changes the random upstream G, and "
+    "any G gives the same verdict (tiny or large)",
+    "gradient_check · swap_arguments · max(abs(analytic[index]), abs(numerical), 1e-12) → "
+    "max(abs(numerical), abs(analytic[index]), 1e-12)": "max is symmetric in its arguments",
+    "gradient_check · swap_arguments · max(largest, abs(analytic[index] - numerical) / size) → "
+    "max(abs(analytic[index] - numerical) / size, largest)": "max is symmetric (the guard keeps NaN out)",
+    "gradient_check · reduction · abs(analytic[index]) → float(analytic[index])": "the denominator still holds "
+    "|numerical|, which is |analytic| to 1e-8 on a right entry, and a wrong entry's error stays of order 1 or more",
+    "gradient_check · reduction · abs(numerical) → float(numerical)": "the denominator still holds |analytic|, "
+    "which is |numerical| to 1e-8 on a right entry, and a wrong entry's error stays of order 1 or more",
+    "gradient_check · constant · 1e-12 → 2e-12": "the floor only matters where both gradients are exactly 0, "
+    "and there the error is 0 whatever its value",
     "he_normal · comparison · np.abs(W) > 2 * stddev → np.abs(W) >= 2 * stddev": "a normal draw lands exactly "
     "on 2·stddev with probability 0",
     "he_normal · comparison · np.abs(W) > 2 * stddev → np.abs(W) >= 2 * stddev · #2": "a normal draw lands "
@@ -704,8 +716,9 @@ def _quiet_seed(spec, X, eps, seeds):
 def _checker_case(spec, X, eps=None, seed=0, what="a correct network", where=""):
     if isinstance(seed, (list, tuple)):
         seed = _quiet_seed(spec, X, eps, seed)
-    label = (f"{what}: {_net_text(spec)} on {len(X)} rows{where}, "
-             + ("eps left at its default" if eps is None else f"eps = {eps:g}") + f", rng = np.random.default_rng({seed})")
+    step = "eps left at its default" if eps is None else f"eps = {eps:g}"
+    generator = "rng left at its default" if seed is None else f"rng = np.random.default_rng({seed})"
+    label = f"{what}: {_net_text(spec)} on {len(X)} rows{where}, {step}, {generator}"
     args = (spec, _f(X), eps, seed)
     return build_case(label, args, _probed(checker_run, gradient_check),
                       {key: _probed(checker_run, fn) for key, fn in CHECKER_MISTAKES.items()})
@@ -734,6 +747,10 @@ def _checker_cases(rng, seeds):
         cases.append(_checker_case(*_cap_net(rng, sizes["d"], sizes["h"], sizes["o"], n, **bugs), seed=seeds[4],
                                    what=_CHECKER_NETS[bug]))
     cases.append(_checker_case(single, X_single, seed=seeds[5], what=_CHECKER_NETS["no_upstream"]))
+    tiny = np.round(rng.normal(size=(n, h)), 3) * 1e-4
+    square = [("linear", np.round(rng.normal(size=(h, h)), 3), np.round(rng.normal(size=h), 3), "transposed")]
+    cases.append(_checker_case(square, tiny, seed=None, what=_CHECKER_NETS["transposed"],
+                               where=" (inputs of order 1e-4, so every gradient of W is small)"))
     return cases
 
 
