@@ -35,17 +35,13 @@ def quiet(fn, *args, **kwargs):
 
 
 def keras_values(fn, name, x):
-    """``fn(name, x)`` computed with Keras' default float32 config, as a NumPy array of the dtype it had."""
+    """``fn(name, x)`` computed with Keras' settings of a fresh process (float32), as a NumPy array of its dtype."""
     import keras
 
-    floatx, policy = keras.config.floatx(), keras.config.dtype_policy()
-    keras.config.set_floatx("float32")
-    keras.config.set_dtype_policy("float32")
-    try:
+    from autograder.probes.keras_state import as_in_a_fresh_process
+
+    with as_in_a_fresh_process():
         value = fn(name, x)
-    finally:
-        keras.config.set_floatx(floatx)
-        keras.config.set_dtype_policy(policy)
     if isinstance(value, np.ndarray):
         return value
     try:
