@@ -9,6 +9,8 @@ their reports with the reference's (``autograder.checks.lab07``).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 MIN_SAMPLES = 40_000  # enough draws that a std is known to ~0.4 % and a bound is reached
@@ -251,18 +253,16 @@ def keras_fit(keras_mlp, weights, X, y, learning_rate, epochs):
     import keras
     import tensorflow as tf
 
-    floatx = keras.config.floatx()
-    keras.config.set_floatx("float32")
-    try:
+    from autograder.probes.keras_state import as_in_a_fresh_process
+
+    with as_in_a_fresh_process():
         model = keras_mlp([(np.array(W, dtype=float), np.array(b, dtype=float)) for W, b in weights])
         X, y = np.array(X, dtype=float), np.array(y, dtype=float)
         prediction = model(X)
         dtype = np.dtype(keras.backend.standardize_dtype(prediction.dtype)).name
-        model.compile(optimizer=keras.optimizers.SGD(learning_rate=learning_rate), loss="mse", jit_compile=False)
+        model.compile(loss="mse", optimizer=keras.optimizers.SGD(learning_rate), jit_compile=False)
         data = tf.data.Dataset.from_tensor_slices((X, y)).batch(len(X))
         history = model.fit(data, epochs=epochs, shuffle=False, verbose=0).history["loss"]
-    finally:
-        keras.config.set_floatx(floatx)
     return {"prediction": keras.ops.convert_to_numpy(prediction), "history": np.array(history), "dtype": dtype}
 
 
@@ -340,14 +340,10 @@ class ProbeNet:
         self.layers = layers
 
     def forward(self, X):
-        for layer in self.layers:
-            X = layer.forward(X)
-        return X
+        return functools.reduce(lambda inputs, layer: layer.forward(inputs), self.layers, X)
 
     def backward(self, grad):
-        for layer in self.layers[::-1]:
-            grad = layer.backward(grad)
-        return grad
+        return functools.reduce(lambda upstream, layer: layer.backward(upstream), reversed(self.layers), grad)
 
     def __repr__(self):
         return "ProbeNet(" + ", ".join(repr(layer) for layer in self.layers) + ")"
