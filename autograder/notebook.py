@@ -347,17 +347,20 @@ def _lazy_import(node: ast.stmt) -> str | None:
     return None
 
 
-def _is_stub_body(body: list[ast.stmt]) -> bool:
-    """``[docstring] raise NotImplementedError[(...)]``: what the release leaves in a solution cell."""
+def _is_stub_body(body: list[ast.stmt], name: str) -> bool:
+    """``[docstring] raise NotImplementedError("name")``: what the release leaves in a solution cell.
+
+    Only that exact stub: its outcome, and so its feedback, is known without running it.
+    """
     if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and isinstance(
             body[0].value.value, str):
         body = body[1:]
     if len(body) != 1 or not isinstance(body[0], ast.Raise) or body[0].cause is not None:
         return False
     raised = body[0].exc
-    if isinstance(raised, ast.Call):
-        raised = raised.func if all(isinstance(a, ast.Constant) for a in raised.args) and not raised.keywords else None
-    return isinstance(raised, ast.Name) and raised.id == "NotImplementedError"
+    return (isinstance(raised, ast.Call) and isinstance(raised.func, ast.Name)
+            and raised.func.id == "NotImplementedError" and not raised.keywords and len(raised.args) == 1
+            and isinstance(raised.args[0], ast.Constant) and raised.args[0].value == name)
 
 
 def _mentions(tree: ast.AST, name: str) -> int:
@@ -399,7 +402,7 @@ def untouched_stubs(chunks: list[Chunk], names: set[str]) -> set[str]:
     for name in names:
         defs = [node for tree in trees for node in tree.body
                 if isinstance(node, ast.FunctionDef) and node.name == name]
-        if (len(defs) == 1 and not defs[0].decorator_list and _is_stub_body(defs[0].body)
+        if (len(defs) == 1 and not defs[0].decorator_list and _is_stub_body(defs[0].body, name)
                 and sum(_mentions(tree, name) for tree in trees) == _mentions(defs[0], name)):
             found.add(name)
     return found

@@ -121,7 +121,8 @@ STUB = 'def keras_train(x, y):\n    """Trains."""\n    raise NotImplementedError
     (("@staticmethod\n" + STUB,), False),
     ((STUB, STUB), False),
     ((STUB.replace("raise NotImplementedError(\"keras_train\")", "raise NotImplementedError from None"),), False),
-    ((STUB.replace('("keras_train")', ""),), True),
+    ((STUB.replace('("keras_train")', ""),), False),  # its feedback differs: run it
+    ((STUB.replace('("keras_train")', '("other")'),), False),
 ])
 def test_an_untouched_stub_is_recognised_and_anything_else_is_run(cells, stub):
     from autograder.notebook import untouched_stubs
@@ -133,16 +134,24 @@ def test_an_untouched_stub_is_recognised_and_anything_else_is_run(cells, stub):
 def test_grading_a_release_starts_no_tensorflow_child_for_its_stubbed_keras_exercise(monkeypatch, tmp_path):
     from conftest import release_notebook
 
+    from autograder import grading
     from autograder.grading import GradingOptions, grade_notebook
 
     profiles = []
-    real_run = runner.run
+    real_run, real_spawn = runner.run, runner.spawn
     monkeypatch.setattr(runner, "run", lambda *a, **k: profiles.append(k["profile"]) or real_run(*a, **k))
     monkeypatch.setattr(runner, "spawn", lambda **k: pytest.fail("no TensorFlow child was needed"))
-    result = grade_notebook(release_notebook("05_training_loop"), "s", GradingOptions(secret="x", isolation="trusted"))
+    options = GradingOptions(secret="x", isolation="trusted")
+    result = grade_notebook(release_notebook("05_training_loop"), "s", options)
     assert profiles == ["numpy"]
     keras_result = {r.name: r for r in result.exercises}["keras_train"]
     assert keras_result.score == 0 and "not implemented yet" in keras_result.feedback
+    # and it is exactly what running the stub in a TensorFlow child gives
+    monkeypatch.setattr(runner, "spawn", real_spawn)
+    monkeypatch.setattr(grading, "untouched_stubs", lambda chunks, names: set())
+    ran = grade_notebook(release_notebook("05_training_loop"), "s", options)
+    assert profiles[1:] == ["numpy", "tensorflow"]
+    assert ran == result
 
 
 def test_probes_build_keras_models_as_the_graders_fresh_process_would():
