@@ -69,8 +69,10 @@ def main() -> None:
     parser.add_argument("--labs", nargs="*", default=None)
     args = parser.parse_args()
     secret = os.environ.get("AUTOGRADER_SECRET", "benchmark-secret")
+    # a lab whose Keras exercise is a class (lab 04's layer) has no function stub to leave: left out
     labs = args.labs or [lab for lab in checks.lab_ids()
-                         if any(e.profile == "tensorflow" for e in checks.load_lab(lab).exercises)]
+                         if any(e.profile == "tensorflow" and not e.name[:1].isupper()
+                                for e in checks.load_lab(lab).exercises)]
     print(f"median of {args.rounds} rounds per lab, interleaved, in the sandbox; seconds per submission")
     print(f"  {'lab':<22} {'with Keras':>10} {'stub':>7} {'ratio':>6}  points")
     with tempfile.TemporaryDirectory() as scratch:
