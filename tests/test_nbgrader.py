@@ -114,16 +114,21 @@ def test_our_grader_gives_the_blank_release_zero_with_a_message_per_exercise(our
         assert NOT_IMPLEMENTED in exercise.feedback or "still a stub" in exercise.feedback, exercise.feedback
 
 
+FEEDBACK_LABS = sorted({LABS[0], LABS[-1]})
+"""Labs whose feedback nbgrader renders here: hiding the hidden checks is the course's preprocessor, the same
+for every lab (and no release holds a hidden check: tests/test_release.py), so the first and the newest lab."""
+
+
 @pytest.fixture(scope="module")
 def feedback_and_export(course):
-    for lab in LABS:
+    for lab in FEEDBACK_LABS:
         nbgrader(course, "generate_feedback", lab, "--force")
     nbgrader(course, "export", f"--to={course / 'grades.csv'}")
     return course
 
 
 def test_generate_feedback_writes_html_without_hidden_test_code(feedback_and_export):
-    for lab in LABS:
+    for lab in FEEDBACK_LABS:
         for student in students(lab):
             html = (feedback_and_export / "feedback" / student / lab / f"{lab}.html").read_text(encoding="utf-8")
             text = re.sub(r"<[^>]+>", "", html)  # the code is split into highlighted spans
