@@ -30,26 +30,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def _source(cell) -> str:
-    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-
-
 def without_keras(lab_id: str, folder: Path) -> Path:
-    """The solution with each Keras exercise's cell replaced by the release's stub cell."""
-    from autograder import checks
+    """The solution with each Keras exercise put back to the release's stub (the tests' helper)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from conftest import without_keras as stubbed
 
     solution = json.loads((ROOT / "solutions" / lab_id / f"{lab_id}.ipynb").read_text(encoding="utf-8"))
-    release = json.loads((ROOT / "labs" / lab_id / f"{lab_id}.ipynb").read_text(encoding="utf-8"))
-    for exercise in checks.load_lab(lab_id).exercises:
-        if exercise.profile != "tensorflow":
-            continue
-        marker = f"def {exercise.name}("
-        stub = next(c for c in release["cells"] if c["cell_type"] == "code" and marker in _source(c))
-        for cell in solution["cells"]:
-            if cell["cell_type"] == "code" and marker in _source(cell):
-                cell["source"] = stub["source"]
     path = folder / f"{lab_id}.ipynb"
-    path.write_text(json.dumps(solution), encoding="utf-8")
+    path.write_text(json.dumps(stubbed(solution, lab_id)), encoding="utf-8")
     return path
 
 
