@@ -392,6 +392,8 @@ def untouched_stubs(chunks: list[Chunk], names: set[str]) -> set[str]:
     TensorFlow child to learn it. A submission that builds the name some other way (from
     pieces of strings) is graded as a stub: only its author can lose by it.
     """
+    if not names:
+        return set()
     trees = []
     for chunk in chunks:
         try:

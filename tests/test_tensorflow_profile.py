@@ -181,3 +181,9 @@ def test_probes_build_keras_models_as_the_graders_fresh_process_would():
         from keras.src.backend.common import global_state
 
         global_state.set_global_attribute("dtype_policy", None)
+
+
+def test_a_spawned_child_that_gets_no_submission_is_closed(mode):
+    child = runner.spawn(hidden_paths=[], mode=mode)
+    report = runner.run([], [], hidden_paths=[], mode=mode, first=child)
+    assert report.outcomes == {} and child.closed

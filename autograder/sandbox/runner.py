@@ -231,19 +231,7 @@ def run(chunks: list[dict], tasks: list[Task], *, hidden_paths: list[str], visib
     ends = time.monotonic() + (budget(tasks, define_seconds) if seconds is None else seconds)
     report = RunReport()
     report.outcomes = {t.exercise: [None] * len(t.cases) for t in tasks}
-    pending = list(tasks)
-    try:
-        _runs(chunks, tasks, pending, report, readable, hidden_paths, limits, define_seconds, mode, profile,
-              ends, first)
-    finally:
-        if first is not None:
-            first.close()  # no-op if a session already closed it
-    return report
-
-
-def _runs(chunks, tasks, pending, report, readable, hidden_paths, limits, define_seconds, mode, profile,
-          ends, first) -> None:
-    skipped, defined_once, slow_starts = [], False, 0
+    pending, skipped, defined_once, slow_starts = list(tasks), [], False, 0
     while pending:
         if time.monotonic() >= ends:
             for task in pending:
@@ -287,6 +275,9 @@ def _runs(chunks, tasks, pending, report, readable, hidden_paths, limits, define
                 _fill(report, task, _error("Crash", "the process running your code ended before this exercise"))
             break
         defined_once = True
+    if first is not None:  # never handed a submission: no task, or no time left
+        first.close()
+    return report
 
 
 def _fill(report: RunReport, task: Task, outcome: dict) -> None:
