@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -122,11 +123,20 @@ def central_difference(f, x, h=1e-5):
     assert "does not let student code" in first["output"]
 
 
-def test_cli_release_writes_one_zip_per_lab(tmp_path):
+def test_cli_release_writes_one_zip_per_lab(tmp_path, monkeypatch):
+    """Run in a copy of the course: `release` regenerates labs/ in place, which other workers are reading."""
     from autograder import cli
 
-    assert cli.main(["release", LAB, "--gradescope", str(tmp_path), "--visibility", "after_due_date"]) == 0
-    config = json.loads(zipfile.ZipFile(tmp_path / f"{LAB}.zip").read("gradescope.json"))
+    course = tmp_path / "course"
+    (course / "solutions").mkdir(parents=True)
+    shutil.copytree(ROOT / "solutions" / LAB, course / "solutions" / LAB)
+    shutil.copytree(ROOT / "datasets", course / "datasets")
+    shutil.copy2(ROOT / "nbgrader_config.py", course)
+    monkeypatch.chdir(course)
+    zips = tmp_path / "zips"
+    assert cli.main(["release", LAB, "--gradescope", str(zips), "--visibility", "after_due_date"]) == 0
+    assert (course / "labs" / LAB / f"{LAB}.ipynb").read_bytes() == release_notebook(LAB).read_bytes()
+    config = json.loads(zipfile.ZipFile(zips / f"{LAB}.zip").read("gradescope.json"))
     assert config == {"lab": LAB, "visibility": "after_due_date"}
 
 
