@@ -87,3 +87,50 @@ def _array(values: list[str]) -> np.ndarray:
         return np.array([int(v) for v in values], dtype=np.int64)
     except ValueError:
         return np.array([float(v) for v in values], dtype=np.float64)
+
+
+def digits(source: str = "8x8", test_size: int = 360, seed: int = 11, timeout: float = 3.0) -> dict:
+    """Handwritten digits with a fixed train/test split: scikit-learn's bundled 8×8 ones, or MNIST's 28×28.
+
+    ``source="8x8"`` reads the 1,797 images that ship inside scikit-learn (``sklearn/datasets/data/
+    digits.csv.gz``, the data of ``sklearn.datasets.load_digits``; read directly, so this costs no
+    scikit-learn import), pixels 0–16 scaled to [0, 1], and splits them with one fixed permutation
+    (``np.random.default_rng(seed)``): ``test_size`` images for testing, the rest (1,437) for training.
+    ``source="mnist"`` asks ``keras.datasets.mnist`` (its own 60,000 / 10,000 split, pixels /255) and,
+    where the network or the file is missing, prints why and returns the 8×8 digits instead: a
+    connection is tried first with ``timeout`` seconds, so an offline machine falls back at once.
+
+    Returns:
+        ``{"X_train", "y_train", "X_test", "y_test"}`` (float64 rows of pixels, int64 labels),
+        ``"source"`` (``"8x8"`` or ``"mnist"``) and ``"image_shape"`` ((8, 8) or (28, 28)).
+    """
+    import gzip
+    import importlib.util
+    import socket
+
+    if source not in ("8x8", "mnist"):
+        raise ValueError(f"The 'source' argument of digits must be '8x8' or 'mnist'. Got {source!r} instead.")
+    if source == "mnist":
+        cached = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets" / "mnist.npz"
+        try:
+            if not cached.is_file():
+                socket.create_connection(("storage.googleapis.com", 443), timeout=timeout).close()
+            import keras
+
+            (X_train, y_train), (X_test, y_test) = keras.datasets.mnist.load_data()
+            return {"X_train": X_train.reshape(len(X_train), -1) / 255.0, "y_train": y_train.astype(np.int64),
+                    "X_test": X_test.reshape(len(X_test), -1) / 255.0, "y_test": y_test.astype(np.int64),
+                    "source": "mnist", "image_shape": (28, 28)}
+        except Exception as exc:  # noqa: BLE001 - no network, a proxy, a broken download: all fall back alike
+            print(f"MNIST is not available here ({type(exc).__name__}: {exc}); using the 8×8 digits instead.")
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("the 8×8 digits ship with scikit-learn: pip install scikit-learn")
+    path = Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data" / "digits.csv.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as file:
+        table = np.loadtxt(file, delimiter=",")
+    images, labels = table[:, :-1] / 16.0, table[:, -1].astype(np.int64)
+    order = np.random.default_rng(seed).permutation(len(labels))
+    test, train = order[:test_size], order[test_size:]
+    return {"X_train": images[train], "y_train": labels[train], "X_test": images[test], "y_test": labels[test],
+            "source": "8x8", "image_shape": (8, 8)}
