@@ -1,0 +1,237 @@
+"""Lab 10 · optimizers: the exercises and what each known mistake teaches.
+
+The optimizers are judged through ``autograder.probes.lab10.optimizer_run``: several parameters
+of different shapes stepped in place over a changing gradient sequence (a zero gradient, one
+parameter's gradients of order 1e-6, the learning rate changed mid-run). Its report, every
+parameter's displacement after each step, is judged by ``_compare_moves``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autograder.checks.core import Exercise, Lab, compare_numbers, format_value
+
+
+def _compare_moves(received, expected, exercise: Exercise) -> str | None:
+    """Displacements (steps, entries): each column within rtol × its largest expected move, plus atol.
+
+    A column is one parameter entry over the steps: its tolerance scales with how far it moves, so a
+    parameter whose gradients are of order 1e-6 is judged as closely as one of order 1. NaN matches NaN.
+    """
+    if isinstance(received, str):
+        return received
+    if isinstance(received, dict) and isinstance(expected, dict):
+        received, expected = received.get("moves"), expected["moves"]
+    r, e = np.asarray(received) if isinstance(received, (np.ndarray, list)) else received, np.asarray(expected)
+    if not isinstance(r, np.ndarray) or r.dtype.kind not in "biuf":
+        return compare_numbers(received, expected, exercise)
+    if r.shape != e.shape:
+        return f"returned shape {r.shape}, expected shape {e.shape}"
+    r, e = r.astype(np.float64), e.astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        if not np.all(np.isfinite(r)) and np.all(np.isfinite(e)):
+            return "contains NaN or infinity"
+        scale = np.nanmax(np.abs(np.where(np.isfinite(e), e, np.nan)), axis=0, initial=0.0) if e.size else 0.0
+        close = (np.abs(r - e) <= exercise.atol + exercise.rtol * scale) | (r == e) | (np.isnan(r) & np.isnan(e))
+    if np.all(close):
+        return None
+    step, entry = (int(i) for i in np.argwhere(~close)[0]) if r.ndim == 2 else (0, 0)
+    if r.ndim != 2:
+        return "different value"
+    return (f"after step {step + 1}, entry {entry} of the parameters (flattened in order) moved by "
+            f"{format_value(r[step, entry], 8)} instead of {format_value(e[step, entry], 8)}")
+
+
+def _show_moves(value) -> str:
+    if isinstance(value, dict) and "moves" in value:
+        return f"keras.optimizers.{value.get('optimizer')}: moves {format_value(value['moves'])}"
+    return format_value(value)
+
+
+_IN_PLACE = ("Your step left the caller's arrays unchanged: this lab's step(params, grads) updates each array "
+             "of params in place (p -= …, or p[...] = …), as Keras assigns to its variables, and returns nothing. "
+             "Inside `for p, g in zip(params, grads)`, `p = p - …` only rebinds the loop's name, and replacing the "
+             "list's items (params[i] = …) or returning new arrays leaves the model's own arrays as they were.")
+_SHARED = ("Your parameters share one set of slots: each parameter needs its own velocity (and moments), "
+           "created at the first step, e.g. `self.velocities = [np.zeros_like(p) for p in params]`, then used "
+           "with `zip(params, grads, self.velocities)`. A shared slot mixes the histories of different weights.")
+_TEXTBOOK_EPS = ("You used the textbook form m̂ / (√v̂ + ε). Keras (and this lab) fold the bias corrections into the "
+                 "step size, α = lr·√(1 − β₂ᵗ) / (1 − β₁ᵗ), and divide α·m by √v + ε: the same ε then weighs "
+                 "√(1 − β₂ᵗ) times more. The two agree for ordinary gradients and part ways when gradients are "
+                 "tiny (of order 1e-6 here, where √v is comparable with ε).")
+_NO_BIAS = ("Your steps miss the bias correction: m and v start at zero, so early on they are too small by the "
+            "factors 1 − β₁ᵗ and 1 − β₂ᵗ. Multiply the step by α = lr·√(1 − β₂ᵗ) / (1 − β₁ᵗ), with t the "
+            "step number, 1 at the first step.")
+_T_NEVER = ("Your step count never advances: t stays 1, so the bias correction of the first step is used for "
+            "every step. Increment t once per call of step, before the update.")
+
+LAB = Lab(
+    id="10_optimizers",
+    title="Optimizers: momentum, RMSprop, Adam and AdamW",
+    hidden_module="autograder.hidden.lab10",
+    exercises=(
+        Exercise(
+            name="moving_average",
+            points=2,
+            summary="the moving average m_t = β·m_{t−1} + (1 − β)·x_t from m_0 = 0, optionally bias-corrected",
+            rtol=1e-9,
+            atol=1e-12,
+            messages={
+                "weights_swapped": "Your average weighs the wrong way: m ← β·m + (1 − β)·x keeps β (0.9, say) of the "
+                "old average and adds only 1 − β of the new value. You swapped the two weights.",
+                "started_at_first_value": "Your average starts at the first value: this lab (and Adam) starts from "
+                "m_0 = 0, so m_1 = (1 − β)·x_1. The bias correction exists to undo exactly that start.",
+                "no_bias_correction": "You ignored bias_correction=True: divide each m_t by 1 − βᵗ, with t = 1 for "
+                "the first value.",
+                "zero_based_t": "Your bias correction counts from t = 0, so the first value is divided by 1 − β⁰ = 0: "
+                "the step count starts at 1 (enumerate(values, start=1)).",
+                "corrected_state": "You stored the corrected value back into the running average: m keeps the raw "
+                "sum β·m + (1 − β)·x, and only the value you *report* is divided by 1 − βᵗ.",
+            },
+        ),
+        Exercise(
+            name="SGD",
+            points=3,
+            summary="SGD with Keras's momentum (m ← μm − lr·g; p += m) and Nesterov (p += μm − lr·g), in place",
+            probe="lab10.optimizer_run",
+            compare=_compare_moves,
+            rtol=1e-6,
+            atol=1e-13,
+            messages={
+                "pytorch_momentum": "You wrote PyTorch's momentum, buf ← μ·buf + g, p −= lr·buf. Keras folds the "
+                "learning rate into the velocity, m ← μ·m − lr·g, p += m. The two agree while the learning rate "
+                "is constant and part ways as soon as it changes (a schedule, ReduceLROnPlateau): PyTorch rescales "
+                "the whole remembered velocity by the new rate, Keras only the new gradient. The check changes the "
+                "learning rate mid-run.",
+                "average_momentum": "Your velocity is an exponential average, v ← μ·v + (1 − μ)·g: that is the "
+                "momentum of some courses (and of Adam's m), whose steps are 1 − μ times smaller. Keras's SGD "
+                "accumulates the full gradient, m ← μ·m − lr·g, so that with μ = 0.9 a steady slope gives steps up "
+                "to ten times lr·g.",
+                "nesterov_ignored": "With nesterov=True your step is plain momentum: Nesterov looks ahead along the "
+                "new velocity, p += μ·m − lr·g (after m ← μ·m − lr·g), instead of p += m.",
+                "stale_velocity": "Your parameter moves by the velocity of the step before: update the velocity "
+                "first, m ← μ·m − lr·g, then move p += m. (Your first step does not move at all.)",
+                "shared_state": _SHARED,
+                "not_in_place": _IN_PLACE,
+            },
+        ),
+        Exercise(
+            name="RMSprop",
+            points=3,
+            summary="RMSprop as Keras: v ← ρv + (1 − ρ)g², p −= lr·g / √(v + ε), optional momentum, in place",
+            probe="lab10.optimizer_run",
+            compare=_compare_moves,
+            rtol=1e-6,
+            atol=1e-13,
+            messages={
+                "eps_outside_sqrt": "You put ε outside the square root, √v + ε. Keras's RMSprop divides by "
+                "√(v + ε): with ε = 1e-7 that floor is √ε ≈ 3e-4, which matters when gradients are small (of order "
+                "1e-6 here) and is invisible otherwise.",
+                "no_epsilon": "Your steps become NaN where a gradient (and so v) is exactly 0: 0 / √0. Keep ε inside "
+                "the root, g / √(v + ε), which also bounds the step when v is tiny.",
+                "rho_swapped": "Your v keeps too little of its past: v ← ρ·v + (1 − ρ)·g², with ρ = 0.9 keeping 90 % "
+                "of the running average. You swapped ρ and 1 − ρ.",
+                "momentum_ignored": "With momentum > 0 your step ignores it: Keras accumulates the increment, "
+                "mom ← momentum·mom + lr·g / √(v + ε), then p −= mom.",
+                "shared_state": _SHARED,
+                "not_in_place": _IN_PLACE,
+            },
+        ),
+        Exercise(
+            name="Adam",
+            points=3,
+            summary="Adam as Keras: 1-based t, α = lr·√(1 − β₂ᵗ)/(1 − β₁ᵗ), p −= α·m / (√v + ε), in place",
+            probe="lab10.optimizer_run",
+            compare=_compare_moves,
+            rtol=1e-6,
+            atol=1e-13,
+            builds_on=("moving_average",),
+            messages={
+                "textbook_eps": _TEXTBOOK_EPS,
+                "no_bias_correction": _NO_BIAS,
+                "t_never_incremented": _T_NEVER,
+                "t_from_zero": "Your first step is NaN: t was still 0 when you computed the bias correction, "
+                "1 − β₁⁰ = 0. Increment t at the start of step, so the first step uses t = 1.",
+                "t_per_parameter": "Your step count advances once per *parameter*: t counts calls of step, one per "
+                "batch, whatever the number of arrays. Increment it once, before the loop over parameters.",
+                "shared_state": _SHARED,
+                "not_in_place": _IN_PLACE,
+            },
+        ),
+        Exercise(
+            name="AdamW",
+            points=2,
+            summary="AdamW as Keras: p ← p − p·weight_decay·lr first (decoupled), then the Adam step",
+            probe="lab10.optimizer_run",
+            compare=_compare_moves,
+            rtol=1e-6,
+            atol=1e-13,
+            builds_on=("Adam",),
+            messages={
+                "l2_gradient": "You added weight_decay·p to the gradient: that is L2 regularisation inside Adam, "
+                "and Adam then rescales it by 1 / √v like any gradient, so weights with large gradients are barely "
+                "decayed. AdamW *decouples* the decay: p ← p − p·weight_decay·lr, apart from the gradient step.",
+                "decay_after_step": "You decayed after the Adam step: Keras applies the decay first, "
+                "p ← p − p·weight_decay·lr, to the weights the gradient was computed at, then the Adam step.",
+                "decay_without_rate": "Your decay ignores the learning rate: Keras's is p ← p − p·weight_decay·lr "
+                "(so a schedule that lowers lr lowers the decay too), not p − p·weight_decay.",
+                "no_decay": "Your AdamW does not decay the weights: subtract p·weight_decay·lr from every parameter "
+                "before the Adam step.",
+                "textbook_eps": _TEXTBOOK_EPS,
+                "no_bias_correction": _NO_BIAS,
+                "t_never_incremented": _T_NEVER,
+                "shared_state": _SHARED,
+                "not_in_place": _IN_PLACE,
+            },
+        ),
+        Exercise(
+            name="descend",
+            points=2,
+            summary="run an optimizer from start for a number of steps: the path, shape (steps + 1, d)",
+            probe="lab10.descend_run",
+            rtol=1e-12,
+            atol=1e-12,
+            messages={
+                "aliased": "Every row of your path is the final point: you appended the one array x that step "
+                "then changed in place. Append a copy, `path.append(x.copy())`.",
+                "missing_start": "Your path starts after the first step: row 0 must be the start, so steps steps "
+                "give steps + 1 rows.",
+                "stale_gradient": "Every step used the gradient at the start: compute gradient(x) afresh at the "
+                "current x inside the loop.",
+                "extra_step": "Your path has one step too many: loop `for _ in range(steps)`.",
+            },
+        ),
+        Exercise(
+            name="keras_optimizer",
+            points=2,
+            summary="the keras.optimizers object, with every hyperparameter, that steps like your own optimizer",
+            probe="lab10.keras_run",
+            profile="tensorflow",
+            time_limit=60.0,
+            compare=_compare_moves,
+            show=_show_moves,
+            # Keras in float64 reproduces the NumPy references to about 1e-15 of each parameter's moves when
+            # float32 holds the hyperparameters exactly; it rounds momentum, beta_1 and beta_2 through float32
+            # (0.999 → 0.99900001287), which moves Adam's steps by about 7e-6 of their size.
+            rtol=1e-4,
+            atol=1e-13,
+            messages={
+                "only_learning_rate": "Your Keras optimizer has the right class and learning rate, and everything "
+                "else at Keras's defaults: pass every hyperparameter of your object (momentum, nesterov, rho, "
+                "beta_1, beta_2, epsilon, weight_decay), e.g. keras.optimizers.Adam(learning_rate=mine."
+                "learning_rate, beta_1=mine.beta_1, beta_2=mine.beta_2, epsilon=mine.epsilon).",
+                "nesterov_dropped": "Your Keras SGD has the momentum but not nesterov: pass nesterov=mine.nesterov.",
+                "momentum_dropped": "Your Keras optimizer has no momentum: pass momentum=mine.momentum (Keras's "
+                "default is 0.0).",
+                "epsilon_default": "Your Keras optimizer uses its default epsilon, 1e-7, while your object has "
+                "another: pass epsilon=mine.epsilon. ε only shows when gradients are small (of order 1e-6 here).",
+                "epsilon_pytorch": "Your Keras optimizer uses epsilon = 1e-8, PyTorch's (and the Adam paper's) "
+                "default: Keras's is 1e-7, and your object's is what counts: pass epsilon=mine.epsilon.",
+                "weight_decay_dropped": "Your Keras twin of AdamW does not decay the weights: use "
+                "keras.optimizers.AdamW(weight_decay=mine.weight_decay, …). (In Keras 3, "
+                "Adam(weight_decay=…) applies the same decoupled decay.)",
+            },
+        ),
+    ),
+)
