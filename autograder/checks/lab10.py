@@ -57,9 +57,9 @@ _SHARED = ("Your parameters share one set of slots: each parameter needs its own
            "created at the first step, e.g. `self.velocities = [np.zeros_like(p) for p in params]`, then used "
            "with `zip(params, grads, self.velocities)`. A shared slot mixes the histories of different weights.")
 _TEXTBOOK_EPS = ("You used the textbook form m̂ / (√v̂ + ε). Keras (and this lab) fold the bias corrections into the "
-                 "step size, α = lr·√(1 − β₂ᵗ) / (1 − β₁ᵗ), and divide α·m by √v + ε: the same ε then weighs "
-                 "√(1 − β₂ᵗ) times more. The two agree for ordinary gradients and part ways when gradients are "
-                 "tiny (of order 1e-6 here, where √v is comparable with ε).")
+                 "step size, α = lr·√(1 − β₂ᵗ) / (1 − β₁ᵗ), and divide α·m by √v + ε: their ε weighs "
+                 "1/√(1 − β₂ᵗ) times more than the textbook's. The two agree for ordinary gradients and part ways "
+                 "when gradients are tiny (of order 1e-6 here, where √v is comparable with ε).")
 _NO_BIAS = ("Your steps miss the bias correction: m and v start at zero, so early on they are too small by the "
             "factors 1 − β₁ᵗ and 1 − β₂ᵗ. Multiply the step by α = lr·√(1 − β₂ᵗ) / (1 − β₁ᵗ), with t the "
             "step number, 1 at the first step.")

@@ -467,12 +467,13 @@ def _rates(steps, at, rate):
     return [rate if t == at else None for t in range(steps)]
 
 
-def _average_case(values, beta, bias_correction=None):
+def _average_case(values, beta, bias_correction=None, as_list=False):
     kwargs = {} if bias_correction is None else {"bias_correction": bias_correction}
-    values = _f(values)
     flag = "left at its default" if bias_correction is None else f"= {bias_correction}"
-    label = f"values of shape {values.shape} = {_text(values)}, beta = {beta!r}, bias_correction {flag}"
-    return build_case(label, (values, beta), moving_average, AVERAGE_MISTAKES, kwargs=kwargs)
+    shown = f"{values!r} (a plain list of ints)" if as_list else f"of shape {_f(values).shape} = {_text(values)}"
+    label = f"values {shown}, beta = {beta!r}, bias_correction {flag}"
+    return build_case(label, (values if as_list else _f(values), beta), moving_average, AVERAGE_MISTAKES,
+                      kwargs=kwargs)
 
 
 def _descend_case(rates, matrix, center, start, steps):
@@ -567,6 +568,7 @@ def hidden_cases(rng):
             _average_case(np.round(rng.normal(size=(int(rng.integers(3, 6)), 2)), 2), b1, bias_correction=True),
             _average_case(np.round(rng.normal(size=1), 2) + 3, b2, bias_correction=True),
             _average_case([float(rng.integers(1, 5))] * 3, mu, bias_correction=False),
+            _average_case([int(v) for v in rng.integers(-3, 4, size=4)], mu, bias_correction=True, as_list=True),
         ],
         "SGD": [
             _optimizer_case(rng, "SGD", {}, mixed, steps, tiny=1, zero_first=0),
@@ -621,4 +623,7 @@ def hidden_cases(rng):
     }
 
 
-EQUIVALENT_MUTANTS: dict[str, str] = {}
+EQUIVALENT_MUTANTS = {
+    "moving_average · index · values[0] → values[0 - 1]": "the last value has the shape of the first, and only "
+    "its shape is used (np.zeros_like)",
+}
