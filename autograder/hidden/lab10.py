@@ -470,7 +470,7 @@ def _rates(steps, at, rate):
 def _average_case(values, beta, bias_correction=None, as_list=False):
     kwargs = {} if bias_correction is None else {"bias_correction": bias_correction}
     flag = "left at its default" if bias_correction is None else f"= {bias_correction}"
-    shown = f"{values!r} (a plain list of ints)" if as_list else f"of shape {_f(values).shape} = {_text(values)}"
+    shown = f"{values!r} (a plain list)" if as_list else f"of shape {_f(values).shape} = {_text(values)}"
     label = f"values {shown}, beta = {beta!r}, bias_correction {flag}"
     return build_case(label, (values if as_list else _f(values), beta), moving_average, AVERAGE_MISTAKES,
                       kwargs=kwargs)
@@ -569,6 +569,7 @@ def hidden_cases(rng):
             _average_case(np.round(rng.normal(size=1), 2) + 3, b2, bias_correction=True),
             _average_case([float(rng.integers(1, 5))] * 3, mu, bias_correction=False),
             _average_case([int(v) for v in rng.integers(-3, 4, size=4)], mu, bias_correction=True, as_list=True),
+            _average_case([[float(a), float(b)] for a, b in np.round(rng.normal(size=(3, 2)), 1)], b1, as_list=True),
         ],
         "SGD": [
             _optimizer_case(rng, "SGD", {}, mixed, steps, tiny=1, zero_first=0),
