@@ -377,7 +377,11 @@ WARMUP_COSINE_MISTAKES = {key: functools.partial(_warmup_cosine_with, mistake=ke
 
 
 def _warmup_cosine_case(peak, warmup_steps, total_steps, final=0.0, steps=None):
-    steps = np.arange(0, total_steps + 3) if steps is None else np.asarray(steps)
+    if steps is None:
+        middle = warmup_steps + (total_steps - warmup_steps) // 2
+        steps = sorted({0, 1, max(warmup_steps - 1, 0), warmup_steps, warmup_steps + 1, middle, total_steps - 1,
+                        total_steps, total_steps + 5})
+    steps = np.asarray(steps)
     label = (f"peak_learning_rate = {peak:g}, warmup_steps = {warmup_steps}, total_steps = {total_steps}, "
              f"final_learning_rate = {final:g}, steps {int(steps[0])} to {int(steps[-1])}")
     return build_case(label, ((peak, warmup_steps, total_steps, final), steps), warmup_cosine_values,
@@ -386,7 +390,30 @@ def _warmup_cosine_case(peak, warmup_steps, total_steps, final=0.0, steps=None):
 
 # the cases ---------------------------------------------------------------------------
 
-EQUIVALENT_MUTANTS = {}
+_SAME_ARGMIN = ("any positive weight of the new loss scales every smoothed value by the same factor, which "
+                "leaves the argmin where it was")
+_TIES = "on a tie the docstring accepts either call with the lowest value, and the check judges only the value"
+EQUIVALENT_MUTANTS = {
+    "cosine_decay · drop_statement · step = np.asarray(step, dtype=float) → pass": "np.minimum turns an int or "
+    "an integer array into an array by itself, and the rest of the formula is float arithmetic",
+    "cosine_decay · swap_arguments · np.minimum(step, warmup_steps + decay_steps) → "
+    "np.minimum(warmup_steps + decay_steps, step)": "np.minimum is symmetric in its two arguments",
+    "cosine_decay · comparison · warmup_steps > 0 → warmup_steps >= 0": "with no warmup no step is below 0, so "
+    "np.where keeps the decayed rates everywhere (the division by zero only warns)",
+    "cosine_decay · comparison · step < warmup_steps → step <= warmup_steps": "at step = warmup_steps the warmup "
+    "line reaches the target, the same rate the cosine starts from",
+    "PlateauReducer.step · drop_statement · self.wait = 0 → pass": "wait is already 0 throughout a cooldown: the "
+    "reduction that starts it resets wait, and cooldown epochs never increment it",
+    "PlateauReducer.step · comparison · self.learning_rate > self.min_lr → self.learning_rate >= self.min_lr":
+    "a rate equal to min_lr stays min_lr either way (max(min_lr · factor, min_lr)); only the invisible cooldown "
+    "and wait counters differ",
+    "PlateauReducer.step · swap_arguments · max(self.learning_rate * self.factor, self.min_lr) → "
+    "max(self.min_lr, self.learning_rate * self.factor)": "max is symmetric in its two arguments",
+    "pick_learning_rate · arithmetic · 1 - beta → 1 + beta": _SAME_ARGMIN,
+    "pick_learning_rate · constant · 1 → 2": _SAME_ARGMIN,
+    "grid_search · comparison · value < best_value → value <= best_value": _TIES,
+    "random_search · comparison · value < best_value → value <= best_value": _TIES,
+}
 
 TWO_RANGES = {"learning_rate": (1e-4, 1.0, "log"), "momentum": (0.0, 0.99, "linear")}
 
@@ -488,6 +515,7 @@ def hidden_cases(rng):
             _cosine_case(cos_steps, 0.0, decay, warmup_target=lr, warmup_steps=warmup),
             _cosine_case(plain_steps, start, decay, warmup_target=lr, warmup_steps=0),
             _cosine_case(int(decay) + 5, lr, decay, alpha=alpha),
+            _cosine_case(np.arange(0, 4), start, decay, warmup_target=lr, warmup_steps=1),
         ],
         "PlateauReducer": [
             _plateau_case(lr, _dyadic(rng, n), factor=0.5, patience=patience, min_delta=1 / 64),
@@ -507,6 +535,8 @@ def hidden_cases(rng):
             _pick_case(sweep_lrs, _sweep_losses(rng, sweep_n, diverge=False)),
             _pick_case(sweep_lrs[:1], np.array([float(np.round(rng.uniform(1, 3), 3))]), label="a single step"),
             _pick_case(sweep_lrs[:4], np.round(np.sort(rng.uniform(0.5, 2, size=4))[::-1], 3), beta=beta),
+            _pick_case(sweep_lrs[:6], np.round(np.sort(rng.uniform(0.5, 2, size=6)), 3),
+                       label="losses that rise from the first step"),
         ],
         "grid_search": [
             _grid_case(TWO_RANGES, int(rng.integers(10, 30)), target, weights),

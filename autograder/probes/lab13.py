@@ -20,14 +20,20 @@ FEW = 100  # fewer draws than this say nothing about their distribution
 
 
 def plateau_trace(PlateauReducer, learning_rate, val_losses, **config):
-    """The learning rate of two reducers after each epoch, shape (2, epochs)."""
+    """What ``step`` returned, epoch by epoch, for two reducers: shape (2, epochs), nan where not a number."""
     reducers = [PlateauReducer(learning_rate, **config), PlateauReducer(learning_rate, **config)]
     rows = [[], []]
     for loss in val_losses:
         for reducer, row in zip(reducers, rows):
-            reducer.step(float(loss))
-            row.append(float(reducer.learning_rate))
+            row.append(_number(reducer.step(float(loss))))
     return np.array(rows, dtype=float)
+
+
+def _number(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return math.nan
 
 
 def objective(ranges, target, weights):
