@@ -47,7 +47,8 @@ def batch_features(report) -> dict:
     shuffled = [order != list(range(len(order))) for order in orders]
     features = {
         "error": next((e["error"] for e in epochs if e["error"]), ""),
-        "sizes": tuple(tuple(int(s) for s in np.asarray(e["sizes"]).ravel()) for e in epochs),
+        # largest first: batches shuffled after batching put the smaller one anywhere (told apart by "blocks")
+        "sizes": tuple(tuple(sorted((int(s) for s in np.asarray(e["sizes"]).ravel()), reverse=True)) for e in epochs),
         "unknown": any(UNKNOWN in order or UNKNOWN in np.asarray(e["y"]).tolist() for e, order in zip(epochs, orders)),
         "repeats": any(len(set(order)) != len(order) for order in orders),
         "paired": all(np.array_equal(np.asarray(e["x"]), np.asarray(e["y"])) for e in epochs),
