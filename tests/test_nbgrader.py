@@ -37,30 +37,66 @@ def students(lab: str) -> tuple[str, ...]:
     return ("perfect", "blank") if lab in BLANK_UNDER_NBGRADER else ("perfect",)
 
 
+class Course:
+    """A course folder where real nbgrader releases each lab and autogrades two submissions, the solution and
+    the blank release (the blank only for BLANK_UNDER_NBGRADER), when a test first asks for that lab: a run
+    filtered to one lab (``-k 07_mlp``) pays for that lab only."""
+
+    def __init__(self, root):
+        self.root = root
+        self.built: set[str] = set()
+        shutil.copy2(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
+        shutil.copytree(ROOT / "solutions", root / "solutions")
+
+    def lab(self, lab: str):
+        if lab not in self.built:
+            nbgrader(self.root, "generate_assignment", lab, "--force")
+            for student, source in (("perfect", solution_notebook(lab)), ("blank", release_notebook(lab))):
+                folder = self.root / "submitted" / student / lab
+                folder.mkdir(parents=True)
+                shutil.copy2(source, folder / f"{lab}.ipynb")
+            only = [] if lab in BLANK_UNDER_NBGRADER else ["--student=perfect"]
+            nbgrader(self.root, "autograde", lab, "--force", *only)
+            self.built.add(lab)
+        return self.root
+
+    def every_lab(self):
+        for lab in LABS:
+            self.lab(lab)
+        return self.root
+
+
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    """A course folder with every lab released by real nbgrader and two submissions each, the solution and
-    the blank release; nbgrader autogrades every solution and the blank releases of BLANK_UNDER_NBGRADER."""
-    root = tmp_path_factory.mktemp("course")
-    shutil.copy2(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
-    shutil.copytree(ROOT / "solutions", root / "solutions")
-    for lab in LABS:
-        nbgrader(root, "generate_assignment", lab, "--force")
-        for student, source in (("perfect", solution_notebook(lab)), ("blank", release_notebook(lab))):
-            folder = root / "submitted" / student / lab
-            folder.mkdir(parents=True)
-            shutil.copy2(source, folder / f"{lab}.ipynb")
-        only = [] if lab in BLANK_UNDER_NBGRADER else ["--student=perfect"]
-        nbgrader(root, "autograde", lab, "--force", *only)
-    return root
+    return Course(tmp_path_factory.mktemp("course"))
 
 
 @pytest.mark.parametrize("lab", LABS)
 def test_nbgrader_regenerates_each_release_exactly_as_committed(course, lab):
     """labs/ is what real nbgrader makes of solutions/ (with the course's nbgrader_config.py)."""
-    regenerated = course / "labs" / lab / f"{lab}.ipynb"
+    regenerated = course.lab(lab) / "labs" / lab / f"{lab}.ipynb"
     assert regenerated.read_text(encoding="utf-8") == release_notebook(lab).read_text(encoding="utf-8"), (
         f"labs/{lab} is stale: run `python -m autograder release`")
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_the_solution_runs_top_to_bottom_with_every_check_passing(course, lab):
+    """nbgrader autograde executed the whole solution notebook (as Run All does): no cell stopped, the last
+    cell ran, and every check cell, with its hidden cases, passed. tests/test_notebooks_run.py runs the
+    releases as a student's kernel does."""
+    import nbformat
+
+    notebook = nbformat.read(course.lab(lab) / "autograded" / "perfect" / lab / f"{lab}.ipynb", as_version=4)
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    assert code[-1].execution_count is not None
+    for cell in code:
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        assert not errors, f"{cell.source[:80]!r} raised {errors[0].ename}: {errors[0].evalue}"
+    text = "\n".join(o.get("text", "") + str(o.get("data", {}).get("text/plain", ""))
+                     for c in code for o in c.outputs)
+    for exercise in checks.load_lab(lab).exercises:
+        assert f"✓ {exercise.name}" in text
+    assert "hidden cases pass" in text
 
 
 def gradebook_scores(course) -> dict[tuple[str, str], tuple[float, float]]:
@@ -75,7 +111,7 @@ def gradebook_scores(course) -> dict[tuple[str, str], tuple[float, float]]:
 
 
 def test_nbgrader_autograde_gives_full_marks_to_the_solution_and_zero_to_the_blank_release(course):
-    scores = gradebook_scores(course)
+    scores = gradebook_scores(course.every_lab())
     for lab in LABS:
         top = checks.load_lab(lab).max_score
         assert scores["perfect", lab] == (top, top)
@@ -83,17 +119,31 @@ def test_nbgrader_autograde_gives_full_marks_to_the_solution_and_zero_to_the_bla
             assert scores["blank", lab] == (0, top)
 
 
+class Ours:
+    """Our grader on the same submissions, each lab's solution and blank release graded once, when first asked."""
+
+    def __init__(self, course: Course):
+        self.course = course
+        self.results = {}
+
+    def __getitem__(self, key):
+        student, lab = key
+        if not any(graded_lab == lab for _, graded_lab in self.results):
+            submitted = self.course.lab(lab) / "submitted"
+            options = GradingOptions(secret=os.environ["AUTOGRADER_SECRET"],
+                                     hidden_paths=batch.secret_paths(self.course.root, [submitted], None))
+            found = [s for s in batch.discover([submitted]) if s.lab_hint == lab]
+            self.results.update({(r.student, r.lab): r for r in batch.grade_all(found, options, jobs=2)})
+        return self.results[key]
+
+
 @pytest.fixture(scope="module")
 def ours(course):
-    """Our grader on the same submissions: every lab's solution and blank release, graded once."""
-    submitted = course / "submitted"
-    options = GradingOptions(secret=os.environ["AUTOGRADER_SECRET"],
-                             hidden_paths=batch.secret_paths(course, [submitted], None))
-    return {(r.student, r.lab): r for r in batch.grade_all(batch.discover([submitted]), options, jobs=2)}
+    return Ours(course)
 
 
 def test_our_grader_agrees_with_nbgrader_on_the_same_submissions(course, ours):
-    theirs = gradebook_scores(course)
+    theirs = gradebook_scores(course.every_lab())
     assert set(theirs) == {(student, lab) for lab in LABS for student in students(lab)}
     assert {key: (ours[key].score, ours[key].max_score) for key in theirs} == theirs
 
@@ -121,10 +171,11 @@ for every lab (and no release holds a hidden check: tests/test_release.py), so t
 
 @pytest.fixture(scope="module")
 def feedback_and_export(course):
+    root = course.every_lab()
     for lab in FEEDBACK_LABS:
-        nbgrader(course, "generate_feedback", lab, "--force")
-    nbgrader(course, "export", f"--to={course / 'grades.csv'}")
-    return course
+        nbgrader(root, "generate_feedback", lab, "--force")
+    nbgrader(root, "export", f"--to={root / 'grades.csv'}")
+    return root
 
 
 def test_generate_feedback_writes_html_without_hidden_test_code(feedback_and_export):
@@ -160,7 +211,7 @@ def test_under_autograde_every_check_cell_of_the_blank_release_fails_naming_its_
     import nbformat
 
     for lab in BLANK_UNDER_NBGRADER:
-        notebook = nbformat.read(course / "autograded" / "blank" / lab / f"{lab}.ipynb", as_version=4)
+        notebook = nbformat.read(course.lab(lab) / "autograded" / "blank" / lab / f"{lab}.ipynb", as_version=4)
         checks_cells = {c.metadata["nbgrader"]["grade_id"]: c for c in notebook.cells
                         if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")}
         for exercise in checks.load_lab(lab).exercises:
