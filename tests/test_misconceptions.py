@@ -51,7 +51,7 @@ def test_every_lab_has_known_mistakes_to_check():
     assert {lab for lab, *_ in KNOWN} == set(checks.lab_ids())
 
 
-@pytest.mark.parametrize(("lab_id", "exercise", "key", "fn"), KNOWN, ids=[f"{r[1]}-{r[2]}" for r in KNOWN])
+@pytest.mark.parametrize(("lab_id", "exercise", "key", "fn"), KNOWN, ids=[f"{r[0]}-{r[1]}-{r[2]}" for r in KNOWN])
 def test_a_known_mistake_gets_exactly_its_own_message(lab_id, exercise, key, fn):
     messages = checks.load_lab(lab_id).exercise(exercise).messages
     feedback = _feedback(lab_id, exercise, fn)
@@ -88,7 +88,7 @@ def _unknown_mistakes():
 UNKNOWN = _unknown_mistakes()
 
 
-@pytest.mark.parametrize(("lab_id", "exercise", "fn"), UNKNOWN, ids=[f"{r[1]}-{i}" for i, r in enumerate(UNKNOWN)])
+@pytest.mark.parametrize(("lab_id", "exercise", "fn"), UNKNOWN, ids=[f"{r[0]}-{r[1]}-{i}" for i, r in enumerate(UNKNOWN)])
 def test_a_mistake_nobody_named_gets_no_cause(lab_id, exercise, fn):
     messages = checks.load_lab(lab_id).exercise(exercise).messages
     feedback = _feedback(lab_id, exercise, fn)
