@@ -88,7 +88,8 @@ def _unknown_mistakes():
 UNKNOWN = _unknown_mistakes()
 
 
-@pytest.mark.parametrize(("lab_id", "exercise", "fn"), UNKNOWN, ids=[f"{r[0]}-{r[1]}-{i}" for i, r in enumerate(UNKNOWN)])
+@pytest.mark.parametrize(("lab_id", "exercise", "fn"), UNKNOWN,
+                         ids=[f"{r[0]}-{r[1]}-{i}" for i, r in enumerate(UNKNOWN)])
 def test_a_mistake_nobody_named_gets_no_cause(lab_id, exercise, fn):
     messages = checks.load_lab(lab_id).exercise(exercise).messages
     feedback = _feedback(lab_id, exercise, fn)
