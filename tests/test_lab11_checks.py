@@ -3,14 +3,12 @@ mistakes get no cause."""
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
 import pytest
-from conftest import SEEDS, case_ids
+from conftest import case_ids, first_failure
 
-from autograder import calls
 from autograder.checks import load_lab
 from autograder.feedback import plain
 from autograder.hidden import lab11 as ref
@@ -19,19 +17,10 @@ LAB = "11_minibatches"
 NUMPY_EXERCISES = [e.name for e in load_lab(LAB).exercises if e.profile == "numpy"]
 
 
-@functools.cache
-def _cases(exercise: str) -> tuple:
-    """The public cases and the hidden ones of conftest's seeds, drawn once for the whole module."""
-    lab = load_lab(LAB)
-    return tuple(lab.public_cases()[exercise]) + tuple(c for seed in SEEDS for c in lab.hidden_cases(seed)[exercise])
 
 
-def first_failure(lab_id: str, exercise: str, fn) -> str | None:
-    """conftest.first_failure on cases drawn once (drawing them is most of a check's time here)."""
-    lab = load_lab(lab_id)
-    spec = lab.exercise(exercise)
-    return calls.first_failure(lab, spec, list(_cases(exercise)), (calls.run_case(fn, c, spec.probe)
-                                                                    for c in _cases(exercise)))
+
+
 
 
 def assert_fails_with(lab_id: str, exercise: str, fn, message: str) -> None:
@@ -282,6 +271,7 @@ ITERATOR_MISTAKES = [
 @pytest.mark.parametrize(("implementation", "key"), ITERATOR_MISTAKES,
                          ids=[f"{getattr(fn, '__name__', 'ref')}-{key}" for fn, key in ITERATOR_MISTAKES])
 def test_each_iterator_mistake_gets_exactly_its_own_message(implementation, key):
+    np.random.seed(0)  # iterate_global_numpy draws from NumPy's global state: the same draws in every run
     messages = load_lab(LAB).exercise("iterate_batches").messages
     feedback = first_failure(LAB, "iterate_batches", implementation)
     assert feedback is not None and feedback.startswith("Lab 11 · iterate_batches"), feedback

@@ -76,7 +76,7 @@ def _unpaired(X, y, batch_size, rng, shuffle=True, drop_remainder=False):
 
 def _with_order(draw):
     def iterate(X, y, batch_size, rng, shuffle=True, drop_remainder=False):
-        order = draw(rng, len(X)) if shuffle else np.arange(len(X))
+        order = draw(rng, len(X), batch_size) if shuffle else np.arange(len(X))
         yield from _batches(X, y, batch_size, order, drop_remainder)
     return iterate
 
@@ -112,15 +112,33 @@ def _batch_order_only(X, y, batch_size, rng, shuffle=True, drop_remainder=False)
         yield X[start:start + batch_size], y[start:start + batch_size]
 
 
-_OTHER_DRAWS = itertools.count(1)  # stands in for NumPy's global state: a new order per call, never from rng
+_OTHER_DRAWS = itertools.count(1)
+_LAST_OTHER: dict[int, list[int]] = {}
+
+
+def _not_from_rng(rng, n, batch_size):
+    """Stands in for NumPy's global state: a new order per call, never drawn from ``rng``.
+
+    Each order is a real shuffle (not the data's order, not only within batch_size places, not whole batches
+    moved) and unlike the one before it, so the record shows "not from rng" and nothing else, whatever draws
+    came before in this process (the count is not reset between cases: it must not matter)."""
+    for seed in _OTHER_DRAWS:
+        order = np.random.default_rng(seed).permutation(n).tolist()
+        local = batch_size < n and all(i <= position + batch_size - 1 for position, i in enumerate(order))
+        blocks = 1 < batch_size < n and all(
+            (lambda rows: rows[0] % batch_size == 0 and rows == list(range(rows[0], rows[0] + len(rows))))(
+                sorted(order[start:start + batch_size])) for start in range(0, n, batch_size))
+        if n < 3 or (order != _LAST_OTHER.get(n) and not local and not blocks):
+            _LAST_OTHER[n] = order
+            return np.array(order)
 
 ITERATOR_MISTAKES = {
     "unpaired": _unpaired,
     "always_drop": _drop(lambda drop: True),
     "never_drop": _drop(lambda drop: False),
-    "same_order": _with_order(lambda rng, n: np.random.default_rng(0).permutation(n)),
-    "global_random": _with_order(lambda rng, n: np.random.default_rng(next(_OTHER_DRAWS)).permutation(n)),
-    "with_replacement": _with_order(lambda rng, n: rng.integers(0, n, size=n)),
+    "same_order": _with_order(lambda rng, n, batch_size: np.random.default_rng(0).permutation(n)),
+    "global_random": _with_order(_not_from_rng),
+    "with_replacement": _with_order(lambda rng, n, batch_size: rng.integers(0, n, size=n)),
     "empty_batch": _empty_batch,
     "shuffled_anyway": _shuffle_flag(lambda shuffle: True),
     "never_shuffled": _shuffle_flag(lambda shuffle: False),
