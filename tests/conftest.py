@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from pathlib import Path
@@ -17,13 +18,26 @@ SEEDS = (0, 1, 2)
 os.environ.setdefault("AUTOGRADER_SECRET", "tests-secret")
 
 
+@functools.cache
+def _hidden_cases(lab_id: str, seed) -> dict:
+    """A lab's hidden cases for one secret, drawn once per test process (drawing is most of a check's time,
+    and every call of run_case deep-copies a case's inputs, so sharing them is safe)."""
+    return checks.load_lab(lab_id).hidden_cases(seed)
+
+
+def cases_of(lab_id: str, exercise: str, seeds=SEEDS) -> list:
+    """The public cases of ``exercise``, then its hidden ones for each of ``seeds``."""
+    cases = list(checks.load_lab(lab_id).public_cases()[exercise])
+    for seed in seeds:
+        cases += _hidden_cases(lab_id, seed)[exercise]
+    return cases
+
+
 def first_failure(lab_id: str, exercise: str, fn, seeds=SEEDS) -> str | None:
     """The feedback of the first case ``fn`` fails (public cases, then hidden ones), or None."""
     lab = checks.load_lab(lab_id)
     spec = lab.exercise(exercise)
-    cases = list(lab.public_cases()[exercise])
-    for seed in seeds:
-        cases += lab.hidden_cases(seed)[exercise]
+    cases = cases_of(lab_id, exercise, seeds)
     return calls.first_failure(lab, spec, cases, (calls.run_case(fn, case, spec.probe) for case in cases))
 
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import pytest
-from conftest import SEEDS, case_ids
+from conftest import case_ids, first_failure
 
-from autograder import calls, checks
+from autograder import checks
 from autograder.feedback import plain
 from autograder.hidden import lab10 as ref
 from autograder.probes.lab10 import optimizer_run
@@ -16,20 +14,10 @@ from autograder.probes.lab10 import optimizer_run
 LAB = "10_optimizers"
 
 
-@functools.cache
-def _cases(exercise):
-    lab = checks.load_lab(LAB)
-    cases = list(lab.public_cases()[exercise])
-    for seed in SEEDS:
-        cases += lab.hidden_cases(seed)[exercise]
-    return cases
 
 
-def first_failure(lab_id, exercise, fn):
-    """conftest.first_failure with the cases drawn once per exercise (the same public and hidden cases)."""
-    lab = checks.load_lab(lab_id)
-    spec, cases = lab.exercise(exercise), _cases(exercise)
-    return calls.first_failure(lab, spec, cases, (calls.run_case(fn, case, spec.probe) for case in cases))
+
+
 
 
 # correct but different ---------------------------------------------------------------

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import pytest
-from conftest import SEEDS, case_ids
+from conftest import case_ids
+from conftest import first_failure as _first_failure
 
-from autograder import calls
 from autograder.checks import load_lab
 from autograder.feedback import plain
 from autograder.hidden import lab12 as ref
@@ -17,21 +15,14 @@ from autograder.probes.lab12 import dropout_backward_run, early_stopping_run
 LAB = "12_regularization"
 
 
-@functools.cache
-def _cases(exercise):
-    """The public cases and the hidden ones of the shared seeds, drawn once for the whole module."""
-    lab = load_lab(LAB)
-    cases = list(lab.public_cases()[exercise])
-    for seed in SEEDS:
-        cases += lab.hidden_cases(seed)[exercise]
-    return cases
+
+
+
+
 
 
 def first_failure(exercise, fn):
-    lab = load_lab(LAB)
-    spec = lab.exercise(exercise)
-    cases = _cases(exercise)
-    return calls.first_failure(lab, spec, cases, (calls.run_case(fn, case, spec.probe) for case in cases))
+    return _first_failure(LAB, exercise, fn)
 
 
 def assert_fails_with(exercise, fn, message):

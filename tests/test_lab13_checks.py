@@ -8,9 +8,8 @@ import math
 
 import numpy as np
 import pytest
-from conftest import case_ids
+from conftest import case_ids, first_failure
 
-from autograder import calls
 from autograder.checks import load_lab
 from autograder.feedback import plain
 from autograder.hidden import lab13 as ref
@@ -18,17 +17,6 @@ from autograder.hidden import lab13 as ref
 LAB = "13_schedules"
 
 
-@functools.cache
-def _hidden(seed):
-    return load_lab(LAB).hidden_cases(seed)
-
-
-def first_failure(lab_id, exercise, fn, seeds=(0, 1)):
-    """conftest's first_failure, with each secret's hidden cases drawn once for the whole module."""
-    lab = load_lab(lab_id)
-    spec = lab.exercise(exercise)
-    cases = list(lab.public_cases()[exercise]) + [c for seed in seeds for c in _hidden(seed)[exercise]]
-    return calls.first_failure(lab, spec, cases, (calls.run_case(fn, case, spec.probe) for case in cases))
 SEEDS_FAST = (0, 1)
 
 

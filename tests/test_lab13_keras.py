@@ -4,15 +4,14 @@ validation losses, and warmup_cosine is graded by evaluating the schedule it bui
 
 from __future__ import annotations
 
-import functools
 import os
 import types
 
 import numpy as np
 import pytest
+from conftest import first_failure
 
-from autograder import calls, checks
-from autograder.checks import load_lab
+from autograder import checks
 from autograder.feedback import plain
 from autograder.hidden import lab13 as ref
 
@@ -25,17 +24,6 @@ pytestmark = pytest.mark.usefixtures("float64_keras")
 LAB = "13_schedules"
 
 
-@functools.cache
-def _hidden(seed):
-    return load_lab(LAB).hidden_cases(seed)
-
-
-def first_failure(lab_id, exercise, fn, seeds=(0, 1)):
-    """conftest's first_failure, with each secret's hidden cases drawn once for the whole module."""
-    lab = load_lab(lab_id)
-    spec = lab.exercise(exercise)
-    cases = list(lab.public_cases()[exercise]) + [c for seed in seeds for c in _hidden(seed)[exercise]]
-    return calls.first_failure(lab, spec, cases, (calls.run_case(fn, case, spec.probe) for case in cases))
 RTOL = 1e-13  # reached: at most a few 1e-16 relative, float64 end to end
 STEPS = np.arange(0, 130)
 f64 = np.float64
