@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import keyword
 import os
 import re
 import subprocess
@@ -25,6 +26,11 @@ def _source(cell) -> str:
     return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
 
 
+def _names(line: str) -> set[str]:
+    """The names a line uses other than Python's keywords: `return False` tells nothing of a solution."""
+    return set(re.findall(r"[A-Za-z_]\w*", line)) - set(keyword.kwlist)
+
+
 def secret_lines() -> set[str]:
     """Every substantial line inside a solution or hidden-test region of any solution notebook,
     except lines the author also shows in the open (a hint in the text, a demo cell)."""
@@ -35,7 +41,7 @@ def secret_lines() -> set[str]:
             for match in _SECRET_REGION.finditer(source):
                 for line in match.group(2).splitlines():
                     line = line.strip()
-                    if len(line) >= 12 and not line.startswith("#"):
+                    if len(line) >= 12 and not line.startswith("#") and _names(line):
                         lines.add(line)
             shown.update(line.strip(" `") for line in _SECRET_REGION.sub("", source).splitlines())
     return {line for line in lines if not any(line in text for text in shown)}

@@ -54,8 +54,8 @@ _IN_PLACE = ("Your step left the caller's arrays unchanged: this lab's step(para
              "Inside `for p, g in zip(params, grads)`, `p = p - …` only rebinds the loop's name, and replacing the "
              "list's items (params[i] = …) or returning new arrays leaves the model's own arrays as they were.")
 _SHARED = ("Your parameters share one set of slots: each parameter needs its own velocity (and moments), "
-           "created at the first step, e.g. `self.velocities = [np.zeros_like(p) for p in params]`, then used "
-           "with `zip(params, grads, self.velocities)`. A shared slot mixes the histories of different weights.")
+           "an array of that parameter's shape, created at the first step and walked in step with params and "
+           "grads. A shared slot mixes the histories of different weights.")
 _TEXTBOOK_EPS = ("You used the textbook form m̂ / (√v̂ + ε). Keras (and this lab) fold the bias corrections into the "
                  "step size, α = lr·√(1 − β₂ᵗ) / (1 − β₁ᵗ), and divide α·m by √v + ε: their ε weighs "
                  "1/√(1 − β₂ᵗ) times more than the textbook's. The two agree for ordinary gradients and part ways "
@@ -219,8 +219,7 @@ LAB = Lab(
             messages={
                 "only_learning_rate": "Your Keras optimizer has the right class and learning rate, and everything "
                 "else at Keras's defaults: pass every hyperparameter of your object (momentum, nesterov, rho, "
-                "beta_1, beta_2, epsilon, weight_decay), e.g. keras.optimizers.Adam(learning_rate=mine."
-                "learning_rate, beta_1=mine.beta_1, beta_2=mine.beta_2, epsilon=mine.epsilon).",
+                "beta_1, beta_2, epsilon, weight_decay), each read from your object under Keras's argument name.",
                 "nesterov_dropped": "Your Keras SGD has the momentum but not nesterov: pass nesterov=mine.nesterov.",
                 "momentum_dropped": "Your Keras optimizer has no momentum: pass momentum=mine.momentum (Keras's "
                 "default is 0.0).",

@@ -112,25 +112,32 @@ def _batch_order_only(X, y, batch_size, rng, shuffle=True, drop_remainder=False)
         yield X[start:start + batch_size], y[start:start + batch_size]
 
 
-_OTHER_DRAWS = itertools.count(1)
-_LAST_OTHER: dict[int, list[int]] = {}
+_OTHER_EPOCHS: dict[int, tuple] = {}
 
 
 def _not_from_rng(rng, n, batch_size):
-    """Stands in for NumPy's global state: a new order per call, never drawn from ``rng``.
+    """Stands in for NumPy's global state: a new order each epoch, never drawn from ``rng``.
 
-    Each order is a real shuffle (not the data's order, not only within batch_size places, not whole batches
-    moved) and unlike the one before it, so the record shows "not from rng" and nothing else, whatever draws
-    came before in this process (the count is not reset between cases: it must not matter)."""
-    for seed in _OTHER_DRAWS:
-        order = np.random.default_rng(seed).permutation(n).tolist()
+    The orders are a function of the case alone (its rng's starting state, n, batch_size and the epoch), never
+    of what ran before in the process, so the public cases render the same everywhere. Each is a real shuffle
+    (not the data's order, not only within batch_size places, not whole batches moved) and unlike the epoch
+    before, so the record shows "not from rng" and nothing else."""
+    rng_seen, epoch, last = _OTHER_EPOCHS.get(id(rng), (None, 0, None))
+    if rng_seen is not rng:  # a new case (the rng is kept referenced, so its id is not reused meanwhile)
+        epoch, last = 0, None
+    start = int(rng.bit_generator.state["state"]["state"])
+    for attempt in itertools.count():
+        order = np.random.default_rng([start, n, batch_size, epoch, attempt]).permutation(n).tolist()
         local = batch_size < n and all(i <= position + batch_size - 1 for position, i in enumerate(order))
         blocks = 1 < batch_size < n and all(
             (lambda rows: rows[0] % batch_size == 0 and rows == list(range(rows[0], rows[0] + len(rows))))(
-                sorted(order[start:start + batch_size])) for start in range(0, n, batch_size))
-        if n < 3 or (order != _LAST_OTHER.get(n) and not local and not blocks):
-            _LAST_OTHER[n] = order
-            return np.array(order)
+                sorted(order[first:first + batch_size])) for first in range(0, n, batch_size))
+        if n < 3 or (order != last and not local and not blocks):
+            break
+    _OTHER_EPOCHS.clear()  # only the case in progress is remembered
+    _OTHER_EPOCHS[id(rng)] = (rng, epoch + 1, order)
+    return np.array(order)
+
 
 ITERATOR_MISTAKES = {
     "unpaired": _unpaired,

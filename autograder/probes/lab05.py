@@ -89,7 +89,8 @@ def train_trace(train, X, y, w, b, learning_rate, epochs, batch_size=None, shuff
         (``HEADER``: whether ``rng`` was used, whether float32 appeared, ...), then
         ``row_width(n)`` numbers per call of ``mse_gradients``. :func:`read_record` splits it.
     """
-    X, y = np.asarray(X), np.asarray(y)
+    X = np.asarray(X)
+    y = np.asarray(y)
     x_rows, y_rows = X.astype(float).ravel(), y.astype(float).ravel()
     n = len(x_rows)
     rng = np.random.default_rng(seed)

@@ -69,7 +69,7 @@ def batch_rows(iterate_batches, X, y, batch_size, seed, shuffle=None, drop_remai
     rng = np.random.default_rng(seed)
     options = {k: v for k, v in (("shuffle", shuffle), ("drop_remainder", drop_remainder)) if v is not None}
     report = {"n": len(X), "batch_size": int(batch_size), "epochs": [], "rng_used": []}
-    for _ in range(epochs):
+    for _round in range(epochs):
         state = rng.bit_generator.state
         report["epochs"].append(_epoch(iterate_batches(X, y, batch_size, rng, **options), X, y))
         report["rng_used"].append(rng.bit_generator.state != state)

@@ -55,9 +55,9 @@ def _recorder(ranges, target, weights):
     f, calls = objective(ranges, target, weights), []
 
     def recorded(**params):
-        value = f(**params)
+        result = f(**params)
         calls.append([float(params[name]) for name in ranges])
-        return value
+        return result
 
     return f, recorded, calls
 
@@ -92,7 +92,8 @@ def _spread(column, low, high, scale):
         return "few"
     column = np.asarray(column)
     below_linear = float(np.mean(column < (low + high) / 2))
-    if scale == "log":
+    log_scale = scale == "log"  # then half the draws fall below the geometric midpoint
+    if log_scale:
         below_log = float(np.mean(column < math.sqrt(low * high)))
         if 0.3 <= below_log <= 0.7 and not 0.3 <= below_linear <= 0.7:
             return "log-uniform"
