@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -122,3 +123,28 @@ def float64_keras():
     keras.config.set_floatx("float64")
     yield
     keras.config.set_floatx(previous)
+
+
+PER_LAB_FILES = ("test_nbgrader.py", "test_notebooks_run.py", "test_audit.py")
+"""Files whose per-lab work (an nbgrader course, a Run All, a mutation audit) is spread over the workers lab by lab."""
+_LAB_PARAM = re.compile(r"\[(?:labs/)?(\d\d_[a-z0-9_]+)")
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadfile``, but with each lab's tests of PER_LAB_FILES a unit of their own.
+
+    A test file's tests run on one worker, so its module fixtures are built once; in PER_LAB_FILES those
+    fixtures build per lab, when first asked, so each lab's tests can go to whichever worker is free. (xdist's
+    ``loadgroup`` would say this with marks, but it renames node ids, which pytest 9 no longer allows.)
+    """
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class PerLab(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            file = nodeid.split("::", 1)[0]
+            lab = _LAB_PARAM.search(nodeid) if file.rsplit("/", 1)[-1] in PER_LAB_FILES else None
+            return f"{file}::{lab.group(1)}" if lab else file
+
+    return PerLab(config, log)

@@ -39,8 +39,9 @@ def students(lab: str) -> tuple[str, ...]:
 
 class Course:
     """A course folder where real nbgrader releases each lab and autogrades two submissions, the solution and
-    the blank release (the blank only for BLANK_UNDER_NBGRADER), when a test first asks for that lab: a run
-    filtered to one lab (``-k 07_mlp``) pays for that lab only."""
+    the blank release (the blank only for BLANK_UNDER_NBGRADER), when a test first asks for that lab. Every
+    test here is a lab's, and each lab's tests run together on one worker (conftest's xdist groups): the labs
+    are spread over the workers, and a run filtered to one lab (``-k 07_mlp``) pays for that lab only."""
 
     def __init__(self, root):
         self.root = root
@@ -58,11 +59,6 @@ class Course:
             only = [] if lab in BLANK_UNDER_NBGRADER else ["--student=perfect"]
             nbgrader(self.root, "autograde", lab, "--force", *only)
             self.built.add(lab)
-        return self.root
-
-    def every_lab(self):
-        for lab in LABS:
-            self.lab(lab)
         return self.root
 
 
@@ -99,24 +95,24 @@ def test_the_solution_runs_top_to_bottom_with_every_check_passing(course, lab):
     assert "hidden cases pass" in text
 
 
-def gradebook_scores(course) -> dict[tuple[str, str], tuple[float, float]]:
+def gradebook_scores(course, labs) -> dict[tuple[str, str], tuple[float, float]]:
     from nbgrader.api import Gradebook
 
     scores = {}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        for lab in LABS:
+        for lab in labs:
             for submission in gradebook.assignment_submissions(lab):
                 scores[submission.student_id, lab] = (submission.score, submission.max_score)
     return scores
 
 
-def test_nbgrader_autograde_gives_full_marks_to_the_solution_and_zero_to_the_blank_release(course):
-    scores = gradebook_scores(course.every_lab())
-    for lab in LABS:
-        top = checks.load_lab(lab).max_score
-        assert scores["perfect", lab] == (top, top)
-        if lab in BLANK_UNDER_NBGRADER:
-            assert scores["blank", lab] == (0, top)
+@pytest.mark.parametrize("lab", LABS)
+def test_nbgrader_autograde_gives_full_marks_to_the_solution_and_zero_to_the_blank_release(course, lab):
+    scores = gradebook_scores(course.lab(lab), [lab])
+    top = checks.load_lab(lab).max_score
+    assert scores["perfect", lab] == (top, top)
+    if lab in BLANK_UNDER_NBGRADER:
+        assert scores["blank", lab] == (0, top)
 
 
 class Ours:
@@ -142,9 +138,10 @@ def ours(course):
     return Ours(course)
 
 
-def test_our_grader_agrees_with_nbgrader_on_the_same_submissions(course, ours):
-    theirs = gradebook_scores(course.every_lab())
-    assert set(theirs) == {(student, lab) for lab in LABS for student in students(lab)}
+@pytest.mark.parametrize("lab", LABS)
+def test_our_grader_agrees_with_nbgrader_on_the_same_submissions(course, ours, lab):
+    theirs = gradebook_scores(course.lab(lab), [lab])
+    assert set(theirs) == {(student, lab) for student in students(lab)}
     assert {key: (ours[key].score, ours[key].max_score) for key in theirs} == theirs
 
 
@@ -169,55 +166,60 @@ FEEDBACK_LABS = sorted({LABS[0], LABS[-1]})
 for every lab (and no release holds a hidden check: tests/test_release.py), so the first and the newest lab."""
 
 
-@pytest.fixture(scope="module")
-def feedback_and_export(course):
-    root = course.every_lab()
-    for lab in FEEDBACK_LABS:
+def feedback(course, lab):
+    """nbgrader generate_feedback for ``lab`` (once per course folder); the folder."""
+    root = course.lab(lab)
+    if not (root / "feedback" / "perfect" / lab).is_dir():
         nbgrader(root, "generate_feedback", lab, "--force")
-    nbgrader(root, "export", f"--to={root / 'grades.csv'}")
     return root
 
 
-def test_generate_feedback_writes_html_without_hidden_test_code(feedback_and_export):
-    for lab in FEEDBACK_LABS:
-        for student in students(lab):
-            html = (feedback_and_export / "feedback" / student / lab / f"{lab}.html").read_text(encoding="utf-8")
-            text = re.sub(r"<[^>]+>", "", html)  # the code is split into highlighted spans
-            first = checks.load_lab(lab).exercises[0].name
-            assert f"check({first})" in text  # the public checks are shown
-            assert "hidden=True" not in text and "HIDDEN TESTS" not in text
+@pytest.mark.parametrize("lab", FEEDBACK_LABS)
+def test_generate_feedback_writes_html_without_hidden_test_code(course, lab):
+    root = feedback(course, lab)
+    for student in students(lab):
+        html = (root / "feedback" / student / lab / f"{lab}.html").read_text(encoding="utf-8")
+        text = re.sub(r"<[^>]+>", "", html)  # the code is split into highlighted spans
+        first = checks.load_lab(lab).exercises[0].name
+        assert f"check({first})" in text  # the public checks are shown
+        assert "hidden=True" not in text and "HIDDEN TESTS" not in text
 
 
-def test_generate_feedback_shows_the_blank_release_what_to_do(feedback_and_export):
-    html = (feedback_and_export / "feedback" / "blank" / LABS[0] / f"{LABS[0]}.html").read_text(encoding="utf-8")
+@pytest.mark.parametrize("lab", BLANK_UNDER_NBGRADER)
+def test_generate_feedback_shows_the_blank_release_what_to_do(course, lab):
+    html = (feedback(course, lab) / "feedback" / "blank" / lab / f"{lab}.html").read_text(encoding="utf-8")
     assert "not implemented yet" in html
 
 
-def test_nbgrader_export_gives_an_lms_csv_with_our_scores(feedback_and_export):
+@pytest.mark.parametrize("lab", LABS[:1])
+def test_nbgrader_export_gives_an_lms_csv_with_our_scores(course, lab):
+    """Every lab this course folder has autograded (at least ``lab``) is in the CSV with its scores."""
     import csv
 
-    with (feedback_and_export / "grades.csv").open(encoding="utf-8") as handle:
+    root = course.lab(lab)
+    nbgrader(root, "export", f"--to={root / 'grades.csv'}")
+    with (root / "grades.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     scores = {(r["student_id"], r["assignment"]): (float(r["score"]), float(r["max_score"])) for r in rows}
-    for lab in LABS:
-        top = checks.load_lab(lab).max_score
-        assert scores["perfect", lab] == (top, top)
-        if lab in BLANK_UNDER_NBGRADER:
-            assert scores["blank", lab] == (0, top)
+    for graded in sorted(course.built):
+        top = checks.load_lab(graded).max_score
+        assert scores["perfect", graded] == (top, top)
+        if graded in BLANK_UNDER_NBGRADER:
+            assert scores["blank", graded] == (0, top)
 
 
-def test_under_autograde_every_check_cell_of_the_blank_release_fails_naming_its_exercise(course):
+@pytest.mark.parametrize("lab", BLANK_UNDER_NBGRADER)
+def test_under_autograde_every_check_cell_of_the_blank_release_fails_naming_its_exercise(course, lab):
     """Under nbgrader (NBGRADER_EXECUTION set) check cells raise; in a student's kernel they only report."""
     import nbformat
 
-    for lab in BLANK_UNDER_NBGRADER:
-        notebook = nbformat.read(course.lab(lab) / "autograded" / "blank" / lab / f"{lab}.ipynb", as_version=4)
-        checks_cells = {c.metadata["nbgrader"]["grade_id"]: c for c in notebook.cells
-                        if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")}
-        for exercise in checks.load_lab(lab).exercises:
-            errors = [o for o in checks_cells[f"check_{exercise.name}"].outputs if o.output_type == "error"]
-            assert errors, f"{lab}: check_{exercise.name} did not fail under autograde"
-            assert exercise.name in "\n".join(errors[0].traceback), errors[0].traceback[-1:]
+    notebook = nbformat.read(course.lab(lab) / "autograded" / "blank" / lab / f"{lab}.ipynb", as_version=4)
+    checks_cells = {c.metadata["nbgrader"]["grade_id"]: c for c in notebook.cells
+                    if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")}
+    for exercise in checks.load_lab(lab).exercises:
+        errors = [o for o in checks_cells[f"check_{exercise.name}"].outputs if o.output_type == "error"]
+        assert errors, f"{lab}: check_{exercise.name} did not fail under autograde"
+        assert exercise.name in "\n".join(errors[0].traceback), errors[0].traceback[-1:]
 
 
 @pytest.mark.parametrize("lab", LABS[:1])
