@@ -41,7 +41,9 @@ _LINE_MAGIC = re.compile(r"%(?![\s=])|!(?!=)")
 _JSON_STRING = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+(?:"|\\?\Z)', re.S)
 _MAX_QUOTES_TO_STRIP = 1_000_000
 # Parsing holds the GIL, so grading threads gain nothing by parsing at once; one at a time keeps
-# the process's peak at one reading's, whatever --jobs is.
+# the process's peak at one reading's, whatever --jobs is. It is also required: CPython 3.11's AST
+# constructor, run in two threads at once, can fail with "AST constructor recursion depth mismatch"
+# (gh-106905). Every ast.parse of this process takes this lock.
 _PARSING = threading.Lock()
 
 
@@ -397,7 +399,8 @@ def untouched_stubs(chunks: list[Chunk], names: set[str]) -> set[str]:
     trees = []
     for chunk in chunks:
         try:
-            trees.append(ast.parse(chunk.code))
+            with _PARSING:  # CPython's AST constructor is not safe to run in two threads (gh-106905)
+                trees.append(ast.parse(chunk.code))
         except SyntaxError:
             return set()  # the child reports it; do not guess
     found = set()

@@ -619,3 +619,22 @@ def test_a_solution_with_an_8_mb_cell_still_earns_full_marks(write_notebook):
                                                             hidden_paths=batch.secret_paths(ROOT, [path], None)))
     assert result.score == result.max_score == checks.load_lab(LABS[0]).max_score
     assert any("holds more than 100,000 characters" in note for note in result.notes)
+
+
+def test_every_parse_of_the_grading_process_holds_the_parsing_lock(monkeypatch):
+    """CPython's AST constructor can fail in two threads at once ("AST constructor recursion depth mismatch",
+    gh-106905): `grade --jobs N` reads and inspects notebooks in N threads, so each ast.parse takes one lock."""
+    import ast
+
+    real_parse, unlocked = ast.parse, []
+
+    def parse(*args, **kwargs):
+        if not notebook._PARSING.locked():
+            unlocked.append(args[0][:40])
+        return real_parse(*args, **kwargs)
+
+    monkeypatch.setattr(notebook.ast, "parse", parse)
+    path = solution_notebook("05_training_loop")
+    chunks, _ = extract_definitions(read(path))
+    notebook.untouched_stubs(chunks, {"keras_train"})
+    assert chunks and unlocked == []
