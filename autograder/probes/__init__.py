@@ -14,6 +14,8 @@ from __future__ import annotations
 import importlib
 import re
 
+import numpy as np
+
 _NAME = re.compile(r"^(lab\d\d)\.([a-z_][a-z0-9_]*)$")
 
 
@@ -27,3 +29,16 @@ def resolve(name: str):
     if not callable(probe) or match.group(2).startswith("_"):
         raise ValueError(f"no probe {name!r}")
     return probe
+
+
+def numeric_array(value):
+    """``value`` as a numeric NumPy array (its dtype kept), or None where it is not one (None, a string,
+    an object the student returned by mistake): probes report data, and None says "not an array"."""
+    if value is None:
+        return None
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError):
+        return None
+    return array if array.dtype.kind in "biuf" else None
+
