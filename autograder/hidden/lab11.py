@@ -14,7 +14,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from autograder.checks.lab11 import batch_features
+from autograder.checks.lab11 import _blocks, _local, batch_features
 from autograder.hidden import build_case
 from autograder.probes.lab11 import batch_rows, passes
 
@@ -128,10 +128,9 @@ def _not_from_rng(rng, n, batch_size):
     start = int(rng.bit_generator.state["state"]["state"])
     for attempt in itertools.count():
         order = np.random.default_rng([start, n, batch_size, epoch, attempt]).permutation(n).tolist()
-        local = batch_size < n and all(i <= position + batch_size - 1 for position, i in enumerate(order))
-        blocks = 1 < batch_size < n and all(
-            (lambda rows: rows[0] % batch_size == 0 and rows == list(range(rows[0], rows[0] + len(rows))))(
-                sorted(order[first:first + batch_size])) for first in range(0, n, batch_size))
+        record = {"x": order, "sizes": [min(batch_size, n - first) for first in range(0, n, batch_size)]}
+        local = batch_size < n and _local(record, batch_size)
+        blocks = 1 < batch_size < n and _blocks(record, batch_size)
         if n < 3 or (order != last and not local and not blocks):
             break
     _OTHER_EPOCHS.clear()  # only the case in progress is remembered

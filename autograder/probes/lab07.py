@@ -18,11 +18,9 @@ from autograder.probes import numeric_array
 MIN_SAMPLES = 40_000  # enough draws that a std is known to ~0.4 % and a bound is reached
 
 
-_array = numeric_array
-
 
 def _shape(value):
-    array = _array(value)
+    array = numeric_array(value)
     return None if array is None else tuple(int(n) for n in array.shape)
 
 
@@ -37,7 +35,7 @@ def init_stats(init, fan_in, fan_out, seed, samples=MIN_SAMPLES):
     """
     rng = np.random.default_rng(seed)
     state = rng.bit_generator.state
-    first = _array(init(fan_in, fan_out, rng))
+    first = numeric_array(init(fan_in, fan_out, rng))
     if first is None:
         return "the initialiser did not return an array of numbers"
     rng_used = rng.bit_generator.state != state
@@ -45,13 +43,13 @@ def init_stats(init, fan_in, fan_out, seed, samples=MIN_SAMPLES):
     total = first.size
     second = None
     while total < samples and len(draws) < samples:
-        draw = _array(init(fan_in, fan_out, rng))
+        draw = numeric_array(init(fan_in, fan_out, rng))
         if draw is None or draw.shape != first.shape:
             return "the initialiser returned arrays of different shapes on repeated calls"
         second = draw if second is None else second
         draws.append(draw.astype(np.float64).ravel())
         total += draw.size
-    again = _array(init(fan_in, fan_out, np.random.default_rng(seed)))
+    again = numeric_array(init(fan_in, fan_out, np.random.default_rng(seed)))
     pooled = np.concatenate(draws)
     if not np.all(np.isfinite(pooled)):
         return "the initialiser returned NaN or infinity"
@@ -80,8 +78,8 @@ def _initialisers(cls):
 def _same_draw(layer_w, init, fan_in, fan_out, seed) -> bool:
     if not callable(init):
         return False
-    drawn = _array(init(fan_in, fan_out, np.random.default_rng(seed)))
-    w = _array(layer_w)
+    drawn = numeric_array(init(fan_in, fan_out, np.random.default_rng(seed)))
+    w = numeric_array(layer_w)
     return bool(drawn is not None and w is not None and drawn.shape == w.shape and np.array_equal(drawn, w))
 
 
@@ -102,22 +100,22 @@ def dense(Dense, fan_in, fan_out, seed, W, b, X, upstream):
         "b_shape": _shape(getattr(layer, "b", None)),
         "glorot_init": _same_draw(getattr(layer, "W", None), glorot, fan_in, fan_out, seed),
         "he_init": _same_draw(getattr(he_layer, "W", None), he, fan_in, fan_out, seed),
-        "b_zero": bool(_array(getattr(layer, "b", None)) is not None and not np.any(layer.b)),
+        "b_zero": bool(numeric_array(getattr(layer, "b", None)) is not None and not np.any(layer.b)),
         "output": None, "grad_in": None, "dW": None, "db": None, "weights_kept": True, "error": None,
         "detail": "",
     }
     layer.W, layer.b = np.array(W, dtype=float), np.array(b, dtype=float)
     try:
-        report["output"] = _array(layer.forward(np.array(X, dtype=float)))
+        report["output"] = numeric_array(layer.forward(np.array(X, dtype=float)))
         step = "backward"
         kept = layer.W.copy(), layer.b.copy()
-        report["grad_in"] = _array(layer.backward(np.array(upstream, dtype=float)))
+        report["grad_in"] = numeric_array(layer.backward(np.array(upstream, dtype=float)))
     except NotImplementedError:
         raise
     except Exception as exc:  # noqa: BLE001 - the step that failed is part of the report
         report["error"], report["detail"] = _error("forward" if report["output"] is None else step, exc)
         return report
-    report["dW"], report["db"] = _array(getattr(layer, "dW", None)), _array(getattr(layer, "db", None))
+    report["dW"], report["db"] = numeric_array(getattr(layer, "dW", None)), numeric_array(getattr(layer, "db", None))
     report["weights_kept"] = bool(_shape(layer.W) == kept[0].shape and np.array_equal(layer.W, kept[0])
                                   and _shape(layer.b) == kept[1].shape and np.array_equal(layer.b, kept[1]))
     return report
@@ -126,8 +124,8 @@ def dense(Dense, fan_in, fan_out, seed, W, b, X, upstream):
 def relu(ReLU, X, upstream):
     """``ReLU().forward(X)`` and ``backward(upstream)``: ``{"output", "grad_in"}``."""
     layer = ReLU()
-    output = _array(layer.forward(np.array(X, dtype=float)))
-    return {"output": output, "grad_in": _array(layer.backward(np.array(upstream, dtype=float)))}
+    output = numeric_array(layer.forward(np.array(X, dtype=float)))
+    return {"output": output, "grad_in": numeric_array(layer.backward(np.array(upstream, dtype=float)))}
 
 
 def _layer_name(layer) -> str:
@@ -135,7 +133,7 @@ def _layer_name(layer) -> str:
 
 
 def _flat(arrays) -> np.ndarray | None:
-    arrays = [_array(a) for a in arrays]
+    arrays = [numeric_array(a) for a in arrays]
     if any(a is None for a in arrays):
         return None
     return np.concatenate([a.astype(np.float64).ravel() for a in arrays]) if arrays else np.zeros(0)
@@ -146,14 +144,14 @@ def _build(MLP, layer_sizes, seed, weights):
     net = MLP(list(layer_sizes), np.random.default_rng(seed))
     layers = list(getattr(net, "layers", []))
     dense_layers = [layer for layer in layers if hasattr(layer, "W")]
-    kernels = [_array(layer.W) for layer in dense_layers]
+    kernels = [numeric_array(layer.W) for layer in dense_layers]
     glorot, he = _initialisers(MLP)
     rng = np.random.default_rng(seed)
     in_order = len(dense_layers) == len(layer_sizes) - 1 and callable(glorot) and callable(he)
     for i, (fan_in, fan_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:])):
         if not in_order:
             break
-        drawn = _array((glorot if i == len(layer_sizes) - 2 else he)(fan_in, fan_out, rng))
+        drawn = numeric_array((glorot if i == len(layer_sizes) - 2 else he)(fan_in, fan_out, rng))
         in_order = drawn is not None and kernels[i] is not None and drawn.shape == kernels[i].shape and bool(
             np.array_equal(drawn, kernels[i]))
     identical = any(a is not None and b is not None and a.shape == b.shape and np.array_equal(a, b)
@@ -190,13 +188,13 @@ def mlp(MLP, layer_sizes, seed, weights, X, upstream, learning_rate):
     originals = {}
     step = "forward"
     try:
-        report["output"] = _array(net.forward(np.array(X, dtype=float)))
+        report["output"] = numeric_array(net.forward(np.array(X, dtype=float)))
         before = _flat([a for layer in dense_layers for a in (layer.W, layer.b)])
         for index, layer in enumerate(layers):
             originals[index] = layer.backward
             layer.backward = recording(index, layer.backward)
         step = "backward"
-        report["grad_in"] = _array(net.backward(np.array(upstream, dtype=float)))
+        report["grad_in"] = numeric_array(net.backward(np.array(upstream, dtype=float)))
         for index, method in originals.items():
             layers[index].backward = method
         originals = {}
@@ -229,7 +227,7 @@ def train_run(train, layer_sizes, seed, weights, X, y, learning_rate, epochs):
         return "train's notebook defines no MLP class: write MLP above first"
     net, _, dense_layers, _ = _build(MLP, layer_sizes, seed, weights)
     history = train(net, np.array(X, dtype=float), np.array(y, dtype=float), learning_rate, epochs)
-    return {"history": _array(history),
+    return {"history": numeric_array(history),
             "weights": _flat([a for layer in dense_layers for a in (layer.W, layer.b)])}
 
 
@@ -371,4 +369,4 @@ def checker_run(gradient_check, spec, X, eps, seed):
 def predict_run(predict_minutes, spec, miles, x_stats, y_stats):
     """``predict_minutes`` with a small fixed network of the probe's layers: what it returned, as an array."""
     net = probe_net(spec, getattr(predict_minutes, "__globals__", {}))
-    return _array(predict_minutes(net, miles, x_stats, y_stats))
+    return numeric_array(predict_minutes(net, miles, x_stats, y_stats))

@@ -21,8 +21,6 @@ from autograder.probes import numeric_array
 DRAW_SHAPE = (200, 250)  # 50,000 units: the kept fraction's standard error is at most 0.0023
 
 
-_array = numeric_array
-
 
 def dropout_forward_run(dropout_forward, x, rate, training, mask, seed):
     """With ``seed`` None: ``{"output", "mask"}`` of ``dropout_forward(x, rate, training=..., mask=...)``, the
@@ -35,7 +33,7 @@ def dropout_forward_run(dropout_forward, x, rate, training, mask, seed):
     """
     if seed is None:
         output, returned_mask = dropout_forward(x, rate, training=training, mask=mask)
-        return {"output": _array(output), "mask": _array(returned_mask)}
+        return {"output": numeric_array(output), "mask": numeric_array(returned_mask)}
     batch = np.full(DRAW_SHAPE, float(x))
     first, first_mask = dropout_forward(batch.copy(), rate, rng=np.random.default_rng(seed))
     again, _ = dropout_forward(batch.copy(), rate, rng=np.random.default_rng(seed))
@@ -44,7 +42,7 @@ def dropout_forward_run(dropout_forward, x, rate, training, mask, seed):
     first, again, other, unseeded = (np.asarray(a, dtype=float) for a in (first, again, other, unseeded))
     kept = first != 0
     values = first[kept]
-    first_mask = _array(first_mask)
+    first_mask = numeric_array(first_mask)
     return {
         "kept_fraction": float(kept.mean()),
         "kept_values": (float(values.min()), float(values.max())) if values.size else (0.0, 0.0),
@@ -63,7 +61,7 @@ def dropout_backward_run(dropout_backward, grad_out, mask, rate):
     The case's upstream gradient has no zero, so a correct gradient is zero exactly where the mask drops.
     """
     mask = np.array(mask, dtype=bool)
-    grad_in = _array(dropout_backward(np.array(grad_out, dtype=float), mask.copy(), rate))
+    grad_in = numeric_array(dropout_backward(np.array(grad_out, dtype=float), mask.copy(), rate))
     follows = grad_in is not None and grad_in.shape == mask.shape and bool(np.array_equal(grad_in != 0, mask))
     return {"grad_in": grad_in, "follows_mask": follows, "zeroes_some": bool(grad_in is not None and
                                                                             np.any(grad_in == 0))}
