@@ -44,6 +44,13 @@ def sees_tensorflow():
 def uid():
     import os
     return os.getuid()
+
+
+def replicas():
+    devices = [d.name for d in tf.config.list_logical_devices("CPU")]
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    total = strategy.reduce("SUM", strategy.run(lambda: tf.constant(1.0)), axis=None)
+    return [devices, strategy.num_replicas_in_sync, float(total)]
 '''
 
 
@@ -78,10 +85,12 @@ def test_a_numpy_child_never_imports_tensorflow_and_skips_keras_classes(mode):
 
 
 def test_the_tensorflow_child_runs_keras_code_at_the_top_level_and_in_functions(mode):
-    outcomes, notes = run(["tape_gradient", "layer_output", "uid"], "tensorflow", mode)
+    outcomes, notes = run(["tape_gradient", "layer_output", "uid", "replicas"], "tensorflow", mode)
     assert notes == []
     assert outcomes["tape_gradient"] == {"value": 6.0, "mutated": []}
     assert outcomes["layer_output"] == {"value": [[2.0, 4.0]], "mutated": []}
+    # the CPU is split in two, so that MirroredStrategy has two replicas as on two GPUs (lab 14)
+    assert outcomes["replicas"] == {"value": [["/device:CPU:0", "/device:CPU:1"], 2, 2.0], "mutated": []}
     if mode == "sandbox" and isolation.os.geteuid() == 0:
         assert outcomes["uid"]["value"] >= isolation.UID_BASE  # isolated exactly like a NumPy child
 

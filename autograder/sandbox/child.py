@@ -187,6 +187,9 @@ def _run_exercise(channel: _Channel, namespace: dict, task: dict, stream, case_f
 def _import_tensorflow() -> None:
     """Imports Keras and TensorFlow, as a notebook's Keras section would, without scikit-learn.
 
+    The CPU is split in two logical devices (``autograder.tensorflow_start.split_cpu``), so that
+    an exercise run under ``tf.distribute.MirroredStrategy`` has two replicas, as on two GPUs.
+
     ``import keras`` imports scikit-learn for its wrappers when it is installed: a fifth of its
     start-up, for classes no lab uses. It is kept out during the import only; student code
     that imports scikit-learn afterwards gets it as usual.
@@ -197,6 +200,10 @@ def _import_tensorflow() -> None:
     try:
         import keras  # noqa: F401 - imported before student code, as the Keras section would
         import tensorflow  # noqa: F401
+
+        from autograder.tensorflow_start import split_cpu
+
+        split_cpu()  # two logical CPUs, for MirroredStrategy: lab 14's notebook has them too
     except Exception:  # noqa: BLE001 - the student's own import will report it
         pass
     finally:
