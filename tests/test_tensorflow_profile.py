@@ -196,3 +196,10 @@ def test_a_spawned_child_that_gets_no_submission_is_closed(mode):
     child = runner.spawn(hidden_paths=[], mode=mode)
     report = runner.run([], [], hidden_paths=[], mode=mode, first=child)
     assert report.outcomes == {} and child.closed
+
+
+def test_test_processes_split_the_cpu_as_the_graders_child_does():
+    """conftest splits the CPU right after ``import tensorflow``: lab 14's checks run under MirroredStrategy."""
+    import tensorflow as tf
+
+    assert [d.name for d in tf.config.list_logical_devices("CPU")] == ["/device:CPU:0", "/device:CPU:1"]
