@@ -11,6 +11,15 @@ Mutants are our own code, so by default they run without the sandbox: each in a 
 child with a time limit (a mutant may loop forever or crash), graded with the grader's
 own extraction (:mod:`autograder.notebook`) and judging (:mod:`autograder.calls`).
 ``sandbox=True`` grades each through :func:`autograder.grading.grade_notebook` instead.
+
+Mutants of the TensorFlow-profile exercises (and of the definitions that need TensorFlow) are
+audited when asked (``tensorflow=True``, or a hidden module that sets ``AUDIT_TENSORFLOW``).
+Forking after TensorFlow is imported is unsafe and an import per mutant costs seconds, so they
+go to long-lived workers instead: fresh interpreters (never forks of this one, which never
+imports TensorFlow) that import it once, as the grader's TensorFlow child does, and then
+grade one mutant after another, each in a fresh namespace with Keras's global state reset.
+A mutant that runs past its time limit is killed with its worker (a watchdog here), which
+is replaced for the rest.
 """
 
 from __future__ import annotations
@@ -24,9 +33,12 @@ import os
 import pickle
 import select
 import signal
+import struct
+import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +47,8 @@ from autograder import checks
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 DEFAULT_SECRETS = ("audit-secret-1", "audit-secret-2", "audit-secret-3")
 MUTANT_SECONDS = 20.0
+TENSORFLOW_FLOOR_SECONDS = 10.0  # the least a TensorFlow mutant is given: ten times the reference's run, at least this
+WORKER_START_SECONDS = 180.0  # a TensorFlow worker's import and reference run, on a loaded machine
 
 _BINOPS = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult, ast.Pow: ast.Mult,
            ast.FloorDiv: ast.Div, ast.Mod: ast.FloorDiv, ast.MatMult: ast.Mult}
@@ -75,6 +89,8 @@ class LabAudit:
     survivors: list[tuple[Mutant, str]] = field(default_factory=list)  # (mutant, diff), not recorded
     stale: list[str] = field(default_factory=list)  # recorded ids that no mutant has any more, or that are killed
     seconds: float = 0.0
+    tensorflow: int = 0  # how many of the mutants are of TensorFlow exercises or definitions (0: not audited)
+    killed_by: dict[str, str] = field(default_factory=dict)  # id → the first failing feedback of a killed mutant
 
     @property
     def kill_rate(self) -> float:
@@ -82,8 +98,9 @@ class LabAudit:
         return 1.0 if live == 0 else self.killed / live
 
     def text(self) -> str:
-        lines = [f"{self.lab}: {self.mutants} mutants, {self.killed} killed, {len(self.equivalent)} equivalent, "
-                 f"kill rate {100 * self.kill_rate:.1f} % of non-equivalent ({self.seconds:.1f} s)"]
+        of_them = f" ({self.tensorflow} of them TensorFlow)" if self.tensorflow else ""
+        lines = [f"{self.lab}: {self.mutants} mutants{of_them}, {self.killed} killed, {len(self.equivalent)} "
+                 f"equivalent, kill rate {100 * self.kill_rate:.1f} % of non-equivalent ({self.seconds:.1f} s)"]
         for mutant, diff in self.survivors:
             lines.append(f"survivor {mutant.id}\n{diff.rstrip()}")
         for stale in self.stale:
@@ -392,6 +409,261 @@ def _run_all(jobs: list, parallel: int, timeout: float) -> list[tuple[str, str |
     return results
 
 
+# TensorFlow mutants: long-lived workers -------------------------------------------------
+
+def _tensorflow_failure(lab, cells: list[str], plan: dict, first: str | None) -> str | None:
+    """In a TensorFlow worker: the first failing TensorFlow exercise's feedback, or None.
+
+    Every definition is made, as the grader's TensorFlow child makes them (NumPy and
+    TensorFlow ones), in a fresh namespace; the mutated function's own exercise is judged first.
+    """
+    from autograder.calls import first_failure, run_case
+    from autograder.notebook import Notebook, extract_definitions
+    from autograder.sandbox.child import _LazyFrom, _LazyModule
+
+    chunks, _ = extract_definitions(Notebook(Path("mutant.ipynb"), tuple(cells), {}))
+    namespace = {"__name__": "__main__", "__lazy_module__": _LazyModule, "__lazy_from__": _LazyFrom}
+    for chunk in chunks:
+        try:
+            exec(compile(chunk.code, f"cell {chunk.cell}", "exec"), namespace)  # noqa: S102 - our own mutants
+        except Exception:  # noqa: BLE001 - the grader skips a definition that fails, so do we
+            continue
+    order = sorted((e for e in lab.exercises if e.profile == "tensorflow"), key=lambda e: e.name != first)
+    for exercise in order:
+        fn = namespace.get(exercise.name)
+        if fn is None:
+            return f"{exercise.name}: not defined"
+        cases = plan[exercise.name]
+        feedback = first_failure(lab, exercise, cases, (run_case(fn, c, exercise.probe) for c in cases))
+        if feedback is not None:
+            return feedback
+    return None
+
+
+def _send(stream, message) -> None:
+    data = pickle.dumps(message)
+    stream.write(struct.pack(">Q", len(data)) + data)
+    stream.flush()
+
+
+def _receive(stream):
+    """The next message on ``stream`` (a blocking read), or None at its end."""
+    header = stream.read(8)
+    if len(header) < 8:
+        return None
+    return pickle.loads(stream.read(struct.unpack(">Q", header)[0]))
+
+
+class _KerasState:
+    """What one mutant may leave behind in the worker and the next must not see, taken after the import."""
+
+    def __init__(self):
+        import random
+
+        import numpy as np
+        from keras.src.backend import config
+
+        self.config = {k: v for k, v in vars(config).items()
+                       if k.startswith("_") and not k.startswith("__") and isinstance(v, (str, int, float, type(None)))}
+        self.random, self.numpy = random.getstate(), np.random.get_state()
+
+    def reset(self) -> None:
+        """Keras as a fresh process has it: no session, floatx float32, no dtype policy; unseeded random state."""
+        import random
+
+        import keras
+        import numpy as np
+        import tensorflow as tf
+        from keras.src.backend import config
+
+        keras.backend.clear_session()  # also forgets the cached dtype policy (mixed precision included)
+        vars(config).update(self.config)  # floatx, epsilon, image data format, max epochs...
+        tf.config.run_functions_eagerly(False)
+        tf.random.set_seed(None)
+        random.setstate(self.random)
+        np.random.set_state(self.numpy)
+
+
+def _judged(job) -> tuple[str, str | None]:
+    """("survived", None) or ("killed", feedback) of ``job()``, whatever it raises."""
+    import warnings
+
+    import numpy as np
+
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            feedback = job()
+    except BaseException as exc:  # noqa: BLE001 - a crash kills the mutant
+        return "killed", f"crashed: {type(exc).__name__}"
+    return ("survived", None) if feedback is None else ("killed", feedback)
+
+
+def worker_main() -> None:
+    """A TensorFlow worker's loop: started by :class:`_Worker`, its work comes on stdin, never returns.
+
+    The setup message (lab, reference cells, planned cases) comes first; the worker imports
+    TensorFlow as the grader's child does (two logical CPUs), grades the reference (a
+    warm-up, and the check that it passes) and says how long that took; then it grades
+    each ``(cells, first)`` it is sent and answers ``(fate, feedback)``. Its own stdout and
+    stderr go nowhere: the messages use a descriptor of their own.
+    """
+    out = os.fdopen(os.dup(1), "wb")
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the worker's lifetime
+    stream = sys.stdin.buffer
+    try:
+        lab_id, reference, plan = _receive(stream)
+        from autograder.sandbox.child import _import_tensorflow
+
+        _import_tensorflow()
+        lab = checks.load_lab(lab_id)
+        state = _KerasState()
+    except BaseException as exc:  # noqa: BLE001 - told to the parent, which stops the audit
+        _send(out, ("failed", f"{type(exc).__name__}: {exc}"[:500]))
+        os._exit(3)
+    started = time.monotonic()
+    fate = _judged(lambda: _tensorflow_failure(lab, reference, plan, None))
+    _send(out, ("ready", *fate, time.monotonic() - started))
+    while (job := _receive(stream)) is not None:
+        cells, first = job
+        state.reset()
+        _send(out, _judged(lambda cells=cells, first=first: _tensorflow_failure(lab, cells, plan, first)))
+    os._exit(0)  # no interpreter teardown: TensorFlow's can take seconds
+
+
+def _worker_environment() -> dict:
+    """This process's environment with the grader's TensorFlow child's settings (one thread per pool, no GPU)."""
+    from autograder.sandbox.isolation import child_env
+
+    own = ("PATH", "HOME", "TMPDIR", "LANG", "MPLCONFIGDIR")
+    root = str(Path(__file__).resolve().parents[1])
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
+    return {**os.environ, **{k: v for k, v in child_env("", "tensorflow").items() if k not in own},
+            "PYTHONPATH": path}
+
+
+class _Worker:
+    """One TensorFlow worker process, seen from the parent: what it runs and until when."""
+
+    def __init__(self, setup, environment: dict):
+        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-c", "from autograder.audit import worker_main; worker_main()"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=environment,
+            start_new_session=True)
+        self.data = bytearray()
+        self.job: int | None = None  # the index of the mutant it grades; None while it starts or waits
+        self.ready = False
+        self.deadline = time.monotonic() + WORKER_START_SECONDS
+        self.process.stdin.write(self._frame(setup))
+        self.process.stdin.flush()
+
+    @staticmethod
+    def _frame(message) -> bytes:
+        data = pickle.dumps(message)
+        return struct.pack(">Q", len(data)) + data
+
+    def fileno(self) -> int:
+        return self.process.stdout.fileno()
+
+    def give(self, index: int, job, seconds: float) -> None:
+        self.process.stdin.write(self._frame(job))
+        self.process.stdin.flush()
+        self.job, self.deadline = index, time.monotonic() + seconds
+
+    def messages(self) -> list | None:
+        """The messages that have arrived in full (reads once; call when readable), or None at the end."""
+        chunk = os.read(self.fileno(), 1 << 16)
+        if not chunk:
+            return None
+        self.data.extend(chunk)
+        found = []
+        while len(self.data) >= 8 and len(self.data) >= 8 + (size := struct.unpack(">Q", self.data[:8])[0]):
+            found.append(pickle.loads(bytes(self.data[8:8 + size])))
+            del self.data[:8 + size]
+        return found
+
+    def stop(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait()
+        for pipe in (self.process.stdin, self.process.stdout):
+            try:
+                pipe.close()
+            except OSError:  # a broken pipe's buffered bytes
+                pass
+
+
+def _run_tensorflow(lab_id: str, reference: list[str], plan: dict, jobs: list, parallel: int, timeout: float,
+                    floor: float = TENSORFLOW_FLOOR_SECONDS) -> list[tuple[str, str | None]]:
+    """Grades each ``(cells, first)`` job in TensorFlow workers, ``parallel`` of them, each job within its limit.
+
+    The limit is ten times the reference's run in the first worker that is ready (at least
+    ``floor``, at most ``timeout``). A job past its limit, or whose worker dies, is killed;
+    its worker is replaced for the jobs left. Raises RuntimeError when a worker cannot start
+    or the reference fails its TensorFlow checks.
+    """
+    setup, environment = (lab_id, reference, plan), _worker_environment()
+    results: list = [None] * len(jobs)
+    pending = list(range(len(jobs)))[::-1]
+    workers = [_Worker(setup, environment) for _ in range(max(1, min(parallel, len(jobs))))]
+    limit = None
+    try:
+        while pending or any(w.job is not None for w in workers):
+            for worker in workers:
+                if worker.ready and worker.job is None and pending:
+                    index = pending.pop()
+                    try:
+                        worker.give(index, jobs[index], limit)
+                    except BrokenPipeError:  # it died between jobs: not this job's fault
+                        pending.append(index)
+                        worker.deadline = time.monotonic()
+            soonest = min(w.deadline for w in workers)
+            wait = None if soonest == float("inf") else max(0.0, soonest - time.monotonic())
+            readable, _, _ = select.select(workers, [], [], wait)
+            for worker in readable:
+                messages = worker.messages()
+                if messages is None:  # the worker died
+                    if worker.job is None and not worker.ready:
+                        raise RuntimeError(f"a TensorFlow worker for {lab_id} exited while it started")
+                    if worker.job is not None:
+                        results[worker.job] = ("killed", "crashed")
+                    worker.job, worker.deadline = None, time.monotonic()  # replaced below
+                    continue
+                for message in messages:
+                    if message[0] == "failed":
+                        raise RuntimeError(f"a TensorFlow worker for {lab_id} could not start: {message[1]}")
+                    if message[0] == "ready":
+                        _, fate, feedback, seconds = message
+                        if fate != "survived":
+                            raise RuntimeError(f"the reference solutions of {lab_id} fail their own checks: "
+                                               f"{feedback}")
+                        if limit is None:
+                            limit = min(timeout, max(floor, 10 * seconds))
+                        worker.ready, worker.deadline = True, float("inf")
+                    else:
+                        results[worker.job], worker.job, worker.deadline = message, None, float("inf")
+            now = time.monotonic()
+            for worker in [w for w in workers if w.deadline <= now]:
+                if worker.job is None and not worker.ready and worker.process.poll() is None:
+                    raise RuntimeError(f"a TensorFlow worker for {lab_id} did not start within "
+                                       f"{WORKER_START_SECONDS:g} s")
+                if worker.job is not None:
+                    results[worker.job] = ("killed", "timed out")
+                worker.stop()
+                workers.remove(worker)
+                if pending:
+                    workers.append(_Worker(setup, environment))
+    finally:
+        for worker in workers:
+            worker.stop()
+    return results
+
+
 def equivalent_mutants(lab_id: str) -> dict[str, str]:
     """The reviewed equivalent mutants of a lab: id → one-line reason."""
     lab = checks.load_lab(lab_id)
@@ -421,9 +693,37 @@ def notebook_of(lab_id: str, root: Path | None = None) -> Path:
     return (root or course_root()) / "solutions" / lab_id / f"{lab_id}.ipynb"
 
 
+def audits_tensorflow(lab_id: str) -> bool:
+    """Whether the lab's hidden module asks for its TensorFlow exercises to be audited (``AUDIT_TENSORFLOW``)."""
+    lab = checks.load_lab(lab_id)
+    return bool(getattr(importlib.import_module(lab.hidden_module), "AUDIT_TENSORFLOW", False))
+
+
 def audit_lab(lab_id: str, secrets=DEFAULT_SECRETS, *, sandbox: bool = False, parallel: int | None = None,
-              timeout: float = MUTANT_SECONDS, notebook: Path | None = None) -> LabAudit:
-    """Grades every mutant of ``lab_id``'s solutions on its public and hidden cases under ``secrets``."""
+              timeout: float = MUTANT_SECONDS, notebook: Path | None = None, tensorflow: bool | None = None,
+              tensorflow_timeout: float | None = None, only: Callable[[Mutant], bool] | None = None) -> LabAudit:
+    """Grades every mutant of ``lab_id``'s solutions on its public and hidden cases under ``secrets``.
+
+    Args:
+        lab_id: the lab, e.g. ``"04_backpropagation"``.
+        secrets: the course secrets whose hidden cases every mutant is graded on.
+        sandbox: grade each mutant through the full sandboxed grader instead of in-process.
+        parallel: how many mutants at a time (forked children, or TensorFlow workers). Defaults to the cores.
+        timeout: the most a NumPy mutant may run (ten times the reference's run, at least 3 s, below that).
+        notebook: the solution notebook to mutate. Defaults to ``solutions/LAB/LAB.ipynb``.
+        tensorflow: audit the mutants of the TensorFlow exercises and definitions too, in TensorFlow workers.
+            None (the default): when the lab's hidden module sets ``AUDIT_TENSORFLOW = True``.
+        tensorflow_timeout: the most a TensorFlow mutant may run (ten times the reference's run in a warm
+            worker, at least ``TENSORFLOW_FLOOR_SECONDS``, below that). Defaults to the sum of the
+            TensorFlow exercises' time limits, what the grader would allow.
+        only: grade only the mutants for which this is true (the reference is graded whole all the same).
+
+    Returns:
+        The audit: mutants, killed (with each one's first failing feedback), equivalent, survivors and their diffs.
+
+    Raises:
+        RuntimeError: the reference solutions fail their own checks, or a TensorFlow worker cannot start.
+    """
     started = time.monotonic()
     lab = checks.load_lab(lab_id)
     path = notebook or notebook_of(lab_id)
@@ -432,7 +732,11 @@ def audit_lab(lab_id: str, secrets=DEFAULT_SECRETS, *, sandbox: bool = False, pa
              for c in data["cells"] if c.get("cell_type") == "code"]
     plan = _cases(lab, secrets)  # drawn once, before forking: every child inherits them
     keras = _tensorflow_names(lab, cells)
-    all_mutants = [m for m in mutants(path) if m.function.split(".")[0] not in keras]
+    with_tensorflow = audits_tensorflow(lab_id) if tensorflow is None else tensorflow
+    every = list(mutants(path))
+    chosen = [m for m in every if only is None or only(m)]
+    numpy_mutants = [m for m in chosen if m.function.split(".")[0] not in keras]
+    tensorflow_mutants = [m for m in chosen if m.function.split(".")[0] in keras] if with_tensorflow else []
     names = {e.name for e in lab.exercises}
 
     def job_for(mutant: Mutant):
@@ -450,21 +754,34 @@ def audit_lab(lab_id: str, secrets=DEFAULT_SECRETS, *, sandbox: bool = False, pa
         raise RuntimeError(f"the reference solutions of {lab_id} fail their own checks: {feedback}")
     # A mutant that runs far longer than the reference loops forever (the grader would time it out).
     limit = min(timeout * (4 if sandbox else 1), max(3.0, 10 * (time.monotonic() - timed)))
-    outcomes = _run_all([job_for(m) for m in all_mutants], parallel or os.cpu_count() or 1, limit)
+    workers = parallel or os.cpu_count() or 1
+    forked = numpy_mutants + tensorflow_mutants if sandbox else numpy_mutants  # the sandbox's own children
+    outcomes = _run_all([job_for(m) for m in forked], workers, limit)
+    if tensorflow_mutants and not sandbox:
+        plan_tf = {e.name: plan[e.name] for e in lab.exercises if e.profile == "tensorflow"}
+        jobs = []
+        for mutant in tensorflow_mutants:
+            first = mutant.function.split(".")[0]
+            jobs.append((cells[:mutant.cell] + [mutant.source] + cells[mutant.cell + 1:],
+                         first if first in names else None))
+        cap = tensorflow_timeout or sum(e.time_limit for e in lab.exercises if e.profile == "tensorflow")
+        outcomes += _run_tensorflow(lab_id, cells, plan_tf, jobs, workers, cap)
+    audited = numpy_mutants + tensorflow_mutants
     recorded = {key: why for key, why in equivalent_mutants(lab_id).items()
-                if key.split(" · ")[0].split(".")[0] not in keras}
-    report = LabAudit(lab_id, mutants=len(all_mutants))
+                if with_tensorflow or key.split(" · ")[0].split(".")[0] not in keras}
+    report = LabAudit(lab_id, mutants=len(audited), tensorflow=len(tensorflow_mutants))
     originals = {cell: ast.unparse(ast.parse(source)) for cell, source in solution_cells(path)}
-    for mutant, (fate, _) in zip(all_mutants, outcomes):
+    for mutant, (fate, feedback) in zip(audited, outcomes):
         if fate == "killed":
             report.killed += 1
+            report.killed_by[mutant.id] = feedback or ""
             if mutant.id in recorded:
                 report.stale.append(mutant.id)
         elif mutant.id in recorded:
             report.equivalent[mutant.id] = recorded[mutant.id]
         else:
             report.survivors.append((mutant, mutant.diff(originals[mutant.cell])))
-    ids = {m.id for m in all_mutants}
+    ids = {m.id for m in every}
     report.stale += [key for key in recorded if key not in ids]
     report.seconds = time.monotonic() - started
     return report
