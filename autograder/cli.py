@@ -101,8 +101,13 @@ def release(*, labs: list[str], bundle: Path | None, gradescope: Path | None = N
     return 0
 
 
-def audit(*, labs: list[str], all_labs: bool, secrets: int, sandbox: bool = False) -> int:
-    """Mutation audit of labs' reference solutions against their own checks; prints kill rates and survivors."""
+def audit(*, labs: list[str], all_labs: bool, secrets: int, sandbox: bool = False,
+          tensorflow: bool | None = None) -> int:
+    """Mutation audit of labs' reference solutions against their own checks; prints kill rates and survivors.
+
+    ``tensorflow`` True/False forces the audit of the TensorFlow exercises' mutants on or off; None leaves it
+    to each lab's hidden module (``AUDIT_TENSORFLOW``).
+    """
     from autograder import audit as auditing
     from autograder import checks
 
@@ -114,7 +119,7 @@ def audit(*, labs: list[str], all_labs: bool, secrets: int, sandbox: bool = Fals
         return 2
     keys = tuple(f"audit-secret-{i + 1}" for i in range(secrets))
     for lab in chosen:
-        print(auditing.audit_lab(lab, keys, sandbox=sandbox).text(), end="", flush=True)
+        print(auditing.audit_lab(lab, keys, sandbox=sandbox, tensorflow=tensorflow).text(), end="", flush=True)
     return 0
 
 
@@ -225,6 +230,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--secrets", type=int, default=3, help="course secrets to draw hidden cases under. Defaults to 3.")
     p.add_argument("--sandbox", action="store_true",
                    help="grade each mutant through the full sandboxed grader (much slower)")
+    p.add_argument("--tensorflow", action=argparse.BooleanOptionalAction, default=None,
+                   help="also audit the TensorFlow exercises' mutants, in TensorFlow worker processes (seconds each); "
+                   "--no-tensorflow leaves them out. Defaults to what each lab's hidden module says "
+                   "(AUDIT_TENSORFLOW).")
     return parser
 
 
@@ -281,7 +290,8 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
             return merge(shards=args.shards, out=args.out)
         if args.verb == "audit":
-            return audit(labs=args.labs, all_labs=args.all_labs, secrets=max(1, args.secrets), sandbox=args.sandbox)
+            return audit(labs=args.labs, all_labs=args.all_labs, secrets=max(1, args.secrets), sandbox=args.sandbox,
+                         tensorflow=args.tensorflow)
         return release(labs=args.labs, bundle=args.bundle, gradescope=args.gradescope,
                        visibility=args.visibility)
     except KeyboardInterrupt:
