@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 
 import pytest
 
 from autograder import audit, checks
-from autograder.cli import main
+from autograder.cli import build_parser, main
 
 KILL_RATE = 0.98
 
@@ -36,6 +37,7 @@ def test_kill_rate_over_non_equivalent_mutants(audits, lab):
     result = audits[lab]
     assert result.mutants > 30
     assert result.kill_rate >= KILL_RATE, result.text()
+    assert (result.tensorflow > 0) == audit.audits_tensorflow(lab)  # AUDIT_TENSORFLOW says whether they are audited
 
 
 @pytest.mark.parametrize("lab", checks.lab_ids())
@@ -102,3 +104,45 @@ def test_a_reference_that_fails_its_checks_stops_the_audit(tmp_path):
 def test_cli_usage_error_without_a_lab(capsys):
     assert main(["audit"]) == 2
     assert "--all" in capsys.readouterr().err
+
+
+HANG = "warmup_cosine · constant · False → True"
+SURVIVOR = "warmup_cosine · constant · 1.5 → 3.0"
+KILLED = "warmup_cosine · arithmetic · total_steps - warmup_steps → total_steps + warmup_steps"
+
+
+def test_tensorflow_mutants_are_graded_in_workers_with_a_watchdog(tmp_path):
+    """Lab 13's Keras exercise, with two lines added to its solution region: a sleep (in C) that a mutant turns on,
+    and a dead assignment whose mutant survives. One worker: the hanging mutant comes first, so the other two are
+    graded by the worker that replaces the one killed."""
+    lab = "13_schedules"
+    data = json.loads(audit.notebook_of(lab).read_text())
+    cell = next(c for c in data["cells"] if "def warmup_cosine" in "".join(c["source"]))
+    text = "".join(cell["source"])
+    cell["source"] = text.replace("    import keras\n", "    import keras\n\n    if False:\n"
+                                  "        __import__('time').sleep(3600)\n    spare = 1.5\n", 1)
+    assert cell["source"] != text
+    path = tmp_path / f"{lab}.ipynb"
+    path.write_text(json.dumps(data))
+    had_tensorflow = "tensorflow" in sys.modules
+    result = audit.audit_lab(lab, ("s",), notebook=path, tensorflow=True, parallel=1, tensorflow_timeout=4.0,
+                             only=lambda m: m.id in (HANG, SURVIVOR, KILLED))
+    assert (result.mutants, result.tensorflow, result.killed) == (3, 3, 2), result.text()
+    assert result.killed_by[HANG] == "timed out"
+    assert result.killed_by[KILLED].startswith("Lab 13 · warmup_cosine: ")  # judged on its cases, not timed out
+    (survivor, diff), = result.survivors
+    assert survivor.id == SURVIVOR and "-    spare = 1.5\n+    spare = 3.0" in diff
+    assert "(3 of them TensorFlow)" in result.text()
+    assert had_tensorflow or "tensorflow" not in sys.modules  # the workers import it, never this process
+
+
+def test_tensorflow_mutants_are_left_out_unless_asked():
+    assert not audit.audits_tensorflow("13_schedules")
+    result = audit.audit_lab("13_schedules", ("s",), only=lambda m: m.function == "warmup_cosine")
+    assert (result.mutants, result.tensorflow) == (0, 0)
+
+
+def test_cli_tensorflow_switch():
+    parse = build_parser().parse_args
+    assert [parse(["audit", "13_schedules", *flag]).tensorflow for flag in ([], ["--tensorflow"],
+                                                                            ["--no-tensorflow"])] == [None, True, False]
