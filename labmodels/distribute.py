@@ -355,6 +355,8 @@ def describe(chosen, global_batch: int) -> str:
     Example:
         ``mirrored: 2 replicas (CPU:0, CPU:1); global batch 64 = 32 per replica``
     """
+    if strategy_name(chosen) == "default":
+        return f"default: 1 replica (TensorFlow's default device); global batch {global_batch}"
     devices = ", ".join(device.rpartition("/device:")[2] for device in chosen.extended.worker_devices)
     line = f"{strategy_name(chosen)}: {chosen.num_replicas_in_sync} replica"
     line += "s" if chosen.num_replicas_in_sync != 1 else ""
@@ -384,6 +386,45 @@ def shard_by_data(dataset, chosen):
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return dataset.with_options(options)
+
+
+def training_stream(x, y, global_batch: int, *, seed: int = 0, skip_batches: int = 0, drop_remainder: bool = False):
+    """The training batches as one endless stream of shuffled passes, in the same order under every strategy.
+
+    A seeded ``Dataset.shuffle`` keeps its state in a resource that ``experimental_distribute_dataset``
+    copies and reseeds, so a mirrored or multi-worker run would see other batches than a one-device run
+    with the same seed. Here pass ``k``'s order is ``stateless_shuffle`` keyed by ``(seed, k)``: a function
+    of the seed and the pass alone, the same in every process, every worker, every strategy, and after a
+    resume (``skip_batches``).
+
+    Args:
+        x: The inputs, an array of shape (n, ...).
+        y: The targets, an array of shape (n, ...).
+        global_batch: Examples per batch, all replicas together.
+        seed: The order's seed. Defaults to `0`.
+        skip_batches: Batches to leave out at the start (the ones a resumed run already trained on).
+            Defaults to `0`.
+        drop_remainder: Leave out each pass's last, smaller batch (under several replicas it would be
+            split unevenly, and the mean of the replicas' means is not the batch's mean). Defaults to `False`.
+
+    Returns:
+        An endless ``tf.data.Dataset`` of ``(x_batch, y_batch)``; each pass visits every example once.
+    """
+    import tensorflow as tf
+
+    if len(x) != len(y):
+        raise ValueError(f"x and y must have the same number of examples. Got {len(x)} and {len(y)}.")
+    inputs, targets = tf.constant(x), tf.constant(y)
+    count = len(x)
+
+    def one_pass(index):
+        key = tf.stack([tf.constant(seed, tf.int64), index])
+        order = tf.random.experimental.stateless_shuffle(tf.range(count, dtype=tf.int64), seed=key)
+        return tf.data.Dataset.from_tensor_slices(order).batch(global_batch, drop_remainder=drop_remainder)
+
+    batches = tf.data.Dataset.range(2**62).flat_map(one_pass).skip(skip_batches)
+    stream = batches.map(lambda rows: (tf.gather(inputs, rows), tf.gather(targets, rows)))
+    return stream.prefetch(tf.data.AUTOTUNE)
 
 
 _temporary_folders: dict[str, str] = {}
