@@ -107,32 +107,43 @@ def test_cli_usage_error_without_a_lab(capsys):
 
 
 HANG = "warmup_cosine · constant · False → True"
+LEAK = "warmup_cosine · constant · False → True · #2"
 SURVIVOR = "warmup_cosine · constant · 1.5 → 3.0"
 KILLED = "warmup_cosine · arithmetic · total_steps - warmup_steps → total_steps + warmup_steps"
+ADDED = """    import keras
+
+    if False:
+        __import__('time').sleep(3600)
+    if False:
+        keras.config.set_epsilon(0.5)
+    peak_learning_rate = peak_learning_rate * (keras.config.epsilon() / 1e-07)
+    spare = 1.5
+"""
 
 
 def test_tensorflow_mutants_are_graded_in_workers_with_a_watchdog(tmp_path):
-    """Lab 13's Keras exercise, with two lines added to its solution region: a sleep (in C) that a mutant turns on,
-    and a dead assignment whose mutant survives. One worker: the hanging mutant comes first, so the other two are
-    graded by the worker that replaces the one killed."""
+    """Lab 13's Keras exercise, with lines added to its solution region: a sleep (in C) that a mutant turns on; a
+    change of Keras's global epsilon that another turns on, and that every later mutant would see if the worker
+    did not reset Keras between mutants (the rate is scaled by epsilon / 1e-7); a dead assignment whose mutant
+    survives. One worker: the hanging mutant comes first, so the rest are graded by the worker that replaces it."""
     lab = "13_schedules"
     data = json.loads(audit.notebook_of(lab).read_text())
     cell = next(c for c in data["cells"] if "def warmup_cosine" in "".join(c["source"]))
     text = "".join(cell["source"])
-    cell["source"] = text.replace("    import keras\n", "    import keras\n\n    if False:\n"
-                                  "        __import__('time').sleep(3600)\n    spare = 1.5\n", 1)
+    cell["source"] = text.replace("    import keras\n", ADDED, 1)
     assert cell["source"] != text
     path = tmp_path / f"{lab}.ipynb"
     path.write_text(json.dumps(data))
     had_tensorflow = "tensorflow" in sys.modules
     result = audit.audit_lab(lab, ("s",), notebook=path, tensorflow=True, parallel=1, tensorflow_timeout=4.0,
-                             only=lambda m: m.id in (HANG, SURVIVOR, KILLED))
-    assert (result.mutants, result.tensorflow, result.killed) == (3, 3, 2), result.text()
+                             only=lambda m: m.id in (HANG, LEAK, SURVIVOR, KILLED))
+    assert (result.mutants, result.tensorflow, result.killed) == (4, 4, 3), result.text()
     assert result.killed_by[HANG] == "timed out"
-    assert result.killed_by[KILLED].startswith("Lab 13 · warmup_cosine: ")  # judged on its cases, not timed out
-    (survivor, diff), = result.survivors
+    for killed in (LEAK, KILLED):  # judged on their cases, not timed out
+        assert result.killed_by[killed].startswith("Lab 13 · warmup_cosine: "), result.killed_by[killed]
+    (survivor, diff), = result.survivors  # graded after LEAK, in the same worker: Keras was reset in between
     assert survivor.id == SURVIVOR and "-    spare = 1.5\n+    spare = 3.0" in diff
-    assert "(3 of them TensorFlow)" in result.text()
+    assert "(4 of them TensorFlow)" in result.text()
     assert had_tensorflow or "tensorflow" not in sys.modules  # the workers import it, never this process
 
 
