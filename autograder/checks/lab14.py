@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.checks.core import Exercise, Lab, format_value
-from autograder.checks.lab11 import _compare_batches
+from autograder.checks.lab11 import _compare_batches, batch_features
 
 
 def _array(value):
@@ -153,19 +153,25 @@ def _compare_clip(received, expected, exercise: Exercise) -> str | None:
     return None
 
 
+_BY_CHANCE = ("every batch held consecutive rows", "every example came out at most")
+
+
 def _compare_pipeline(received, expected, exercise: Exercise) -> str | None:
     """The batches as lab 11 judges them (every example once, sizes, shuffled or not, reshuffled, a full
     shuffle), then every epoch's images by label: MNIST's normalisation within 1e-5 (float32)."""
     if not isinstance(received, dict) or "images" not in received:
         return f"the check could not read the batches: {format_value(received)}"
     reason = _compare_batches(received, expected, exercise)
+    if reason and reason.startswith(_BY_CHANCE) and batch_features(received)["same_order"] and batch_features(
+            expected)["same_order"]:
+        reason = None  # one order repeated: whether it looks local or in blocks is chance, not the pipeline
     if reason:
         return reason
     for epoch, (got, want) in enumerate(zip(received["images"], expected["images"]), start=1):
         g, w = np.asarray(got, dtype=float), np.asarray(want, dtype=float)
-        seen = ~np.isnan(w)
         if g.shape != w.shape:
             return f"epoch {epoch}: images of shape {g.shape[1:]}, expected {w.shape[1:]}"
+        seen = ~np.isnan(w) & ~np.isnan(g)  # examples both records hold (a dropped remainder holds fewer)
         if not np.allclose(g[seen], w[seen], rtol=1e-5, atol=1e-5):
             index = int(np.argwhere(~np.isclose(g, w, rtol=1e-5, atol=1e-5) & seen)[0][0])
             return (f"epoch {epoch}: the image of label {index} is {format_value(g[index].ravel())}, expected "

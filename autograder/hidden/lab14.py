@@ -17,7 +17,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from autograder.checks.lab11 import batch_features
+from autograder.checks.lab11 import _blocks, _local, batch_features
 from autograder.hidden import build_case
 from autograder.probes.lab14 import NON_PERSISTENT, NUMPY_IN_GRAPH
 
@@ -211,7 +211,7 @@ def _stand_in(shuffle_training=True, shuffle_evaluation=False, fresh=True, batch
               drop=False, scale=_normalised):
     def pipeline(x, y, batch_size, training, seed, epochs=3):
         rng, n = np.random.default_rng(seed), len(y)
-        first = rng.permutation(n)
+        first = _frozen_order(rng, n, batch_size)
         report = {"n": n, "batch_size": int(batch_size), "epochs": [], "images": [], "dtype": "float32"}
         shuffled = shuffle_training if training else shuffle_evaluation
         for _ in range(epochs):
@@ -232,6 +232,16 @@ def _stand_in(shuffle_training=True, shuffle_evaluation=False, fresh=True, batch
             report["images"].append(images)
         return report
     return pipeline
+
+
+def _frozen_order(rng, n, batch_size):
+    """The one order a pipeline that never reshuffles repeats: a real shuffle (not local, not in blocks)."""
+    for _ in range(100):
+        order = rng.permutation(n)
+        record = {"x": order, "sizes": [min(batch_size, n - s) for s in range(0, n, batch_size)]}
+        if n < 3 or not (_local(record, batch_size) or (1 < batch_size < n and _blocks(record, batch_size))):
+            break
+    return order
 
 
 def _buffer_order(rng, n, size):
