@@ -108,12 +108,29 @@ def _mnist_arrays(x_train, y_train, x_test, y_test):
     return (rows(x_train), _f32(y_train)), (rows(x_test), _f32(y_test))
 
 
-def _mnist(path, timeout: float):
+def require(name: str, path=None, *, timeout: float = 3.0) -> None:
+    """Checks, cheaply, that ``load(name, path)`` can find its data (before a command starts TensorFlow).
+
+    For MNIST: the file at ``path`` exists, or Keras's cached copy does, or MNIST's server answers within
+    ``timeout`` seconds. The other datasets are always there.
+
+    Raises:
+        ValueError: For an unknown name, or a path given for another dataset than ``"mnist"``.
+        DataUnavailable: When MNIST cannot be had; the message says what to do.
+    """
+    if name not in NAMES:
+        raise ValueError(f"Unknown dataset {name!r}: choose one of {', '.join(NAMES)}.")
+    if path is not None and name != "mnist":
+        raise ValueError(f"A data path is read for mnist only. Got path={str(path)!r} for {name!r}.")
+    if name != "mnist":
+        return
     if path is not None:
-        return _mnist_file(Path(path))
-    cached = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets" / "mnist.npz"
+        if not Path(path).is_file():
+            raise DataUnavailable(f"No MNIST file at {path}: --data needs a copy of mnist.npz.")
+        return
+    cached = _mnist_cache()
     if cached.is_file():
-        return _mnist_file(cached)
+        return
     try:
         socket.create_connection(MNIST_HOST, timeout=timeout).close()
     except OSError as error:
@@ -121,6 +138,18 @@ def _mnist(path, timeout: float):
             f"MNIST is not cached in {cached.parent} and cannot be downloaded here ({error.strerror or error}): "
             "pass --data PATH to a copy of mnist.npz (the file keras.datasets.mnist downloads), "
             "or train on digits or synthetic_mnist.") from None
+
+
+def _mnist_cache() -> Path:
+    return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets" / "mnist.npz"
+
+
+def _mnist(path, timeout: float):
+    require("mnist", path, timeout=timeout)
+    if path is not None:
+        return _mnist_file(Path(path))
+    if _mnist_cache().is_file():
+        return _mnist_file(_mnist_cache())
     import keras
 
     try:

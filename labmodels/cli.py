@@ -1,0 +1,137 @@
+"""``python -m labmodels``: ``train MODEL`` trains one of the course's models, ``list`` shows them.
+
+A thin layer over ``labmodels.train.train``: it parses the options, starts TensorFlow without its
+start-up log lines, and turns every input error into one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from labmodels import data, distribute, models
+from labmodels.train import PRECISIONS
+
+EXAMPLES = """examples:
+  python -m labmodels list
+  python -m labmodels train digits_mlp --epochs 10 --logdir runs/digits --checkpoint-dir ckpt/digits
+  python -m labmodels train mnist_mlp --data ~/mnist.npz --precision mixed_float16 --strategy mirrored
+  python -m labmodels train digits_mlp --strategy mirrored --logical-cpus 2   # two replicas without a GPU
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (``labmodels: error: ...``) and exit status 2."""
+
+    def error(self, message):
+        raise _UsageError(message)
+
+
+class _UsageError(Exception):
+    pass
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command's argument parser."""
+    top = _Parser(prog="python -m labmodels", description="The course's models in Keras: train them, list them.",
+                  epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    verbs = top.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+    verbs.add_parser("list", help="the models, their lab, parameters and dataset")
+    run = verbs.add_parser("train", help="train one model and report its test score and throughput",
+                           epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("model", metavar="MODEL", help=f"one of: {', '.join(models.NAMES)}")
+    run.add_argument("--epochs", type=int, help="epochs in all (default: the model's; see list)")
+    run.add_argument("--batch-size", type=int, help="the GLOBAL batch: examples per step over all replicas")
+    run.add_argument("--learning-rate", type=float, help="the optimizer's step size (default: the model's)")
+    run.add_argument("--precision", default="float32", choices=PRECISIONS,
+                     help="Keras dtype policy; the output layer stays float32. mixed_float16 adds loss scaling "
+                          "and wants a GPU (on a CPU it is slower, not faster); mixed_bfloat16 suits recent "
+                          "GPUs and TPUs (default: float32)")
+    run.add_argument("--strategy", default="default", choices=distribute.NAMES,
+                     help="default: one device; mirrored: this machine's GPUs (or its logical CPUs); "
+                          "multi-worker: the machines of TF_CONFIG (default: default)")
+    run.add_argument("--logical-cpus", type=int, help="split the CPU in this many logical devices first")
+    run.add_argument("--logdir", help="write TensorBoard scalars of every epoch here")
+    run.add_argument("--checkpoint-dir", help="checkpoint every epoch here; started again, the run resumes")
+    run.add_argument("--data", help="a local mnist.npz, for the MNIST models on a machine without network")
+    run.add_argument("--seed", type=int, default=0, help="seeds the weights, the shuffle and dropout (default: 0)")
+    run.add_argument("--steps-per-epoch", type=int, help="batches per epoch (default: one pass over the data)")
+    run.add_argument("--save", help="save the trained model to this .keras file")
+    run.add_argument("--quiet", action="store_true", help="no progress bar, only the last line")
+    run.add_argument("--nondeterministic", action="store_true",
+                     help="leave TensorFlow's op determinism off (faster on some GPUs; runs then differ slightly)")
+    return top
+
+
+def _list() -> int:
+    rows = [(name, models.spec(name)) for name in models.NAMES]
+    print(f"{'model':26} {'lab':18} {'parameters':>10}  {'dataset':18} description")
+    for name, chosen in rows:
+        print(f"{name:26} {chosen.lab:18} {models.parameter_count(name):>10,}  {chosen.dataset:18} "
+              f"{chosen.description}")
+    return 0
+
+
+def _start_tensorflow(strategy: str, logical_cpus: int | None):
+    """Imports TensorFlow and creates the strategy with file descriptor 2 silenced (their start-up lines).
+
+    The strategy is created here, first: ``multi-worker`` must be set up before TensorFlow's devices are,
+    and the CPU split before them too, so nothing may query the devices before it.
+    """
+    import os
+
+    from absl import logging as absl_logging
+
+    from autograder.tensorflow_start import _descriptor_2_silenced
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with _descriptor_2_silenced():
+        import keras  # noqa: F401 - its start-up is silenced too
+        import tensorflow
+
+        chosen = distribute.strategy(strategy, logical_cpus=logical_cpus)
+        tensorflow.config.list_logical_devices()  # sets up the devices now, while their log lines are silenced
+    absl_logging.set_verbosity(absl_logging.ERROR)
+    return chosen
+
+
+def _fail(message: str) -> int:
+    print(f"labmodels: error: {message}", file=sys.stderr)
+    return 2
+
+
+def main(argv=None) -> int:
+    """Runs the command.
+
+    Args:
+        argv: The arguments after the program's name. Defaults to `None` (``sys.argv[1:]``).
+
+    Returns:
+        0 when it finished, 2 for bad input (one line on stderr; no traceback).
+    """
+    try:
+        options = parser().parse_args(argv)
+    except _UsageError as error:
+        return _fail(str(error))
+    if options.verb == "list":
+        return _list()
+    try:
+        data.require(models.spec(options.model).dataset, options.data)  # before TensorFlow's seconds of start-up
+    except (ValueError, data.DataUnavailable) as error:
+        return _fail(str(error))
+
+    from labmodels.train import TrainingError, train
+
+    try:
+        chosen = _start_tensorflow(options.strategy, options.logical_cpus)
+        result = train(options.model, epochs=options.epochs, batch_size=options.batch_size,
+                       learning_rate=options.learning_rate, precision=options.precision, strategy=chosen,
+                       logdir=options.logdir, checkpoint_dir=options.checkpoint_dir, data_path=options.data,
+                       seed=options.seed, verbose=0 if options.quiet else 1, steps_per_epoch=options.steps_per_epoch,
+                       save=options.save, logical_cpus=options.logical_cpus,
+                       deterministic=not options.nondeterministic,
+                       announce=None if options.quiet else lambda line: print(line, flush=True))
+    except (TrainingError, data.DataUnavailable, distribute.StrategyError) as error:
+        return _fail(str(error))
+    print(result.summary())
+    return 0
