@@ -85,15 +85,16 @@ def _positive(name: str, value, kind=int):
     return value
 
 
-def batch_sizes(examples: int, batch_size: int) -> list[int]:
-    """The sizes of one pass's batches: ``batch_size`` each, the last one the remainder."""
+def batch_sizes(examples: int, batch_size: int, drop_remainder: bool = False) -> list[int]:
+    """The sizes of one pass's batches: ``batch_size`` each, the last one the remainder unless dropped."""
     full, rest = divmod(examples, batch_size)
-    return [batch_size] * full + ([rest] if rest else [])
+    return [batch_size] * full + ([rest] if rest and not drop_remainder else [])
 
 
-def examples_per_epoch(examples: int, batch_size: int, steps_per_epoch: int, first_epoch: int, epochs: int):
+def examples_per_epoch(examples: int, batch_size: int, steps_per_epoch: int, first_epoch: int, epochs: int,
+                       drop_remainder: bool = False):
     """How many examples each epoch from ``first_epoch`` to ``epochs`` reads from the stream of passes."""
-    sizes = batch_sizes(examples, batch_size)
+    sizes = batch_sizes(examples, batch_size, drop_remainder)
     return [sum(sizes[step % len(sizes)] for step in range(epoch * steps_per_epoch, (epoch + 1) * steps_per_epoch))
             for epoch in range(first_epoch, epochs)]
 
@@ -190,22 +191,27 @@ def train(model_name: str, *, epochs: int | None = None, batch_size: int | None 
     done = 0
     if checkpoint_dir is not None:
         try:
-            done = min(_restore(model, distribute.writable_path(checkpoint_dir, chosen)), epochs)
+            # every worker reads the chief's checkpoint (a shared folder): all resume at the same epoch
+            done = min(_restore(model, checkpoint_dir), epochs)
         except ValueError as error:
             raise TrainingError(str(error)) from None
         if done:
             note(f"resuming after epoch {done} from the checkpoint in {checkpoint_dir}")
 
-    steps = steps_per_epoch or len(batch_sizes(len(x_train), batch_size))
+    # Several replicas would split a pass's last, smaller batch unevenly, and the mean of their means is not
+    # the batch's mean: they leave it out.
+    drop_remainder = chosen.num_replicas_in_sync > 1
+    steps = steps_per_epoch or len(batch_sizes(len(x_train), batch_size, drop_remainder))
     # Not data.pipeline(...).repeat(): a distributed dataset reseeds Dataset.shuffle's state; this stream's
     # order is a function of (seed, pass) alone, the same under every strategy and after a resume.
-    training = distribute.training_stream(x_train, y_train, batch_size, seed=seed, skip_batches=done * steps)
+    training = distribute.training_stream(x_train, y_train, batch_size, seed=seed, skip_batches=done * steps,
+                                          drop_remainder=drop_remainder)
     testing = data.pipeline(x_test, y_test, batch_size, training=False)
     training, testing = distribute.shard_by_data(training, chosen), distribute.shard_by_data(testing, chosen)
 
     from labmodels.callbacks import EpochCheckpoint, ScalarLog, Throughput
 
-    throughput = Throughput(examples_per_epoch(len(x_train), batch_size, steps, done, epochs))
+    throughput = Throughput(examples_per_epoch(len(x_train), batch_size, steps, done, epochs, drop_remainder))
     callbacks = [throughput]
     if logdir is not None:
         callbacks.append(ScalarLog(distribute.writable_path(logdir, chosen), throughput))
