@@ -71,8 +71,9 @@ class Result:
         speed = "no epoch left to run" if self.examples_per_second is None else (
             f"{self.examples_per_second:,.0f} examples/s")
         replicas = f"{self.replicas} replica" + ("s" if self.replicas != 1 else "")
+        epochs = f"{self.epochs} epoch" + ("s" if self.epochs != 1 else "")
         resumed = f", resumed after epoch {self.resumed_from_epoch}" if self.resumed_from_epoch else ""
-        return f"{self.model.name}: {score}, {speed} ({self.precision}, {replicas}, {self.epochs} epochs{resumed})"
+        return f"{self.model.name}: {score}, {speed} ({self.precision}, {replicas}, {epochs}{resumed})"
 
 
 def _positive(name: str, value, kind=int):

@@ -22,7 +22,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "digits_mlp_regularized"  # dropout and batch normalization: the resume must restore their state too
-EPOCHS = 5
+EPOCHS = 3  # a TensorFlow process costs ~13 s of CPU to start, an epoch ~0.5 s
 FINAL_LINE = re.compile(rf"^{MODEL}: test accuracy (\d+\.\d) %, ([\d,]+) examples/s \(float32, 1 replica, "
                         rf"{EPOCHS} epochs(, resumed after epoch (\d+))?\)$")
 
