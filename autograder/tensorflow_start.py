@@ -17,7 +17,12 @@ import sys
 
 
 @contextlib.contextmanager
-def _descriptor_2_silenced():
+def descriptor_2_silenced():
+    """Sends file descriptor 2 to /dev/null while the block runs: TensorFlow's start-up lines come from C++.
+
+    For a program that must start TensorFlow in its own order (``python -m labmodels train`` creates its
+    strategy before any device query); :func:`start_quietly` is the usual way.
+    """
     sys.stderr.flush()
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -72,7 +77,7 @@ def start_quietly(logical_cpus: int = 1):
         >>> import tensorflow as tf
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # INFO and WARNING lines after start-up
-    with _descriptor_2_silenced():
+    with descriptor_2_silenced():
         import keras  # noqa: F401 - imported here so that its own start-up is silenced too
         import tensorflow as tf
 

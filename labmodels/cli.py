@@ -82,10 +82,10 @@ def _start_tensorflow(strategy: str, logical_cpus: int | None):
 
     from absl import logging as absl_logging
 
-    from autograder.tensorflow_start import _descriptor_2_silenced
+    from autograder.tensorflow_start import descriptor_2_silenced
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    with _descriptor_2_silenced():
+    with descriptor_2_silenced():
         import keras  # noqa: F401 - its start-up is silenced too
         import tensorflow
 
