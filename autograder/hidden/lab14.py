@@ -432,7 +432,7 @@ EQUIVALENT_MUTANTS = {
     "train_step · swap_arguments · loss_fn(y, predictions) → loss_fn(predictions, y)": "the mean squared error is "
     "symmetric in its two arguments",
     "clip_by_global_norm · swap_arguments · tf.maximum(norm, clip_norm) → tf.maximum(clip_norm, norm)": "tf.maximum "
-    "is symmetric",
+    "is symmetric in its two arguments",
     "mirrored_train_step.replica_step · constant · True → False": "the mirrored model is a single Dense layer, "
     "which computes the same in training and inference",
     "mirrored_train_step.replica_step · unary · -1 → 1": "the predictions are (batch, k): axis 1 is the last axis",
