@@ -366,7 +366,10 @@ def _is_stub_body(body: list[ast.stmt], name: str) -> bool:
 
 
 def _mentions(tree: ast.AST, name: str) -> int:
-    """How often ``name`` occurs in ``tree``: as a name, an attribute, an argument, an import or inside a string."""
+    """How often ``name`` occurs in ``tree``: as a name, an attribute, an argument, an import or inside a string.
+
+    Inside a string it counts as a whole word: ``"mirrored_train_step"`` does not name ``train_step``.
+    """
     count = 0
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and node.id == name or isinstance(node, ast.Attribute) and node.attr == name:
@@ -379,8 +382,8 @@ def _mentions(tree: ast.AST, name: str) -> int:
             count += 1
         elif isinstance(node, (ast.Global, ast.Nonlocal)) and name in node.names:
             count += 1
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and name in node.value:
-            count += 1
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            count += len(re.findall(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", node.value))
     return count
 
 

@@ -132,6 +132,9 @@ STUB = 'def keras_train(x, y):\n    """Trains."""\n    raise NotImplementedError
     ((STUB.replace("raise NotImplementedError(\"keras_train\")", "raise NotImplementedError from None"),), False),
     ((STUB.replace('("keras_train")', ""),), False),  # its feedback differs: run it
     ((STUB.replace('("keras_train")', '("other")'),), False),
+    ((STUB, STUB.replace("keras_train", "mirrored_keras_train")), True),  # another stub's name holds this one
+    ((STUB, "def f():\n    return globals()['keras_train']\n"), False),
+    ((STUB, "def f():\n    exec('keras_train = print')\n"), False),
 ])
 def test_an_untouched_stub_is_recognised_and_anything_else_is_run(cells, stub):
     from autograder.notebook import untouched_stubs
