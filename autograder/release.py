@@ -1,9 +1,9 @@
 """Releasing labs: public cases, real ``nbgrader generate_assignment``, the student bundle.
 
 The student bundle is everything a student receives: the released notebooks, the
-datasets, and the public part of this package (so check cells and ``python -m
-autograder check`` work). It holds neither solutions nor hidden checks, and
-``tests/test_release.py`` proves it.
+datasets, the course's Keras models (``labmodels``, which lab 14 trains) and the public
+part of this package (so check cells and ``python -m autograder check`` work). It holds
+neither solutions nor hidden checks, and ``tests/test_release.py`` proves it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 from autograder import checks, public_cases
 
 BUNDLE_FILES = ("pyproject.toml", "requirements.txt", "STUDENTS.md")
-BUNDLE_FOLDERS = ("labs", "datasets")
+BUNDLE_FOLDERS = ("labs", "datasets", "labmodels")  # lab 14 trains the course's models through labmodels
 PRIVATE_PARTS = ("hidden", "__pycache__")
 
 

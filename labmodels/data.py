@@ -202,12 +202,15 @@ def synthetic_mnist(sizes: tuple[int, int] = SYNTHETIC_SIZES, seed: int = SYNTHE
 
 def pipeline(x, y, batch_size: int, *, training: bool, seed: int = 0, cache: bool = True,
              drop_remainder: bool = False):
-    """A ``tf.data`` input pipeline over arrays: from_tensor_slices → cache → shuffle → batch → prefetch.
+    """A ``tf.data`` input pipeline over arrays held in memory: shuffled indices → batches → gathered rows.
 
-    When ``training``, every pass over the dataset visits each example exactly once, in a new order
-    (``shuffle`` over the whole dataset, ``reshuffle_each_iteration=True``, seeded: the sequence of
-    orders is the same in every run). The shuffle comes before ``batch``, so batches differ between
-    epochs, not only their order. Without ``training`` the order is the arrays' own.
+    The arrays become two tensors once; the dataset shuffles and batches *indices* and gathers each batch's
+    rows in one ``map`` (a gather per batch, not a slice per example). When ``training``, every pass over
+    the dataset visits each example exactly once, in a new order (the index shuffle covers the whole
+    dataset, ``reshuffle_each_iteration=True``, seeded: the sequence of orders is the same in every run),
+    and since the shuffle comes before the batching, batches differ between epochs, not only their
+    order. Without ``training`` the order is the arrays' own, and the batches are cached after the first
+    pass. Batches are prefetched (``AUTOTUNE``) while the model trains on the one before.
 
     Args:
         x: The inputs, an array of shape (n, ...).
@@ -215,7 +218,7 @@ def pipeline(x, y, batch_size: int, *, training: bool, seed: int = 0, cache: boo
         batch_size: Examples per batch (the global batch under a distribution strategy), an int ≥ 1.
         training: Shuffle every epoch (training) or keep the order (evaluation).
         seed: The shuffle's seed. Defaults to `0`.
-        cache: Keep the examples in memory after the first pass. Defaults to `True`.
+        cache: Keep the evaluation batches in memory after the first pass. Defaults to `True`.
         drop_remainder: Leave out a last batch smaller than ``batch_size``. Defaults to `False`.
 
     Returns:
@@ -236,9 +239,9 @@ def pipeline(x, y, batch_size: int, *, training: bool, seed: int = 0, cache: boo
         raise ValueError(f"The 'batch_size' argument of pipeline must be a positive int. Got {batch_size!r} instead.")
     if len(x) != len(y):
         raise ValueError(f"x and y must have the same number of examples. Got {len(x)} and {len(y)}.")
-    dataset = tf.data.Dataset.from_tensor_slices((x, y))
-    if cache:
-        dataset = dataset.cache()
-    if training:
-        dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    return dataset.batch(int(batch_size), drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+    inputs, targets = tf.constant(x), tf.constant(y)
+    indices = tf.data.Dataset.range(len(x))
+    order = indices.shuffle(len(x), seed=seed, reshuffle_each_iteration=True) if training else indices
+    batches = order.batch(int(batch_size), drop_remainder=drop_remainder).map(
+        lambda rows: (tf.gather(inputs, rows), tf.gather(targets, rows)), num_parallel_calls=tf.data.AUTOTUNE)
+    return (batches.cache() if cache and not training else batches).prefetch(tf.data.AUTOTUNE)

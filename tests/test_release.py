@@ -80,6 +80,7 @@ def test_the_bundle_has_no_hidden_checks_and_no_solutions(bundle):
     assert not (bundle / "autograder" / "hidden").exists()
     assert not (bundle / "solutions").exists()
     assert {p.name for p in (bundle / "labs").iterdir()} == set(LABS)
+    assert (bundle / "labmodels" / "train.py").is_file()  # lab 14 trains the course's models through it
 
 
 def test_the_bundle_checks_a_notebook_with_public_cases_only(bundle):

@@ -283,8 +283,8 @@ LAB = Lab(
         _tf("tape_gradients", 2, "dL/dw and dL/db of the line's MSE with tf.GradientTape, for constants too",
             "lab14.tape", _compare_tape, {
                 "no_watch": "Your gradients are None when w and b are tf.constants: a tape records only what it "
-                "watches, and it watches trainable tf.Variables by itself. Call tape.watch(w) and tape.watch(b) "
-                "first thing inside the with block.",
+                "watches, and it watches trainable tf.Variables by itself. Ask the tape to watch both inputs "
+                "(tape.watch) first thing inside the with block.",
                 "loss_outside_tape": "Your gradients are None even for tf.Variables: the loss was computed outside "
                 "the `with tf.GradientTape() as tape:` block, so the tape recorded nothing. Compute the "
                 "prediction and the loss inside it; call tape.gradient afterwards.",

@@ -144,7 +144,7 @@ def pipeline(input_pipeline, x, y, batch_size, training, seed, epochs=3):
         dataset = input_pipeline(x, y, batch_size, training, seed)
     n = len(y)
     report = {"n": n, "batch_size": int(batch_size), "epochs": [], "images": [], "dtype": ""}
-    for _ in range(epochs):
+    for _pass in range(epochs):
         labels, sizes, images, error = [], [], np.full((n, *np.shape(x)[1:]), np.nan), ""
         for count, item in enumerate(dataset):
             if count > 10 * n:
