@@ -151,11 +151,16 @@ def float64_keras():
     TensorFlow is imported here, not at the top, so that NumPy-only tests never pay for it.
     """
     import keras
+    from keras.src.backend.common import global_state
 
-    previous = keras.config.floatx()
+    previous, policy = keras.config.floatx(), global_state.get_global_attribute("dtype_policy", None)
     keras.config.set_floatx("float64")
+    # Keras caches the default dtype policy the first time a layer (or keras.config.dtype_policy()) asks for
+    # it: one cached as float32 by an earlier test in this process would make this module's layers float32.
+    global_state.set_global_attribute("dtype_policy", None)
     yield
     keras.config.set_floatx(previous)
+    global_state.set_global_attribute("dtype_policy", policy)
 
 
 PER_LAB_FILES = ("test_nbgrader.py", "test_notebooks_run.py", "test_audit.py")
