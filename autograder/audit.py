@@ -313,10 +313,14 @@ def _namespace(cells: list[str]) -> dict:
 
 def _first_failure_in_process(lab, cells: list[str], plan: dict, first: str | None) -> str | None:
     """The first failing exercise's feedback (the mutated function's own exercise first), or None."""
+    return _first_failing_exercise(lab, _namespace(cells), plan, first, "numpy")
+
+
+def _first_failing_exercise(lab, namespace: dict, plan: dict, first: str | None, profile: str) -> str | None:
+    """The feedback of the first of ``profile``'s exercises (``first`` first) that ``namespace`` fails, or None."""
     from autograder.calls import first_failure, run_case
 
-    namespace = _namespace(cells)
-    order = sorted((e for e in lab.exercises if e.profile == "numpy"), key=lambda e: e.name != first)
+    order = sorted((e for e in lab.exercises if e.profile == profile), key=lambda e: e.name != first)
     for exercise in order:
         fn = namespace.get(exercise.name)
         if fn is None:
@@ -417,7 +421,6 @@ def _tensorflow_failure(lab, cells: list[str], plan: dict, first: str | None) ->
     Every definition is made, as the grader's TensorFlow child makes them (NumPy and
     TensorFlow ones), in a fresh namespace; the mutated function's own exercise is judged first.
     """
-    from autograder.calls import first_failure, run_case
     from autograder.notebook import Notebook, extract_definitions
     from autograder.sandbox.child import _LazyFrom, _LazyModule
 
@@ -428,16 +431,7 @@ def _tensorflow_failure(lab, cells: list[str], plan: dict, first: str | None) ->
             exec(compile(chunk.code, f"cell {chunk.cell}", "exec"), namespace)  # noqa: S102 - our own mutants
         except Exception:  # noqa: BLE001 - the grader skips a definition that fails, so do we
             continue
-    order = sorted((e for e in lab.exercises if e.profile == "tensorflow"), key=lambda e: e.name != first)
-    for exercise in order:
-        fn = namespace.get(exercise.name)
-        if fn is None:
-            return f"{exercise.name}: not defined"
-        cases = plan[exercise.name]
-        feedback = first_failure(lab, exercise, cases, (run_case(fn, c, exercise.probe) for c in cases))
-        if feedback is not None:
-            return feedback
-    return None
+    return _first_failing_exercise(lab, namespace, plan, first, "tensorflow")
 
 
 def _send(stream, message) -> None:

@@ -12,21 +12,12 @@ import numpy as np
 
 from autograder.checks.core import Exercise, Lab, format_value
 from autograder.checks.lab11 import _compare_batches, batch_features
-
-
-def _array(value):
-    if value is None or isinstance(value, (str, dict)):
-        return None
-    try:
-        array = np.asarray(value)
-    except (TypeError, ValueError):
-        return None
-    return array if array.dtype.kind in "biuf" else None
+from autograder.probes import numeric_array
 
 
 def _close(received, expected, rtol, atol=0.0, what="your values") -> str | None:
     """None when ``received`` matches ``expected`` elementwise within atol + rtol·|expected|; else why not."""
-    r, e = _array(received), _array(expected)
+    r, e = numeric_array(received), numeric_array(expected)
     if r is None:
         return f"{what}: got {format_value(received)}, expected numbers"
     if r.shape != e.shape:
@@ -68,7 +59,7 @@ def _compare_pairwise(received, expected, exercise: Exercise) -> str | None:
     about √ε·‖a‖ where two rows coincide. Where ``expected`` holds NaN (the unclamped mistake's value),
     NaN or a value near 0 matches.
     """
-    r, e = _array(received), np.asarray(expected)
+    r, e = numeric_array(received), np.asarray(expected)
     if r is None:
         return f"returned {format_value(received)}, expected an array (a tensor) of distances"
     if r.dtype != e.dtype:

@@ -19,6 +19,7 @@ import numpy as np
 
 from autograder.checks.lab11 import _blocks, _local, batch_features
 from autograder.hidden import build_case
+from autograder.hidden.lab11 import _buffer_order
 from autograder.probes.lab14 import NON_PERSISTENT, NUMPY_IN_GRAPH
 
 AUDIT_TENSORFLOW = True
@@ -217,7 +218,7 @@ def _stand_in(shuffle_training=True, shuffle_evaluation=False, fresh=True, batch
         for _ in range(epochs):
             order = np.arange(n)
             if shuffled:
-                order = _buffer_order(rng, n, buffer) if buffer else (rng.permutation(n) if fresh else first)
+                order = _buffer_order(buffer)(rng, n) if buffer else (rng.permutation(n) if fresh else first)
             stop = n - n % batch_size if drop else n
             starts = list(range(0, stop, batch_size))
             if shuffled and batch_first:
@@ -242,17 +243,6 @@ def _frozen_order(rng, n, batch_size):
         if n < 3 or not (_local(record, batch_size) or (1 < batch_size < n and _blocks(record, batch_size))):
             break
     return order
-
-
-def _buffer_order(rng, n, size):
-    """tf.data's shuffle(size): draw one of the ``size`` buffered examples, refill from the data."""
-    buffer, out, following = list(range(min(size, n))), [], min(size, n)
-    while buffer:
-        out.append(buffer.pop(int(rng.integers(len(buffer)))))
-        if following < n:
-            buffer.append(following)
-            following += 1
-    return np.array(out, dtype=np.int64)
 
 
 input_pipeline = _stand_in()
