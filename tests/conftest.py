@@ -144,6 +144,19 @@ def write_notebook(tmp_path):
     return write
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _keras_as_fresh_after_each_module():
+    """After each test module, Keras's float settings are a fresh process's again (floatx float32, no cached
+    dtype policy), so that no module's result depends on which modules ran before it in the same worker."""
+    yield
+    if "keras" in sys.modules:
+        import keras
+        from keras.src.backend.common import global_state
+
+        keras.config.set_floatx("float32")
+        global_state.set_global_attribute("dtype_policy", None)
+
+
 @pytest.fixture(scope="module")
 def float64_keras():
     """Keras in float64 for a module: in float32 a learning rate of 0.01 would become 0.0099999998.
