@@ -338,6 +338,15 @@ def seed_history(epochs=500):
 
 
 EQUIVALENT_MUTANTS = {
+    # The Keras exercise's, found by `python -m autograder audit LAB --tensorflow` (not audited by default):
+    ('keras_train · constant · False → True'):
+        ('jit_compile=True: XLA on the CPU computes the same float64 SGD steps (within the '
+         "check's tolerance); it changes how the step runs, not what it computes"),
+    ('keras_train · constant · False → True · #2'):
+        ('fit(shuffle=True) on a tf.data.Dataset is ignored by Keras (it warns that the '
+         "Dataset's own order is used), as the reference's comment says"),
+    ('keras_train · constant · 0 → 1'):
+        ('verbose=1 prints a progress bar: output only, the same training'),
     "mse_gradients · drop_statement · X = np.asarray(X, dtype=float) → pass": "the error is already an array, "
     "so error * X converts a list X itself",
     "mse_gradients · swap_arguments · predict(X, w, b) → predict(w, X, b)": "w·x + b is symmetric in w and x",

@@ -625,6 +625,15 @@ def hidden_cases(rng):
 
 
 EQUIVALENT_MUTANTS = {
+    # The Keras exercise's, found by `python -m autograder audit LAB --tensorflow` (not audited by default):
+    ('keras_optimizer · drop_statement · import keras → pass'):
+        ("the notebook's Keras section imports keras at the top level, and the grader defines "
+         "that import before the exercise: the function's own import is a convenience, not a "
+         'dependency'),
+    ("keras_optimizer · drop_statement · raise ValueError(f'keras_optimizer expects an SGD, "
+     "RMSprop, Adam or AdamW. Received: {kind}') → pass"):
+        ("the docstring allows only the course's four optimizers, so no case passes another; the "
+         'error is a courtesy for a caller outside the spec'),
     "moving_average · index · values[0] → values[0 - 1]": "the last value has the shape of the first, and only "
     "its shape is used (np.zeros_like)",
 }

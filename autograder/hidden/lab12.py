@@ -560,6 +560,11 @@ def hidden_cases(rng):
 
 
 EQUIVALENT_MUTANTS = {
+    # The Keras exercise's, found by `python -m autograder audit LAB --tensorflow` (not audited by default):
+    ('keras_regularized_model · drop_statement · import keras → pass'):
+        ("the notebook's Keras section imports keras at the top level, and the grader defines "
+         "that import before the exercise: the function's own import is a convenience, not a "
+         'dependency'),
     "polynomial_sweep · drop_statement · x_train, y_train = (np.asarray(x_train, dtype=float), "
     "np.asarray(y_train, dtype=float)) → pass": "np.vander, lstsq and the array arithmetic accept plain lists "
     "and give the same numbers",
