@@ -297,13 +297,17 @@ def _cases(lab, secrets) -> dict[str, list]:
     return plan
 
 
-def _namespace(cells: list[str]) -> dict:
+def _namespace(cells: list[str], profiles: tuple[str, ...] = ("numpy",)) -> dict:
+    """The definitions of ``cells`` whose profile is one of ``profiles``, made as the grader's child makes them.
+
+    A NumPy child makes only the NumPy ones; a TensorFlow child makes every one.
+    """
     from autograder.notebook import Notebook, extract_definitions
     from autograder.sandbox.child import _LazyFrom, _LazyModule
 
     chunks, _ = extract_definitions(Notebook(Path("mutant.ipynb"), tuple(cells), {}))
     namespace = {"__name__": "__main__", "__lazy_module__": _LazyModule, "__lazy_from__": _LazyFrom}
-    for chunk in (c for c in chunks if c.profile == "numpy"):  # as the grader's NumPy child does
+    for chunk in (c for c in chunks if c.profile in profiles):
         try:
             exec(compile(chunk.code, f"cell {chunk.cell}", "exec"), namespace)  # noqa: S102 - our own mutants
         except Exception:  # noqa: BLE001 - the grader skips a definition that fails, so do we
@@ -421,22 +425,17 @@ def _tensorflow_failure(lab, cells: list[str], plan: dict, first: str | None) ->
     Every definition is made, as the grader's TensorFlow child makes them (NumPy and
     TensorFlow ones), in a fresh namespace; the mutated function's own exercise is judged first.
     """
-    from autograder.notebook import Notebook, extract_definitions
-    from autograder.sandbox.child import _LazyFrom, _LazyModule
+    return _first_failing_exercise(lab, _namespace(cells, ("numpy", "tensorflow")), plan, first, "tensorflow")
 
-    chunks, _ = extract_definitions(Notebook(Path("mutant.ipynb"), tuple(cells), {}))
-    namespace = {"__name__": "__main__", "__lazy_module__": _LazyModule, "__lazy_from__": _LazyFrom}
-    for chunk in chunks:
-        try:
-            exec(compile(chunk.code, f"cell {chunk.cell}", "exec"), namespace)  # noqa: S102 - our own mutants
-        except Exception:  # noqa: BLE001 - the grader skips a definition that fails, so do we
-            continue
-    return _first_failing_exercise(lab, namespace, plan, first, "tensorflow")
+
+def _frame(message) -> bytes:
+    """``message`` as the workers' pipes carry it: its pickle's length (8 bytes, big-endian), then the pickle."""
+    data = pickle.dumps(message)
+    return struct.pack(">Q", len(data)) + data
 
 
 def _send(stream, message) -> None:
-    data = pickle.dumps(message)
-    stream.write(struct.pack(">Q", len(data)) + data)
+    stream.write(_frame(message))
     stream.flush()
 
 
@@ -551,19 +550,14 @@ class _Worker:
         self.job: int | None = None  # the index of the mutant it grades; None while it starts or waits
         self.ready = False
         self.deadline = time.monotonic() + WORKER_START_SECONDS
-        self.process.stdin.write(self._frame(setup))
+        self.process.stdin.write(_frame(setup))
         self.process.stdin.flush()
-
-    @staticmethod
-    def _frame(message) -> bytes:
-        data = pickle.dumps(message)
-        return struct.pack(">Q", len(data)) + data
 
     def fileno(self) -> int:
         return self.process.stdout.fileno()
 
     def give(self, index: int, job, seconds: float) -> None:
-        self.process.stdin.write(self._frame(job))
+        self.process.stdin.write(_frame(job))
         self.process.stdin.flush()
         self.job, self.deadline = index, time.monotonic() + seconds
 

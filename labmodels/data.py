@@ -65,10 +65,7 @@ def load(name: str, path=None, *, timeout: float = 3.0):
         >>> x_train.shape, x_test.shape
         ((1437, 64), (360, 64))
     """
-    if name not in NAMES:
-        raise ValueError(f"Unknown dataset {name!r}: choose one of {', '.join(NAMES)}.")
-    if path is not None and name != "mnist":
-        raise ValueError(f"A data path is read for mnist only. Got path={str(path)!r} for {name!r}.")
+    _check_arguments(name, path)
     if name == "mnist":
         return _mnist(path, timeout)
     if name == "synthetic_mnist":
@@ -79,6 +76,14 @@ def load(name: str, path=None, *, timeout: float = 3.0):
         digits = course_data.digits()
         return ((_f32(digits["X_train"]), _f32(digits["y_train"])), (_f32(digits["X_test"]), _f32(digits["y_test"])))
     return _table(name)
+
+
+def _check_arguments(name: str, path) -> None:
+    """Raises ValueError for an unknown dataset, or a path given for another dataset than ``"mnist"``."""
+    if name not in NAMES:
+        raise ValueError(f"Unknown dataset {name!r}: choose one of {', '.join(NAMES)}.")
+    if path is not None and name != "mnist":
+        raise ValueError(f"A data path is read for mnist only. Got path={str(path)!r} for {name!r}.")
 
 
 def _f32(values) -> np.ndarray:
@@ -118,10 +123,7 @@ def require(name: str, path=None, *, timeout: float = 3.0) -> None:
         ValueError: For an unknown name, or a path given for another dataset than ``"mnist"``.
         DataUnavailable: When MNIST cannot be had; the message says what to do.
     """
-    if name not in NAMES:
-        raise ValueError(f"Unknown dataset {name!r}: choose one of {', '.join(NAMES)}.")
-    if path is not None and name != "mnist":
-        raise ValueError(f"A data path is read for mnist only. Got path={str(path)!r} for {name!r}.")
+    _check_arguments(name, path)
     if name != "mnist":
         return
     if path is not None:

@@ -189,11 +189,13 @@ def train(model_name: str, *, epochs: int | None = None, batch_size: int | None 
         if precision == "mixed_float16":
             arguments["optimizer"] = keras.optimizers.LossScaleOptimizer(arguments["optimizer"])
         model.compile(**arguments)
+    from labmodels.callbacks import EpochCheckpoint, ScalarLog, Throughput, restore
+
     done = 0
     if checkpoint_dir is not None:
         try:
             # every worker reads the chief's checkpoint (a shared folder): all resume at the same epoch
-            done = min(_restore(model, checkpoint_dir), epochs)
+            done = min(restore(model, checkpoint_dir), epochs)
         except ValueError as error:
             raise TrainingError(str(error)) from None
         if done:
@@ -209,8 +211,6 @@ def train(model_name: str, *, epochs: int | None = None, batch_size: int | None 
                                           drop_remainder=drop_remainder)
     testing = data.pipeline(x_test, y_test, batch_size, training=False)
     training, testing = distribute.shard_by_data(training, chosen), distribute.shard_by_data(testing, chosen)
-
-    from labmodels.callbacks import EpochCheckpoint, ScalarLog, Throughput
 
     throughput = Throughput(examples_per_epoch(len(x_train), batch_size, steps, done, epochs, drop_remainder))
     callbacks = [throughput]
@@ -231,12 +231,6 @@ def train(model_name: str, *, epochs: int | None = None, batch_size: int | None 
     return Result(model, history, float(scores["loss"]), None if regression else float(scores["accuracy"]),
                   float(scores["mae"]) if regression else None, throughput.examples_per_second(), epochs - done,
                   done, precision, chosen.num_replicas_in_sync, epochs)
-
-
-def _restore(model, directory) -> int:
-    from labmodels.callbacks import restore
-
-    return restore(model, directory)
 
 
 def main(argv=None) -> int:

@@ -150,11 +150,9 @@ def _keras_as_fresh_after_each_module():
     dtype policy), so that no module's result depends on which modules ran before it in the same worker."""
     yield
     if "keras" in sys.modules:
-        import keras
-        from keras.src.backend.common import global_state
+        from autograder.probes.keras_state import reset_to_fresh
 
-        keras.config.set_floatx("float32")
-        global_state.set_global_attribute("dtype_policy", None)
+        reset_to_fresh()
 
 
 @pytest.fixture(scope="module")
@@ -163,17 +161,12 @@ def float64_keras():
 
     TensorFlow is imported here, not at the top, so that NumPy-only tests never pay for it.
     """
-    import keras
-    from keras.src.backend.common import global_state
+    from autograder.probes.keras_state import float_settings
 
-    previous, policy = keras.config.floatx(), global_state.get_global_attribute("dtype_policy", None)
-    keras.config.set_floatx("float64")
     # Keras caches the default dtype policy the first time a layer (or keras.config.dtype_policy()) asks for
     # it: one cached as float32 by an earlier test in this process would make this module's layers float32.
-    global_state.set_global_attribute("dtype_policy", None)
-    yield
-    keras.config.set_floatx(previous)
-    global_state.set_global_attribute("dtype_policy", policy)
+    with float_settings("float64"):
+        yield
 
 
 PER_LAB_FILES = ("test_nbgrader.py", "test_notebooks_run.py", "test_audit.py")

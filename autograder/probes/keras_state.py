@@ -19,16 +19,31 @@ import contextlib
 
 
 @contextlib.contextmanager
-def as_in_a_fresh_process():
-    """While the block runs: floatx float32 and no cached default dtype policy, as in a fresh process."""
+def float_settings(floatx: str):
+    """While the block runs: floatx ``floatx`` and no cached default dtype policy (the first layer made
+    derives one from floatx); the settings that were there come back afterwards."""
     import keras
     from keras.src.backend.common import global_state
 
-    floatx, policy = keras.config.floatx(), global_state.get_global_attribute("dtype_policy", None)
-    keras.config.set_floatx("float32")
+    previous, policy = keras.config.floatx(), global_state.get_global_attribute("dtype_policy", None)
+    keras.config.set_floatx(floatx)
     global_state.set_global_attribute("dtype_policy", None)
     try:
         yield
     finally:
-        keras.config.set_floatx(floatx)
+        keras.config.set_floatx(previous)
         global_state.set_global_attribute("dtype_policy", policy)
+
+
+def as_in_a_fresh_process():
+    """While the block runs: floatx float32 and no cached default dtype policy, as in a fresh process."""
+    return float_settings("float32")
+
+
+def reset_to_fresh() -> None:
+    """Keras's float settings as a fresh process has them, from now on: floatx float32, no cached dtype policy."""
+    import keras
+    from keras.src.backend.common import global_state
+
+    keras.config.set_floatx("float32")
+    global_state.set_global_attribute("dtype_policy", None)
