@@ -83,6 +83,17 @@ def assert_fails_with(lab_id: str, exercise: str, fn, message: str) -> None:
     assert plain(message) in feedback  # feedback is plain text: a message's `code` and *emphasis* marks are dropped
 
 
+TENSORFLOW_NOISE = ("cuInit", "oneDNN", "absl", "TF-TRT", "Unable to register", "cuda drivers", "cudart",
+                    "INFO:tensorflow", "WARNING:tensorflow", "ERROR:tensorflow")
+_GLOG_LINE = re.compile(r"^[IWEF]\d{4} \d\d:\d\d:\d\d", re.MULTILINE)  # C++ log lines: E0000 00:00:17…
+
+
+def tensorflow_noise(text: str) -> list[str]:
+    """The TensorFlow, absl or oneDNN log lines' markers found in a cell's output (none should reach a student)."""
+    noise = [word for word in TENSORFLOW_NOISE if word in text]
+    return noise + [m.group(0) for m in _GLOG_LINE.finditer(text)]
+
+
 def case_ids(rows) -> list[str]:
     """Readable parametrize ids: exercise and implementation name."""
     return [f"{row[0]}-{getattr(row[1], '__name__', 'lambda')}-{i}" for i, row in enumerate(rows)]

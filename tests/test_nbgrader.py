@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, release_notebook, solution_notebook
+from conftest import ROOT, release_notebook, solution_notebook, tensorflow_noise
 
 from autograder import batch, checks, report
 from autograder.checks.core import NOT_IMPLEMENTED
@@ -93,6 +93,21 @@ def test_the_solution_runs_top_to_bottom_with_every_check_passing(course, lab):
     for exercise in checks.load_lab(lab).exercises:
         assert f"✓ {exercise.name}" in text
     assert "hidden cases pass" in text
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_no_tensorflow_log_line_in_the_executed_solution(course, lab):
+    """The solution as nbgrader executed it (every Keras exercise implemented, so every TensorFlow path ran)
+    shows no TensorFlow, absl or oneDNN log line in any output; tests/test_notebooks_run.py checks the releases."""
+    import nbformat
+
+    notebook = nbformat.read(course.lab(lab) / "autograded" / "perfect" / lab / f"{lab}.ipynb", as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        text = "\n".join(o.get("text", "") + str(o.get("data", {}).get("text/plain", "")) for o in cell.outputs)
+        noise = tensorflow_noise(text)
+        assert not noise, f"{cell.source[:60]!r} printed {noise}: {text[:400]}"
 
 
 def gradebook_scores(course, labs) -> dict[tuple[str, str], tuple[float, float]]:
