@@ -77,6 +77,9 @@ def start_quietly(logical_cpus: int = 1):
         >>> import tensorflow as tf
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # INFO and WARNING lines after start-up
+    # as the grader's TensorFlow child: the same CPU kernels, and no "oneDNN supports DT_HALF only on platforms
+    # with AVX-512" error line at the first float16 op
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     with descriptor_2_silenced():
         import keras  # noqa: F401 - imported here so that its own start-up is silenced too
         import tensorflow as tf
@@ -87,4 +90,5 @@ def start_quietly(logical_cpus: int = 1):
     from absl import logging as absl_logging
 
     absl_logging.set_verbosity(absl_logging.ERROR)
+    tf.get_logger().setLevel("ERROR")  # in Jupyter its Python logger prints INFO:tensorflow lines to stdout
     return devices

@@ -61,7 +61,17 @@ def tape_persistent(w, b, x, y):
 def train_step(model, optimizer, loss_fn, x, y):
     with tf.GradientTape() as tape:
         predictions = model(x, training=True)
-        loss = loss_fn(y, predictions) + tf.add_n(model.losses)
+        loss = loss_fn(y, predictions) + sum(model.losses)
+    grads = tape.gradient(loss, model.trainable_variables)
+    optimizer.apply_gradients(zip(grads, model.trainable_variables))
+    return loss
+
+
+def train_step_guarded_add_n(model, optimizer, loss_fn, x, y):
+    with tf.GradientTape() as tape:
+        loss = loss_fn(y, model(x, training=True))
+        if model.losses:
+            loss += tf.add_n(model.losses)
     grads = tape.gradient(loss, model.trainable_variables)
     optimizer.apply_gradients(zip(grads, model.trainable_variables))
     return loss
@@ -170,6 +180,24 @@ def _sum_over_global(squared, size):
 mirrored_train_step = _mirrored(_global_average)
 
 
+def _mirrored_keras_loss(divide_by_replicas=False):
+    """A Keras loss inside strategy.run: it divides its mean by the replicas itself (float64, for the 1e-9)."""
+    loss_fn = keras.losses.MeanSquaredError(dtype="float64")
+
+    def mirrored_train_step(strategy, model, optimizer, x, y, global_batch_size):
+        def replica_step(x, y):
+            with tf.GradientTape() as tape:
+                loss = loss_fn(y, model(x, training=True))
+                if divide_by_replicas:
+                    loss = loss / strategy.num_replicas_in_sync
+            grads = tape.gradient(loss, model.trainable_variables)
+            optimizer.apply_gradients(zip(grads, model.trainable_variables))
+            return loss
+
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, strategy.run(replica_step, args=(x, y)), axis=None)
+    return mirrored_train_step
+
+
 CORRECT = [
     ("pairwise_distances", pairwise_distances, None),
     ("pairwise_distances", pairwise_expanded_clamped, None),
@@ -180,6 +208,7 @@ CORRECT = [
     ("tape_gradients", tape_persistent, None),
     ("train_step", train_step, ONE),
     ("train_step", train_step_decorated, ONE),
+    ("train_step", train_step_guarded_add_n, ONE),
     ("clip_by_global_norm", clip_by_global_norm, None),
     ("clip_by_global_norm", clip_with_tf, None),
     ("input_pipeline", input_pipeline, None),
@@ -190,6 +219,7 @@ CORRECT = [
     ("run_on_device", run_checking_devices, None),
     ("mirrored_train_step", mirrored_train_step, ONE),
     ("mirrored_train_step", _mirrored(_sum_over_global), ONE),
+    ("mirrored_train_step", _mirrored_keras_loss(), ONE),
 ]
 
 
@@ -228,11 +258,12 @@ def _tape_twice(w, b, x, y):
     return tape.gradient(loss, w), tape.gradient(loss, b)
 
 
-def _step(training=True, penalty=True, numpy=False):
+def _step(training=True, penalty=True, numpy=False, add_n=False):
     def step(model, optimizer, loss_fn, x, y):
         with tf.GradientTape() as tape:
             predictions = model(x, training=True) if training else model(x)
-            loss = loss_fn(y, predictions) + (tf.add_n(model.losses) if penalty else 0.0)
+            loss = loss_fn(y, predictions) + ((tf.add_n(model.losses) if add_n else sum(model.losses)) if penalty
+                                              else 0.0)
         grads = tape.gradient(loss, model.trainable_variables)
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
         return loss.numpy() if numpy else loss
@@ -330,6 +361,7 @@ MISTAKES = [
     ("train_step", "no_training_flag", _step(training=False), ONE),
     ("train_step", "no_model_losses", _step(penalty=False), ONE),
     ("train_step", "numpy_in_graph", _step(numpy=True), ONE),
+    ("train_step", "add_n_of_nothing", _step(add_n=True), ONE),
     ("clip_by_global_norm", "per_tensor", _clip_per_tensor, None),
     ("clip_by_global_norm", "by_value", _clip_by_value, None),
     ("clip_by_global_norm", "always_scale", _clip_always, None),
@@ -353,6 +385,7 @@ MISTAKES = [
     ("mirrored_train_step", "reduce_mean", _mirrored(_global_average, tf.distribute.ReduceOp.MEAN), ONE),
     ("mirrored_train_step", "replicas_counted_twice", _mirrored(
         _global_average, divide_by=lambda size, strategy: size * strategy.num_replicas_in_sync), ONE),
+    ("mirrored_train_step", "replicas_counted_twice", _mirrored_keras_loss(divide_by_replicas=True), ONE),
 ]
 
 

@@ -11,8 +11,98 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.checks.core import Exercise, Lab, format_value
-from autograder.checks.lab11 import _compare_batches, batch_features
 from autograder.probes import numeric_array
+
+UNKNOWN = -1  # a row that is no row of the data
+
+
+# The batches of a pipeline, judged by what a record shows (as lab 11 judged its batch iterator) ------------
+
+def _epoch_order(epoch) -> list[int]:
+    return [int(i) for i in np.asarray(epoch["x"]).ravel()]
+
+
+def _blocks(epoch, batch_size) -> bool:
+    """Every batch is a run of consecutive rows starting at a multiple of the batch size."""
+    order, start = _epoch_order(epoch), 0
+    for size in np.asarray(epoch["sizes"]).ravel():
+        rows = sorted(order[start:start + int(size)])
+        start += int(size)
+        if rows and (rows[0] % batch_size or rows != list(range(rows[0], rows[0] + len(rows)))):
+            return False
+    return True
+
+
+def _local(epoch, batch_size) -> bool:
+    """Every example leaves at most batch_size − 1 places before its own: a shuffle buffer of batch_size."""
+    return all(i <= position + batch_size - 1 for position, i in enumerate(_epoch_order(epoch)))
+
+
+def batch_features(report) -> dict:
+    """What a probe's record shows, field by field, in the order ``_compare_batches`` reads them."""
+    epochs, size = report["epochs"], int(report["batch_size"])
+    orders = [_epoch_order(e) for e in epochs]
+    shuffled = [order != list(range(len(order))) for order in orders]
+    features = {
+        "error": next((e["error"] for e in epochs if e["error"]), ""),
+        # largest first: batches shuffled after batching put the smaller one anywhere (told apart by "blocks")
+        "sizes": tuple(tuple(sorted((int(s) for s in np.asarray(e["sizes"]).ravel()), reverse=True)) for e in epochs),
+        "unknown": any(UNKNOWN in order or UNKNOWN in np.asarray(e["y"]).tolist() for e, order in zip(epochs, orders)),
+        "repeats": any(len(set(order)) != len(order) for order in orders),
+        "paired": all(np.array_equal(np.asarray(e["x"]), np.asarray(e["y"])) for e in epochs),
+        "shuffled": any(shuffled),  # a shuffle of 4 examples leaves one epoch in order 1 time in 24: not all 3
+        "same_order": len(orders) > 1 and any(shuffled) and all(order == orders[0] for order in orders),
+        "blocks": any(shuffled) and 1 < size < report["n"] and all(_blocks(e, size) for e in epochs),
+        "local": any(shuffled) and all(_local(e, size) for e in epochs) and size < report["n"],
+    }
+    if "rng_used" in report:
+        features["rng_used"] = all(bool(u) for u in report["rng_used"])
+    return features
+
+
+def _sizes_text(sizes) -> str:
+    if not sizes:
+        return "no batch"
+    return f"{len(sizes)} batch{'es' if len(sizes) != 1 else ''} of sizes {list(sizes)}"
+
+
+def _compare_batches(received, expected, exercise: Exercise) -> str | None:
+    """Judges a record by what it shows (``batch_features``), in the order a student would fix it."""
+    if isinstance(received, str):
+        return received
+    try:
+        got = batch_features(received)
+    except (KeyError, TypeError, ValueError):
+        return "the check could not read the record of your batches"
+    want = batch_features(expected)
+    if got["error"] != want["error"]:
+        return got["error"] or f"expected {want['error']}"
+    for epoch, (g, w) in enumerate(zip(got["sizes"], want["sizes"]), start=1):
+        if g != w:
+            return f"epoch {epoch} gave {_sizes_text(g)}, expected {_sizes_text(w)}"
+    if got["unknown"]:
+        return "a batch held rows that are not rows of X (or of y): yield X[index], y[index] of the data you were given"
+    if got["repeats"] != want["repeats"]:
+        return "an epoch held some examples twice (and so missed others): each epoch visits every example once"
+    if got["paired"] != want["paired"]:
+        return "the rows of X_batch and y_batch do not belong together: take both with the same index"
+    if got["shuffled"] != want["shuffled"]:
+        return ("every epoch came in the data's order: expected a shuffled order" if want["shuffled"] else
+                "the examples were shuffled: with shuffle=False the batches follow the data's order")
+    checks = (
+        ("same_order", "every epoch came in the same order: each epoch should draw a new order"),
+        ("blocks", "every batch held consecutive rows of the data: the examples themselves were not shuffled"),
+        ("local", "every example came out at most batch_size − 1 places before its own: the order was only "
+                  "shuffled locally"),
+    )
+    for key, text in checks:
+        if got[key] != want[key]:
+            return text if got[key] else f"expected {key.replace('_', ' ')}"
+    if want["shuffled"] and want.get("rng_used") and not got.get("rng_used"):
+        return "an epoch was shuffled without drawing from the rng it was given"
+    return None
+
+
 
 
 def _close(received, expected, rtol, atol=0.0, what="your values") -> str | None:
@@ -293,10 +383,13 @@ LAB = Lab(
                 "step: BatchNormalization and Dropout behave differently while training.",
                 "no_model_losses": "Your loss left out the regularization penalty: a kernel_regularizer adds its "
                 "l2·ΣW² to model.losses, which fit adds and a custom step must add itself: "
-                "loss = loss_fn(y, pred) + tf.add_n(model.losses) (or sum(model.losses)).",
+                "loss = loss_fn(y, pred) + sum(model.losses).",
                 "numpy_in_graph": "You called .numpy() inside the step: under tf.function the step is traced "
                 "into a graph, where a tensor is symbolic and has no value yet. Return the loss tensor itself "
                 "(convert it outside the step, if you need a number).",
+                "add_n_of_nothing": "Your step failed on a model without regularizers: its model.losses is an "
+                "empty list, and tf.add_n([]) raises a ValueError. Add the penalties with sum(model.losses), "
+                "which is 0 for an empty list.",
             }),
         _tf("clip_by_global_norm", 2, "(clipped gradients, global norm): every tensor scaled by "
             "clip_norm / max(global norm, clip_norm)", "lab14.clip", _compare_clip, {
@@ -365,9 +458,11 @@ LAB = Lab(
                 "reduce_mean": "Your weights are right but the loss you returned is half the batch's: each "
                 "replica's loss is already divided by the global batch size, so strategy.reduce must SUM them "
                 "(tf.distribute.ReduceOp.SUM).",
-                "replicas_counted_twice": "Your step moved half as far as one device's: you divided by "
-                "global_batch_size × replicas. The global batch already counts every replica's examples "
-                "(each replica gets global_batch_size / replicas of them).",
+                "replicas_counted_twice": "Your step moved half as far as one device's: the replicas were "
+                "counted twice. Either you divided by global_batch_size × replicas (the global batch already "
+                "counts every replica's examples), or you divided a Keras loss by the replicas, which it has "
+                "already done itself: inside strategy.run, keras.losses.MeanSquaredError() divides its mean by "
+                "strategy.num_replicas_in_sync.",
             }),
     ),
 )

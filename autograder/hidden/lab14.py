@@ -17,10 +17,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from autograder.checks.lab11 import _blocks, _local, batch_features
+from autograder.checks.lab14 import _blocks, _local, batch_features
 from autograder.hidden import build_case
-from autograder.hidden.lab11 import _buffer_order
-from autograder.probes.lab14 import NON_PERSISTENT, NUMPY_IN_GRAPH
+from autograder.probes.lab14 import ADD_N_OF_NOTHING, NON_PERSISTENT, NUMPY_IN_GRAPH
 
 AUDIT_TENSORFLOW = True
 
@@ -120,6 +119,7 @@ def _tape_case(w, b, x, y, kind):
 def _train(weights, x_batches, y_batches, l2, learning_rate, training=True, penalty=True):
     gamma, beta, mean, var, W, bias = (_f(w).copy() for w in weights)
     losses = []
+    penalty = penalty and l2 is not None  # None: a model without regularizers
     for x, y in zip(x_batches, y_batches):
         x, y = _f(x), _f(y)
         if training:
@@ -151,6 +151,8 @@ TRAIN_STEP_MISTAKES = {
     "no_training_flag": lambda *args: _train(*args, training=False),
     "no_model_losses": lambda *args: _train(*args, penalty=False),
     "numpy_in_graph": lambda *args: {"losses": [], "error": NUMPY_IN_GRAPH},
+    "add_n_of_nothing": lambda *args: train_step(*args) if args[3] is not None else {"losses": [],
+                                                                                     "error": ADD_N_OF_NOTHING},
 }
 
 
@@ -163,8 +165,9 @@ def _train_case(rng, n, d, k, l2, learning_rate, steps=2):
     weights = _train_weights(rng, d, k)
     x_batches = [rng.normal(1.0, 2.0, (n, d)) for _ in range(steps)]
     y_batches = [rng.normal(0, 1, (n, k)) for _ in range(steps)]
+    penalty = "no regularizer: model.losses is empty" if l2 is None else f"L2({l2:g})"
     label = (f"{steps} steps on batches of {n} examples: BatchNormalization({d} features) → "
-             f"Dense({k}, L2({l2:g})), SGD({learning_rate:g}), MeanSquaredError, float64")
+             f"Dense({k}, {penalty}), SGD({learning_rate:g}), MeanSquaredError, float64")
     return build_case(label, (weights, x_batches, y_batches, l2, learning_rate), train_step, TRAIN_STEP_MISTAKES)
 
 
@@ -206,6 +209,19 @@ def _clip_case(grads, clip_norm, label=None):
 
 def _normalised(x):
     return (_f(x) / 255.0 - MNIST_MEAN) / MNIST_STD
+
+
+def _buffer_order(size):
+    """The order of tf.data's shuffle(size): draw one of the ``size`` buffered examples, refill from the data."""
+    def order(rng, n):
+        buffer, out, following = list(range(min(size, n))), [], min(size, n)
+        while buffer:
+            out.append(buffer.pop(int(rng.integers(len(buffer)))))
+            if following < n:
+                buffer.append(following)
+                following += 1
+        return np.array(out, dtype=np.int64)
+    return order
 
 
 def _stand_in(shuffle_training=True, shuffle_evaluation=False, fresh=True, batch_first=False, buffer=None,
@@ -449,7 +465,7 @@ def public_cases():
             _tape_case(0.23, -0.15, COMMUTE_DISTANCES, COMMUTE_TIMES, "constant"),
             _tape_case(0.23, -0.15, COMMUTE_DISTANCES, COMMUTE_TIMES, "variable"),
         ],
-        "train_step": [_train_case(rng, 6, 3, 2, 0.03125, 0.125)],
+        "train_step": [_train_case(rng, 6, 3, 2, 0.03125, 0.125), _train_case(rng, 5, 2, 1, None, 0.25)],
         "clip_by_global_norm": [
             _clip_case([[3.0, 4.0], [[0.0, 12.0]]], 6.5, label="gradients (3, 4) and (0, 12): norm 13, clip_norm 6.5"),
             _clip_case([[0.3, -0.4], [1.2]], 5.0,
@@ -504,7 +520,8 @@ def hidden_cases(rng):
             _tape_case(float(rng.normal()), float(rng.normal()), rng.normal(0, 2, m), rng.normal(0, 2, m), "variable"),
         ],
         "train_step": [_train_case(rng, int(rng.integers(4, 8)), int(rng.integers(1, 4)), int(rng.integers(1, 3)),
-                                   rng.choice([0.015625, 0.0625]), rng.choice([0.0625, 0.25]))],
+                                   rng.choice([0.015625, 0.0625]), rng.choice([0.0625, 0.25])),
+                       _train_case(rng, int(rng.integers(4, 8)), int(rng.integers(1, 4)), 1, None, 0.125)],
         "clip_by_global_norm": [
             _clip_case(grads, norm / big),
             _clip_case(grads, norm * big),

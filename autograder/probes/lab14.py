@@ -16,6 +16,7 @@ from autograder.probes import numeric_array
 
 NON_PERSISTENT = "RuntimeError: a non-persistent GradientTape was asked for a second set of gradients"
 NUMPY_IN_GRAPH = "AttributeError: .numpy() was called while tf.function traced the step (a symbolic tensor)"
+ADD_N_OF_NOTHING = "ValueError: tf.add_n was given an empty list (a model without regularizers has no model.losses)"
 DEVICES = ("/cpu:0", "/cpu:1")  # the grader's TensorFlow child splits its CPU in two logical devices
 
 
@@ -79,13 +80,14 @@ def train_steps(train_step, weights, x_batches, y_batches, l2, learning_rate):
     """Runs ``tf.function(train_step)(model, optimizer, loss_fn, x, y)`` once per batch.
 
     The model is float64: ``BatchNormalization`` (Keras' defaults) on the inputs, then
-    ``Dense(k, kernel_regularizer=keras.regularizers.L2(l2))``; its weights are ``weights``
+    ``Dense(k, kernel_regularizer=keras.regularizers.L2(l2))`` (no regularizer where ``l2`` is None, so that
+    ``model.losses`` is empty); its weights are ``weights``
     (gamma, beta, moving mean, moving variance, kernel, bias). The optimizer is
     ``keras.optimizers.SGD(learning_rate)``, the loss ``keras.losses.MeanSquaredError(dtype="float64")``.
 
     Returns:
         ``{"losses": what each step returned, "gamma", "beta", "moving_mean", "moving_variance", "kernel",
-        "bias": the weights after the last step, "error": "" or NUMPY_IN_GRAPH}``.
+        "bias": the weights after the last step, "error": "", NUMPY_IN_GRAPH or ADD_N_OF_NOTHING}``.
     """
     import keras
 
@@ -96,7 +98,8 @@ def train_steps(train_step, weights, x_batches, y_batches, l2, learning_rate):
         d, k = np.shape(weights[4])
         model = keras.Sequential([keras.Input(shape=(d,), dtype="float64"),
                                   keras.layers.BatchNormalization(dtype="float64"),
-                                  keras.layers.Dense(k, kernel_regularizer=keras.regularizers.L2(l2), dtype="float64")])
+                                  keras.layers.Dense(k, dtype="float64", kernel_regularizer=None if l2 is None
+                                                     else keras.regularizers.L2(l2))])
         model.set_weights([np.array(w, dtype=np.float64) for w in weights])
         optimizer = keras.optimizers.SGD(learning_rate)
         loss_fn = keras.losses.MeanSquaredError(dtype="float64")
@@ -112,6 +115,10 @@ def train_steps(train_step, weights, x_batches, y_batches, l2, learning_rate):
                 if "numpy" not in str(exc):
                     raise
                 return {"losses": [], "error": NUMPY_IN_GRAPH}
+            except ValueError as exc:
+                if "at least one Tensor" not in str(exc) or model.losses:
+                    raise
+                return {"losses": [], "error": ADD_N_OF_NOTHING}
         values = dict(zip(("gamma", "beta", "moving_mean", "moving_variance", "kernel", "bias"),
                           (v.numpy() for v in model.variables)))
     return {"losses": losses, **values, "error": ""}
