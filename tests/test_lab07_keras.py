@@ -1,17 +1,25 @@
-"""Lab 07 beside Keras: the NumPy MLP and a float64 keras.Sequential with its weights train to the same losses.
+"""Lab 07 beside Keras: a float64 keras.Sequential with the NumPy MLP's weights trains to the same losses.
 
 Parity reached: the loss history of 100 full-batch SGD epochs on the commutes and the final weights agree to
 rtol 1e-12 (float64 on CPU; the observed gap is about 1e-14). He and Glorot draws follow Keras's HeNormal and
-GlorotUniform statistics. The graded keras_mlp is judged with real TensorFlow here (the hidden-case sweep
-leaves TensorFlow exercises to this file).
+GlorotUniform statistics. The graded keras_train (build from given weights, compile, fit, return the model
+and its History) is judged with real TensorFlow here (the hidden-case sweep leaves TensorFlow exercises to
+this file), and so are the notebook's sentences about fit: a tf.data.Dataset ignores fit's shuffle, arrays
+without batch_size go in batches of 32, optimizer="sgd" has learning rate 0.01.
 """
 
 from __future__ import annotations
 
+import math
+import types
+import warnings
+
 import numpy as np
 import pytest
-from conftest import first_failure
+from conftest import first_failure, plain
 
+from autograder import calls, checks
+from autograder.checks import lab07 as checks07
 from autograder.hidden import lab07 as ref
 
 LAB = "07_mlp"
@@ -31,19 +39,22 @@ def _weights(net):
     return [(layer.W.copy(), layer.b.copy()) for layer in net.layers if isinstance(layer, ref.Dense)]
 
 
-def test_keras_reaches_the_same_loss_history_and_weights():
+def _sequential(weights, hidden="relu", output=None, dtype=None):
     import keras
-    import tensorflow as tf
 
+    model = keras.Sequential([keras.Input(shape=(np.shape(weights[0][0])[0],), dtype=dtype)] + [
+        keras.layers.Dense(np.shape(W)[1], activation=hidden if i < len(weights) - 1 else output, dtype=dtype)
+        for i, (W, _) in enumerate(weights)])
+    model.set_weights([np.asarray(a) for pair in weights for a in pair])
+    return model
+
+
+def test_keras_reaches_the_same_loss_history_and_weights():
     X, y = _commutes()
     net = ref.MLP(list(ref.COMMUTE_SIZES), np.random.default_rng(ref.COMMUTE_SEED))
-    model = ref.keras_mlp(_weights(net))
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate=ref.COMMUTE_LEARNING_RATE), loss="mse",
-                  jit_compile=False)
-    keras_history = model.fit(tf.data.Dataset.from_tensor_slices((X, y)).batch(len(X)), epochs=100,
-                              shuffle=False, verbose=0).history["loss"]
+    model, history = ref.keras_train(_weights(net), X, y, ref.COMMUTE_LEARNING_RATE, 100)
     numpy_history = ref.train(net, X, y, ref.COMMUTE_LEARNING_RATE, 100)
-    np.testing.assert_allclose(keras_history, numpy_history, rtol=1e-12)
+    np.testing.assert_allclose(history.history["loss"], numpy_history, rtol=1e-12)
     for keras_weight, numpy_weight in zip(model.get_weights(), [a for pair in _weights(net) for a in pair]):
         np.testing.assert_allclose(keras_weight, numpy_weight, rtol=1e-12, atol=1e-14)
 
@@ -54,7 +65,7 @@ def test_keras_gradients_equal_the_numpy_backward():
     rng = np.random.default_rng(3)
     net = ref.MLP([2, 5, 4, 3], rng)
     X, G = rng.normal(size=(6, 2)), rng.normal(size=(6, 3))
-    model = ref.keras_mlp(_weights(net))
+    model = _sequential(_weights(net))
     with tf.GradientTape() as tape:
         scalar = tf.reduce_sum(model(X) * G)
     keras_gradients = tape.gradient(scalar, model.trainable_weights)
@@ -76,53 +87,169 @@ def test_the_initialisers_follow_keras(name, ours):
     assert abs(np.abs(theirs).max() / np.abs(mine).max() - 1) < 0.01
 
 
-def keras_mlp_float32(weights):
+# What the notebook says about fit ------------------------------------------------------------------
+
+def _fit(data, optimizer=None, **kwargs):
+    """A fresh 1→4→4→1 model fitted 3 epochs on ``data``; returns (history, optimizer steps, warnings)."""
     import keras
 
-    keras.config.set_floatx("float32")
-    model = keras.Sequential([keras.Input(shape=(np.shape(weights[0][0])[0],))] + [
-        keras.layers.Dense(np.shape(W)[1], activation="relu" if i < len(weights) - 1 else None)
-        for i, (W, _) in enumerate(weights)])
-    model.set_weights([np.asarray(a, dtype=np.float32) for pair in weights for a in pair])
-    return model
+    model = _sequential(ref._weights(np.random.default_rng(5), (1, 4, 4, 1)))
+    model.compile(optimizer=optimizer or keras.optimizers.SGD(learning_rate=0.05), loss="mse")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = model.fit(*data, epochs=3, verbose=0, **kwargs).history["loss"]
+    return np.array(history), int(np.asarray(model.optimizer.iterations)), [str(w.message) for w in caught], model
 
 
-def _keras_variant(activation_of):
-    def keras_mlp(weights):
+def test_fit_ignores_shuffle_for_a_dataset_and_warns_about_its_default():
+    import tensorflow as tf
+
+    X, y = _commutes()
+    one_row_batches = tf.data.Dataset.from_tensor_slices((X, y)).batch(1)  # order matters: 39 steps an epoch
+    default, _, said, _ = _fit((one_row_batches,))
+    unshuffled, _, quiet, _ = _fit((one_row_batches,), shuffle=False)
+    np.testing.assert_array_equal(default, unshuffled)
+    assert any("`shuffle=True` was passed, but will be ignored" in text for text in said) and not quiet
+
+
+def test_fit_on_arrays_without_batch_size_takes_batches_of_32():
+    X, y = _commutes()
+    _, steps, _, _ = _fit((X, y))
+    assert steps == 3 * math.ceil(len(X) / ref.KERAS_BATCH_DEFAULT) == 6
+    full, one_step_each, _, _ = _fit((X, y), batch_size=len(X), shuffle=False)
+    reordered, _, _, _ = _fit((X, y), batch_size=len(X))  # shuffling within the one batch only reorders a sum
+    assert one_step_each == 3
+    np.testing.assert_allclose(reordered, full, rtol=1e-13)
+
+
+def test_the_optimizer_named_sgd_has_learning_rate_001():
+    X, y = _commutes()
+    _, _, _, model = _fit((X, y), optimizer="sgd", batch_size=len(X))
+    assert float(np.asarray(model.optimizer.learning_rate)) == 0.01
+
+
+# The graded keras_train ---------------------------------------------------------------------------
+
+def _keras_train(build=_sequential, optimizer=None, loss="mse", floatx="float64", answer=None, **fit_kwargs):
+    """A keras_train made of parts: each test below swaps one."""
+    epochs_run = fit_kwargs.pop("epochs", None)
+
+    def keras_train(weights, X, y, learning_rate, epochs):
         import keras
 
-        keras.config.set_floatx("float64")
-        model = keras.Sequential([keras.Input(shape=(np.shape(weights[0][0])[0],))] + [
-            keras.layers.Dense(np.shape(W)[1], activation=activation_of(i, len(weights)))
-            for i, (W, _) in enumerate(weights)])
-        model.set_weights([a for pair in weights for a in pair])
-        return model
-    return keras_mlp
+        if floatx:
+            keras.config.set_floatx(floatx)
+        model = build(weights)
+        model.compile(optimizer=optimizer or keras.optimizers.SGD(learning_rate=learning_rate), loss=loss)
+        options = {"batch_size": len(X), "shuffle": False, **fit_kwargs}
+        history = model.fit(X, y, epochs=epochs_run or epochs, verbose=0,
+                            **{k: v for k, v in options.items() if v is not None})
+        return answer(model, history) if answer else (model, history)
+    return keras_train
 
 
-def keras_mlp_dtype_argument(weights):
-    """float64 layers, but Keras's floatx left at float32: the optimizer's learning rate (a float32 variable
-    then) rounds 0.05 to 0.0500000007, and the history drifts at 1e-8. keras_mlp must call set_floatx."""
+def keras_train_with_a_dataset(weights, X, y, learning_rate, epochs):
+    import keras
+    import tensorflow as tf
+
+    keras.config.set_floatx("float64")
+    model = _sequential(weights)
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate), loss=keras.losses.MeanSquaredError())
+    return model, model.fit(tf.data.Dataset.from_tensor_slices((X, y)).batch(len(X)), epochs=epochs, verbose=0,
+                            shuffle=False)
+
+
+def _relu_layers(weights):
+    """ReLU as layers of their own, weights set layer by layer."""
     import keras
 
-    model = keras.Sequential([keras.Input(shape=(np.shape(weights[0][0])[0],), dtype="float64")] + [
-        keras.layers.Dense(np.shape(W)[1], activation="relu" if i < len(weights) - 1 else "linear", dtype="float64")
-        for i, (W, _) in enumerate(weights)])
-    for layer, (W, b) in zip(model.layers, weights):
-        layer.set_weights([W, b])
+    layers = [keras.Input(shape=(np.shape(weights[0][0])[0],))]
+    for i, (W, _) in enumerate(weights):
+        layers += [keras.layers.Dense(np.shape(W)[1])] + ([keras.layers.ReLU()] if i < len(weights) - 1 else [])
+    model = keras.Sequential(layers)
+    for layer, pair in zip([la for la in model.layers if la.weights], weights):
+        layer.set_weights(list(pair))
     return model
 
 
-def test_the_reference_keras_mlp_passes():
-    assert first_failure(LAB, "keras_mlp", ref.keras_mlp, seeds=(0, 1)) is None
+def test_the_reference_keras_train_passes():
+    assert first_failure(LAB, "keras_train", ref.keras_train, seeds=(0, 1)) is None
 
 
-@pytest.mark.parametrize(("implementation", "message"), [
-    (keras_mlp_float32, "only about 7 digits"),
-    (keras_mlp_dtype_argument, "only about 7 digits"),
-    (_keras_variant(lambda i, n: "relu"), "Your last Dense has a ReLU"),
-    (_keras_variant(lambda i, n: None), "Your hidden Dense layers have no activation"),
-])
-def test_keras_mistakes_get_their_message(implementation, message):
-    feedback = first_failure(LAB, "keras_mlp", implementation, seeds=(0,))
-    assert feedback is not None and message in feedback
+@pytest.mark.parametrize("implementation", [
+    keras_train_with_a_dataset,
+    _keras_train(shuffle=None),  # fit's default shuffle=True: the one batch is reordered, its mean is not
+    _keras_train(build=_relu_layers),
+    _keras_train(loss="mean_squared_error"),
+    _keras_train(answer=lambda model, history: (model, history.history["loss"])),
+], ids=["dataset", "default_shuffle", "relu_layers", "loss_name", "history_list"])
+def test_correct_alternatives_pass(implementation):
+    assert first_failure(LAB, "keras_train", implementation, seeds=(2,)) is None
+
+
+MISTAKES = {
+    "float32": _keras_train(floatx="float32"),
+    "relu_on_output": _keras_train(build=lambda w: _sequential(w, output="relu")),
+    "no_hidden_relu": _keras_train(build=lambda w: _sequential(w, hidden=None)),
+    "default_rate": _keras_train(optimizer="sgd"),
+    "mini_batches": _keras_train(batch_size=None, shuffle=None),
+}
+
+
+@pytest.mark.parametrize("key", sorted(MISTAKES))
+def test_keras_mistakes_get_their_message(key):
+    feedback = first_failure(LAB, "keras_train", MISTAKES[key], seeds=(0,))
+    assert feedback is not None and plain(checks07.LAB.exercise("keras_train").messages[key]) in feedback
+
+
+@pytest.mark.parametrize("key", sorted(MISTAKES))
+def test_every_secret_catches_each_mistake(key):
+    lab = checks.load_lab(LAB)
+    spec = lab.exercise("keras_train")
+    for seed in (0, 1, 2):
+        cases = lab.hidden_cases(seed)["keras_train"]
+        outcomes = (calls.run_case(MISTAKES[key], case, spec.probe) for case in cases)
+        assert calls.first_failure(lab, spec, cases, outcomes) is not None, f"secret {seed} misses {key}"
+
+
+def test_float64_layers_under_float32_keras_are_named_float32():
+    """The optimizer's learning rate is then a float32 variable: 0.05 becomes 0.0500000007, a drift of 1e-8."""
+    implementation = _keras_train(build=lambda w: _sequential(w, dtype="float64"), floatx=None)
+    feedback = first_failure(LAB, "keras_train", implementation, seeds=(0,))
+    assert feedback is not None and "only about 7 digits" in feedback
+
+
+@pytest.mark.parametrize(("implementation", "says"), [
+    (_keras_train(optimizer="adam"), "the loss history"),
+    (_keras_train(epochs=2), "expected 5: one per epoch"),
+    (_keras_train(answer=lambda model, history: history), "must return (model, history)"),
+], ids=["adam", "wrong_epochs", "history_only"])
+def test_unknown_mistakes_get_no_invented_cause(implementation, says):
+    feedback = first_failure(LAB, "keras_train", implementation, seeds=(0,))
+    messages = checks07.LAB.exercise("keras_train").messages.values()
+    assert feedback is not None and says in feedback
+    assert not any(plain(message) in feedback for message in messages)
+
+
+def test_the_students_own_numpy_training_explains_a_shared_difference():
+    expected = ref._numpy_twin(ref._weights(np.random.default_rng(1), (1, 3, 1)), [[0.5], [1.0]], [[1.0], [0.0]],
+                               0.1, 3)
+    wrong = ref._numpy_twin(ref._weights(np.random.default_rng(1), (1, 3, 1)), [[0.5], [1.0]], [[1.0], [0.0]],
+                            0.1, 3, hidden=False)
+    spec = checks07.LAB.exercise("keras_train")
+    shared = checks07._compare_keras(wrong, expected, spec)
+    alone = checks07._compare_keras({**wrong, "numpy_history": expected["history"]}, expected, spec)
+    assert "Your own MLP and train give the same losses" in shared
+    assert alone.startswith("the loss history") and "Your own MLP" not in alone
+
+
+def test_the_probe_trains_the_students_own_numpy_network_too():
+    namespace = {"np": np, "MLP": ref.MLP, "train": ref.train}
+    keras_train = types.FunctionType(ref.keras_train.__code__, {**vars(ref), **namespace})
+    weights = ref._weights(np.random.default_rng(4), (1, 3, 1))
+    X, y = np.array([[0.5], [-1.0], [1.5]]), np.array([[1.0], [0.0], [2.0]])
+    from autograder.probes.lab07 import keras_run
+
+    report = keras_run(keras_train, weights, X, y, 0.1, 4)
+    np.testing.assert_allclose(report["numpy_history"], report["history"], rtol=1e-12)
+    assert report["steps"] == 4 and report["dtype"] == "float64"

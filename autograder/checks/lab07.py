@@ -159,23 +159,65 @@ def _compare_mse(received, expected, exercise: Exercise) -> str | None:
     return None
 
 
-def _compare_keras(received, expected, exercise: Exercise) -> str | None:
-    """prediction and history within rtol 1e-10; within 1e-4 but not 1e-10 (or a float32 dtype) is float32.
+_KERAS_KEYS = ("history", "weights", "steps", "dtype", "numpy_history")
 
-    A float64 model reproduces the NumPy network to about 1e-15.
+
+def _compare_keras(received, expected, exercise: Exercise) -> str | None:
+    """The Keras run: epochs, steps, then the loss history and the trained weights within rtol 1e-10.
+
+    A float64 run reproduces the NumPy reference to about 1e-15; a float32 dtype, or agreement within
+    1e-4 but not 1e-10, is float32. A field the expected value leaves None is not judged (a mistake
+    whose values cannot be predicted, only its number of steps). ``numpy_history``, the student's own
+    NumPy training from the same weights, never decides: it only explains a difference.
     """
-    if isinstance(received, str) or not isinstance(received, dict) or set(received) != set(expected):
-        return "the check could not read the report on your model"
-    values = [np.asarray(received[k], dtype=float).ravel() for k in ("prediction", "history")]
-    reference = [np.asarray(expected[k], dtype=float).ravel() for k in ("prediction", "history")]
-    if [v.shape for v in values] == [v.shape for v in reference]:
-        flat, flat_reference = np.concatenate(values), np.concatenate(reference)
-        if compare_numbers(flat, flat_reference, exercise) is None and received["dtype"] == expected["dtype"]:
-            return None
-        loose = replace(exercise, rtol=1e-4, rtol_float32=1e-4, atol=1e-6)
-        if received["dtype"] == "float32" or compare_numbers(flat, flat_reference, loose) is None:
-            return exercise.messages["float32"]
-    return _compare_report(("prediction", "history", "dtype"))(received, expected, exercise)
+    if isinstance(received, str):
+        return received
+    if not isinstance(received, dict) or set(received) != set(_KERAS_KEYS) or set(expected) != set(_KERAS_KEYS):
+        return "the check could not read the report on your Keras run"
+    history, reference = received["history"], expected["history"]
+    epochs = expected["steps"] if reference is None else len(np.ravel(reference))
+    if reference is not None and (history is None or np.size(history) != epochs):
+        ran = "no loss history" if history is None else f"{np.size(history)} losses"
+        return f"your history has {ran}, expected {epochs}: one per epoch, fit(..., epochs=epochs)"
+    if received["steps"] != expected["steps"]:
+        return (f"fit took {received['steps']} optimizer steps, expected {expected['steps']}: one step per epoch, "
+                f"every row in one batch (batch_size=len(X))")
+    if reference is None:
+        return None
+    values = [np.asarray(received[k], dtype=float).ravel() for k in ("history", "weights")]
+    targets = [np.asarray(expected[k], dtype=float).ravel() for k in ("history", "weights")]
+    if [v.shape for v in values] != [t.shape for t in targets]:
+        return (f"your model has {values[1].size} weights, expected {targets[1].size}: one Dense per (W, b) "
+                "pair, with those arrays' shapes")
+    flat, flat_reference = np.concatenate(values), np.concatenate(targets)
+    if compare_numbers(flat, flat_reference, exercise) is None and received["dtype"] == expected["dtype"]:
+        return None
+    loose = replace(exercise, rtol=1e-4, rtol_float32=1e-4, atol=1e-6)
+    if received["dtype"] == "float32" or compare_numbers(flat, flat_reference, loose) is None:
+        return exercise.messages["float32"]
+    for key, value, target in zip(("the loss history", "the weights after training"), values, targets):
+        if reason := compare_numbers(value, target, exercise):
+            return f"{key}: {reason}{_own_numpy_note(received)}"
+    return f"the dtype is {received['dtype']}, expected {expected['dtype']}"
+
+
+def _own_numpy_note(received) -> str:
+    """Where the student's own NumPy train agrees with their Keras run, both share the difference."""
+    own = received.get("numpy_history")
+    try:
+        same = own is not None and np.allclose(np.ravel(own), np.ravel(received["history"]), rtol=1e-8, atol=1e-12)
+    except (TypeError, ValueError):
+        return ""
+    return (". Your own MLP and train give the same losses from these weights, so the NumPy network differs too: "
+            "check the layers (ReLU after every Dense but the last) and the loss") if same else ""
+
+
+def _show_keras(value) -> str:
+    if not isinstance(value, dict):
+        return format_value(value)
+    parts = [f"{key} {format_value(value.get(key), 6)}" for key in ("history", "weights", "steps", "dtype")
+             if value.get(key) is not None]
+    return "; ".join(parts)
 
 
 TINY = 1e-6  # a gradient checker's verdict on a correct network: its largest relative error lies below this
@@ -441,25 +483,33 @@ LAB = Lab(
             },
         ),
         Exercise(
-            name="keras_mlp",
-            points=2,
-            summary="keras.Sequential with the same layers, float64, set to the given weights",
-            probe="lab07.keras_fit",
+            name="keras_train",
+            points=3,
+            summary="a float64 Sequential from the given weights, compiled (SGD, mse) and fitted full-batch: "
+                    "(model, history)",
+            probe="lab07.keras_run",
             profile="tensorflow",
             time_limit=60.0,
             rtol=1e-10,
             rtol_float32=1e-10,
             atol=1e-12,
             compare=_compare_keras,
-            show=_show_report,
+            show=_show_keras,
             messages={
-                "float32": "Your model agrees with the NumPy network to only about 7 digits: Keras computed in "
-                "float32, its default. Call keras.config.set_floatx(\"float64\") inside keras_mlp, before "
-                "building the model. " + _STUB_FREE,
+                "float32": "Your run agrees with the float64 reference to only about 7 digits: Keras computed in "
+                "float32, its default. Call keras.config.set_floatx(\"float64\") inside keras_train, before "
+                "building the model (float64 layers alone are not enough: the optimizer's learning rate is then "
+                "a float32 variable). " + _STUB_FREE,
                 "relu_on_output": "Your last Dense has a ReLU: the output layer is linear (activation=None), like "
                 "your MLP's.",
                 "no_hidden_relu": "Your hidden Dense layers have no activation: give every Dense but the last "
                 "activation=\"relu\".",
+                "default_rate": "Your weights moved as with a learning rate of 0.01, SGD's default: "
+                "optimizer=\"sgd\" ignores the learning_rate you were given. Compile with "
+                "optimizer=keras.optimizers.SGD(learning_rate=learning_rate).",
+                "mini_batches": "fit took more than one step per epoch: without batch_size it cuts the rows into "
+                "batches of 32 (and shuffles them). Full-batch training is one batch of every row: "
+                "fit(X, y, batch_size=len(X), epochs=epochs, shuffle=False).",
             },
         ),
     ),

@@ -338,10 +338,13 @@ TRAIN_MISTAKES = {
 }
 
 
-# keras_mlp ---------------------------------------------------------------------------
+# keras_train -------------------------------------------------------------------------
 
-def keras_mlp(weights):
-    """The reference Keras twin (TensorFlow is imported here only: the NumPy checks never call it)."""
+KERAS_BATCH_DEFAULT = 32  # fit's batch_size when none is given
+
+
+def keras_train(weights, X, y, learning_rate, epochs):
+    """The reference Keras training (TensorFlow is imported here only: the NumPy checks never call it)."""
     import keras
 
     keras.config.set_floatx("float64")
@@ -350,11 +353,17 @@ def keras_mlp(weights):
         layers.append(keras.layers.Dense(np.shape(W)[1], activation="relu" if i < len(weights) - 1 else None))
     model = keras.Sequential(layers)
     model.set_weights([np.asarray(a, dtype=float) for pair in weights for a in pair])
-    return model
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=learning_rate), loss="mse")
+    history = model.fit(_f(X), _f(y), batch_size=len(X), epochs=epochs, shuffle=False, verbose=0)
+    return model, history
 
 
 def _numpy_twin(weights, X, y, learning_rate, epochs, hidden=True, output_relu=False):
-    """What probes.lab07.keras_fit reports for a float64 model, computed with the NumPy reference."""
+    """What probes.lab07.keras_run reports for a float64 Keras run, computed with the NumPy reference.
+
+    Full-batch SGD on the mean squared error is this lab's train: float64 Keras reproduces it to
+    about 1e-15 (tests/test_lab07_keras.py).
+    """
     layers = []
     for i, (W, b) in enumerate(weights):
         layer = Dense.__new__(Dense)
@@ -364,14 +373,30 @@ def _numpy_twin(weights, X, y, learning_rate, epochs, hidden=True, output_relu=F
             layers.append(ReLU())
     net = MLP.__new__(MLP)
     net.layers = layers
-    prediction = net.forward(_f(X))
     history = train(net, _f(X), _f(y), learning_rate, epochs)
-    return {"prediction": prediction, "history": history, "dtype": "float64"}
+    dense_layers = [layer for layer in net.layers if isinstance(layer, Dense)]
+    trained = np.concatenate([a.ravel() for layer in dense_layers for a in (layer.W, layer.b)])
+    return {"history": history, "weights": trained, "steps": int(epochs), "dtype": "float64",
+            "numpy_history": history}
+
+
+def _mini_batches(weights, X, y, learning_rate, epochs):
+    """fit without batch_size: batches of 32, so more than one step per epoch once there are more rows.
+
+    Arrays are shuffled by fit's default, so only the number of steps can be predicted: the other
+    fields are None, which the comparison reads as "any value".
+    """
+    if len(X) <= KERAS_BATCH_DEFAULT:
+        return _numpy_twin(weights, X, y, learning_rate, epochs)  # one batch anyway: no different
+    return {"history": None, "weights": None, "steps": int(epochs) * math.ceil(len(X) / KERAS_BATCH_DEFAULT),
+            "dtype": None, "numpy_history": None}
 
 
 KERAS_MISTAKES = {
     "relu_on_output": lambda *args: _numpy_twin(*args, output_relu=True),
     "no_hidden_relu": lambda *args: _numpy_twin(*args, hidden=False),
+    "default_rate": lambda weights, X, y, learning_rate, epochs: _numpy_twin(weights, X, y, 0.01, epochs),
+    "mini_batches": _mini_batches,
 }
 
 
@@ -433,10 +458,10 @@ def _train_case(layer_sizes, seed, weights, X, y, learning_rate, epochs, data=No
                       {key: _probed(train_run, fn) for key, fn in TRAIN_MISTAKES.items()})
 
 
-def _keras_case(weights, X, y, learning_rate, epochs):
+def _keras_case(weights, X, y, learning_rate, epochs, rows=None):
     sizes = [np.shape(weights[0][0])[0]] + [np.shape(W)[1] for W, _ in weights]
-    label = (f"keras_mlp(the weights of a {'→'.join(map(str, sizes))} network), {len(X)} rows X = {_text(X)}, "
-             f"fit with SGD({learning_rate:g}) for {epochs} epochs, one batch of all rows")
+    label = (f"keras_train(the weights of a {'→'.join(map(str, sizes))} network, {rows or f'X = {_text(X)}'}, "
+             f"learning_rate={learning_rate:g}, epochs={epochs})")
     args = (_weights_list(weights), _f(X), _f(y), learning_rate, epochs)
     return build_case(label, args, _numpy_twin, KERAS_MISTAKES)
 
@@ -505,8 +530,9 @@ def public_cases():
             _predict_case(_predict_net(np.random.default_rng(4), 2), [1.0, 7.0, 20.0], (10.5, 5.6273),
                           (51.9874, 25.1402)),
         ],
-        "keras_mlp": [_keras_case(_weights(rng, (1, 4, 4, 1)), x[::4], t[::4], 0.05, 5),
-                      _keras_case(_weights(rng, (2, 3, 1)), X, [[1.0], [0.0], [-1.0], [0.5]], 0.1, 3)],
+        "keras_train": [_keras_case(_weights(rng, (1, 4, 4, 1)), x, t, 0.05, 5,
+                                    "the 39 normalized commutes"),
+                        _keras_case(_weights(rng, (2, 3, 1)), X, [[1.0], [0.0], [-1.0], [0.5]], 0.1, 3)],
     }
 
 
@@ -588,8 +614,17 @@ def hidden_cases(rng):
                   _train_case((1, 3, 1), seeds[7], _weights(rng, (1, 3, 1)), xs[:1], ys[:1], 0.1, 3)],
         "gradient_check": _checker_cases(rng, [int(v) for v in rng.integers(0, 2**31, size=6)]),
         "predict_minutes": _hidden_predict_cases(rng),
-        "keras_mlp": [_keras_case(_weights(rng, (1, 4, 4, 1)), xs, ys, 0.05, int(rng.integers(3, 6)))],
+        "keras_train": _keras_hidden_cases(rng, xs, ys),
     }
+
+
+def _keras_hidden_cases(rng, xs, ys):
+    """A few rows, and more rows than fit's default batch of 32 (so a missing batch_size shows)."""
+    many = _quarters(rng, (int(rng.integers(KERAS_BATCH_DEFAULT + 1, 49)), 1), -2, 2)
+    return [_keras_case(_weights(rng, (1, 4, 4, 1)), xs, ys, 0.05, int(rng.integers(3, 6))),
+            _keras_case(_weights(rng, (1, 3, 3, 1)), many, np.round(np.sin(2 * many), 3),
+                        float(rng.choice([0.05, 0.1, 0.2])), int(rng.integers(2, 5)),
+                        f"{len(many)} rows X = {_text(many)}")]
 
 
 # gradient_check ----------------------------------------------------------------------

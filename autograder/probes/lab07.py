@@ -231,31 +231,52 @@ def train_run(train, layer_sizes, seed, weights, X, y, learning_rate, epochs):
             "weights": _flat([a for layer in dense_layers for a in (layer.W, layer.b)])}
 
 
-def keras_fit(keras_mlp, weights, X, y, learning_rate, epochs):
-    """``keras_mlp(weights)``, as the grader's fresh process runs it: predicts X, then fits full-batch SGD.
+def keras_run(keras_train, weights, X, y, learning_rate, epochs):
+    """Calls the student's Keras training as the grader's fresh process would, and reads the run.
 
-    Keras's float type is float32 while the model is built, as it is in the grader, whatever the
-    notebook set: a model is float64 only when the student's function makes it so.
+    Keras's float type is float32 while it runs, as in the grader, whatever the notebook set: the
+    run is float64 only when the student's function makes it so. Beside it, the student's own NumPy
+    ``MLP`` and ``train`` (from the same notebook) train from the same weights, when they run.
 
     Returns:
-        ``{"prediction", "history", "dtype"}``: ``model(X)`` before training, the loss history of
-        ``fit`` on one batch of all rows (plain SGD, loss "mse", in order), and the dtype the
-        prediction came in.
+        ``{"history", "weights", "steps", "dtype", "numpy_history"}``: the losses fit recorded, every
+        kernel and bias after training (flattened in layer order), the optimizer's step count, the
+        weights' dtype, and the student's NumPy loss history (None where it cannot run); or a string
+        saying why the run could not be read.
     """
-    import keras
-    import tensorflow as tf
-
-    from autograder.probes.keras_state import as_in_a_fresh_process
+    from autograder.probes.keras_state import as_in_a_fresh_process  # imports Keras: TensorFlow exercises only
 
     with as_in_a_fresh_process():
-        model = keras_mlp([(np.array(W, dtype=float), np.array(b, dtype=float)) for W, b in weights])
-        X, y = np.array(X, dtype=float), np.array(y, dtype=float)
-        prediction = model(X)
-        dtype = np.dtype(keras.backend.standardize_dtype(prediction.dtype)).name
-        model.compile(loss="mse", optimizer=keras.optimizers.SGD(learning_rate), jit_compile=False)
-        data = tf.data.Dataset.from_tensor_slices((X, y)).batch(len(X))
-        history = model.fit(data, epochs=epochs, shuffle=False, verbose=0).history["loss"]
-    return {"prediction": keras.ops.convert_to_numpy(prediction), "history": np.array(history), "dtype": dtype}
+        value = keras_train([(np.array(W, dtype=float), np.array(b, dtype=float)) for W, b in weights],
+                            np.array(X, dtype=float), np.array(y, dtype=float), learning_rate, epochs)
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        return "keras_train must return (model, history): the trained model and what model.fit returned"
+    model, history = value
+    losses = history.history.get("loss") if isinstance(getattr(history, "history", None), dict) else history
+    try:
+        trained = [np.asarray(a) for a in model.get_weights()]
+        steps = int(np.asarray(model.optimizer.iterations))
+    except (AttributeError, TypeError, ValueError):
+        return "the first value returned is not a compiled, trained Keras model: return (model, history)"
+    return {"history": numeric_array(losses), "weights": _flat(trained), "steps": steps,
+            "dtype": np.dtype(trained[0].dtype).name if trained else None,
+            "numpy_history": _own_numpy_history(keras_train, weights, X, y, learning_rate, epochs)}
+
+
+def _own_numpy_history(fn, weights, X, y, learning_rate, epochs):
+    """The loss history of the notebook's own MLP and train from the same weights, or None."""
+    namespace = getattr(fn, "__globals__", {})
+    MLP, train = namespace.get("MLP"), namespace.get("train")
+    if not (callable(MLP) and callable(train)):
+        return None
+    sizes = [np.shape(weights[0][0])[0]] + [np.shape(W)[1] for W, _ in weights]
+    try:
+        net, _, _, _ = _build(MLP, sizes, 0, weights)
+        with np.errstate(all="ignore"):
+            return numeric_array(train(net, np.array(X, dtype=float), np.array(y, dtype=float), learning_rate,
+                                       epochs))
+    except Exception:  # noqa: BLE001 - an unfinished NumPy network only means there is nothing to compare
+        return None
 
 
 # The gradient checker's test networks ------------------------------------------------------------
