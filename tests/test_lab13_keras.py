@@ -1,6 +1,6 @@
 """Lab 13 in Keras: keras.optimizers.schedules equal the NumPy schedules step for step (float64, boundaries,
 warmup ends, steps past the decay), ReduceLROnPlateau equals PlateauReducer epoch for epoch on scripted
-validation losses, and warmup_cosine is graded by evaluating the schedule it builds."""
+validation losses, warmup_cosine is graded by evaluating the schedule it builds, and fit_with_warmup_cosine by replaying its run in NumPy."""
 
 from __future__ import annotations
 
@@ -146,3 +146,111 @@ def test_a_linear_decay_gets_no_invented_cause():
     assert feedback is not None
     messages = checks.load_lab(LAB).exercise("warmup_cosine").messages
     assert not any(plain(m) in feedback for m in messages.values())
+
+
+# fit_with_warmup_cosine: the graded Keras training exercise ----------------------------
+
+def _fit(X, y, w, b, peak, warmup_steps, epochs, batch_size, final=0.0, *, mistake=None, floatx="float64",
+         schedule=warmup_cosine):
+    keras.config.set_floatx(floatx)
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.set_weights([np.array([[w]]), np.array([b])])
+    per_epoch = len(X) // batch_size if mistake == "floor_steps" else -(-len(X) // batch_size)
+    total = epochs if mistake == "total_in_epochs" else epochs * per_epoch
+    rate = peak if mistake == "constant_peak" else schedule(peak, warmup_steps, total, final)
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=rate), loss="mse")
+    history = model.fit(np.reshape(X, (-1, 1)), y, batch_size=batch_size, epochs=epochs, shuffle=False, verbose=0)
+    kernel, bias = model.get_weights()
+    return float(kernel[0, 0]), float(bias[0]), np.array(history.history["loss"])
+
+
+def fit_keras(*args):
+    return _fit(*args)
+
+
+def fit_with_config_schedule_and_dataset(X, y, w, b, peak, warmup_steps, epochs, batch_size, final=0.0):
+    """Another valid way: a tf.data pipeline (in order), the schedule from its config, a custom training loop."""
+    import tensorflow as tf
+
+    keras.config.set_floatx("float64")
+    steps = epochs * int(np.ceil(len(X) / batch_size))
+    optimizer = keras.optimizers.SGD(learning_rate=warmup_cosine_from_config(peak, warmup_steps, steps, final))
+    kernel, bias = tf.Variable([[w]], dtype=tf.float64), tf.Variable([b], dtype=tf.float64)
+    data = tf.data.Dataset.from_tensor_slices((np.reshape(X, (-1, 1)), np.asarray(y))).batch(batch_size)
+    losses = []
+    for _ in range(epochs):
+        total = 0.0
+        for xb, yb in data:
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean((tf.squeeze(xb @ kernel + bias, 1) - yb) ** 2)
+            optimizer.apply_gradients(zip(tape.gradient(loss, [kernel, bias]), [kernel, bias]))
+            total += float(loss) * len(xb) / len(X)
+        losses.append(total)
+    return float(kernel[0, 0]), float(bias[0]), np.array(losses)
+
+
+def warmup_cosine_f64(peak_learning_rate, warmup_steps, total_steps, final_learning_rate=0.0):
+    """The schedule computes in the dtype of its initial rate: a float64 one makes every rate float64."""
+    return keras.optimizers.schedules.CosineDecay(f64(0.0), total_steps - warmup_steps,
+                                                  f64(final_learning_rate / peak_learning_rate),
+                                                  warmup_target=f64(peak_learning_rate), warmup_steps=warmup_steps)
+
+
+@pytest.mark.parametrize(("schedule", "rtol"), [(warmup_cosine_f64, 1e-12), (warmup_cosine, 1e-6)],
+                         ids=["float64_schedule", "python_floats"])
+def test_the_numpy_replay_is_what_keras_fit_does(schedule, rtol):
+    """The grader's reference (NumPy) and Keras's fit agree to 1e-12 with a schedule built from float64 numbers;
+    from Python floats the schedule computes in float32, and the run moves by about 1e-7 (the check's rtol is
+    2e-6). The second row proves that the check's tolerance is needed, and enough."""
+    differences = []
+    for seed in (0, 1, 2):
+        case = ref.hidden_cases(np.random.default_rng(seed))["fit_with_warmup_cosine"][0]
+        w, b, losses = _fit(*case.args, schedule=schedule)
+        expected = case.expected
+        np.testing.assert_allclose([w, b, *losses], [expected[0], expected[1], *expected[2]], rtol=rtol)
+        differences.append(np.max(np.abs(np.array([w, b, *losses]) / np.array([*expected[:2], *expected[2]]) - 1)))
+    if schedule is warmup_cosine:
+        assert max(differences) > 1e-12, "Keras now computes a Python-float schedule in float64: tighten the check"
+
+
+def fit_keras_f64_schedule(*args):
+    return _fit(*args, schedule=warmup_cosine_f64)
+
+
+@pytest.mark.parametrize("implementation", [fit_keras, fit_keras_f64_schedule, fit_with_config_schedule_and_dataset],
+                         ids=["fit", "fit_float64_schedule", "custom_loop"])
+def test_correct_trainings_pass(implementation):
+    assert first_failure(LAB, "fit_with_warmup_cosine", implementation, seeds=(0, 1)) is None
+
+
+@pytest.mark.parametrize("key", ["total_in_epochs", "floor_steps", "constant_peak"])
+def test_each_training_mistake_fails_with_its_own_message_under_every_secret(key):
+    messages = checks.load_lab(LAB).exercise("fit_with_warmup_cosine").messages
+    for seed in (0, 1, 2):
+        feedback = first_failure(LAB, "fit_with_warmup_cosine", lambda *a, k=key: _fit(*a, mistake=k), seeds=(seed,))
+        assert feedback is not None and feedback.startswith("Lab 13 · fit_with_warmup_cosine"), feedback
+        assert [k for k, m in messages.items() if plain(m) in feedback] == [key], feedback
+
+
+def test_float32_is_named():
+    feedback = first_failure(LAB, "fit_with_warmup_cosine", lambda *a: _fit(*a, floatx="float32"), seeds=(0,))
+    assert feedback is not None and 'keras.config.set_floatx("float64")' in feedback, feedback
+
+
+def test_a_wrong_schedule_gets_no_invented_training_cause():
+    def linear(peak, warmup_steps, total_steps, final=0.0):
+        return keras.optimizers.schedules.PolynomialDecay(peak, total_steps, final)
+
+    feedback = first_failure(LAB, "fit_with_warmup_cosine", lambda *a: _fit(*a, schedule=linear), seeds=(0,))
+    assert feedback is not None
+    messages = checks.load_lab(LAB).exercise("fit_with_warmup_cosine").messages
+    assert not any(plain(m) in feedback for m in messages.values()), feedback
+    assert "set_floatx" not in feedback
+
+
+def test_shuffled_rows_fail():
+    def shuffled(X, y, *rest):
+        order = np.r_[1:len(X), 0]
+        return fit_keras(np.asarray(X)[order], np.asarray(y)[order], *rest)
+
+    assert first_failure(LAB, "fit_with_warmup_cosine", shuffled, seeds=(0,)) is not None

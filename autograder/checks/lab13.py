@@ -108,6 +108,51 @@ def _compare_schedule(received, expected, exercise: Exercise) -> str | None:
             f"{format_value(expected[step])}")
 
 
+def _compare_fit(received, expected, exercise: Exercise) -> str | None:
+    """(w, b, losses) of the Keras run: the epochs run, then every value within rtol 2e-6.
+
+    A float64 model follows the NumPy replay to about 1e-15 with a schedule built from float64 numbers;
+    a schedule built from Python floats computes its rates in float32 (the dtype of its initial rate), which
+    moves the run by about 1e-7 relative: both are right. A float32 model is caught by its dtype instead.
+    """
+    if not (isinstance(received, (tuple, list)) and len(received) == 3):
+        return f"expected (w, b, losses), got {format_value(received)}"
+    try:
+        values = np.concatenate([np.ravel(np.asarray(received[2], dtype=float)),
+                                 np.array([received[0], received[1]], dtype=float)])
+        reference = np.concatenate([np.ravel(np.asarray(expected[2], dtype=float)),
+                                    np.array([expected[0], expected[1]], dtype=float)])
+    except (TypeError, ValueError):
+        return f"expected (w, b, losses) as numbers, got {format_value(received)}"
+    if len(values) != len(reference):
+        return f"your loss history has {len(values) - 2} entries, expected {len(reference) - 2}: one per epoch"
+    if np.allclose(values, reference, rtol=exercise.rtol, atol=exercise.atol):
+        return None
+    if not np.all(np.isfinite(values)):
+        return "your training diverged (inf or nan)"
+    worst = int(np.argmax(np.abs(values - reference) / (np.abs(reference) + 1e-12)))
+    where = f"the loss of epoch {worst + 1}" if worst < len(values) - 2 else ("w", "b")[worst - len(values) + 2]
+    return f"{where} is {format_value(values[worst])}, expected {format_value(reference[worst])}"
+
+
+def _all_float32(received) -> bool:
+    """Whether every number of (w, b, losses) is exactly a float32: what a float32 model returns, and what a
+    float64 run essentially never does."""
+    try:
+        values = np.concatenate([np.ravel(np.asarray(received[2], dtype=float)), np.asarray(received[:2], float)])
+    except (TypeError, ValueError, IndexError):
+        return False
+    return bool(values.size) and bool(np.all(values.astype(np.float32).astype(float) == values))
+
+
+def _compare_fit_or_float32(received, expected, exercise: Exercise) -> str | None:
+    if isinstance(received, (tuple, list)) and len(received) == 3 and _all_float32(received):
+        return ("every number you returned is a float32: Keras computed in float32, its default. Call "
+                "keras.config.set_floatx(\"float64\") inside fit_with_warmup_cosine, before building the model (the "
+                "notebook's own set_floatx cell is a demo: the grader does not run it)")
+    return _compare_fit(received, expected, exercise)
+
+
 _ONE_BASED = ("Your schedule is one step ahead: the optimizer's step counts from 0 (`optimizer.iterations` is 0 "
               "during the first update), so step 0 must get the starting rate.")
 
@@ -264,6 +309,27 @@ LAB = Lab(
                 "warmup_ignored": "Your schedule has no warmup: pass warmup_target=peak_learning_rate and "
                 "warmup_steps, with initial_learning_rate=0.0 (without warmup_target, CosineDecay ignores "
                 "warmup_steps).",
+            },
+        ),
+        Exercise(
+            name="fit_with_warmup_cosine",
+            points=3,
+            summary="a float64 Dense(1) trained by fit with SGD on your warmup_cosine plan over the whole run",
+            rtol=2e-6,
+            atol=1e-9,
+            probe="lab13.fit_report",
+            profile="tensorflow",
+            time_limit=60.0,
+            builds_on=("warmup_cosine",),
+            compare=_compare_fit_or_float32,
+            messages={
+                "total_in_epochs": "Your plan ended after `epochs` *steps*: a schedule counts optimizer steps, one "
+                "per batch, so the whole run is total_steps = epochs × ceil(n / batch_size).",
+                "floor_steps": "Your plan ends a few steps early: the last, smaller batch of each epoch is a step "
+                "too (fit keeps it), so total_steps = epochs × ceil(n / batch_size), not n // batch_size.",
+                "constant_peak": "Your rate never changed: pass the schedule itself as the optimizer's rate, "
+                "keras.optimizers.SGD(learning_rate=warmup_cosine(...)), and the optimizer evaluates it at every "
+                "step.",
             },
         ),
     ),

@@ -388,6 +388,66 @@ def _warmup_cosine_case(peak, warmup_steps, total_steps, final=0.0, steps=None):
                       WARMUP_COSINE_MISTAKES)
 
 
+# fit_with_warmup_cosine (Keras) ------------------------------------------------------
+
+def _fit_run(X, y, w, b, epochs, batch_size, rates):
+    """SGD on the line w·x + b with the mean squared error, rows in order, ``rates[t]`` at step t (0-based).
+
+    Returns (w, b, losses): each epoch's loss is Keras' size-weighted mean of its batches' losses, each taken
+    before that batch's update, as fit's history reports it.
+    """
+    X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
+    n, step, losses = len(X), 0, []
+    w, b = float(w), float(b)
+    for _ in range(epochs):
+        total = 0.0
+        for start in range(0, n, batch_size):
+            xb, yb = X[start:start + batch_size], y[start:start + batch_size]
+            error = w * xb + b - yb
+            total += float(np.mean(error ** 2)) * len(xb) / n
+            w, b = w - rates[step] * 2 * float(np.mean(error * xb)), b - rates[step] * 2 * float(np.mean(error))
+            step += 1
+        losses.append(total)
+    return w, b, np.array(losses)
+
+
+def _plan_steps(n, epochs, batch_size, mistake=None):
+    return epochs * (n // batch_size if mistake == "floor_steps" else -(-n // batch_size))
+
+
+def _fit_with(X, y, w, b, peak, warmup_steps, epochs, batch_size, final=0.0, *, mistake=None):
+    steps = _plan_steps(len(X), epochs, batch_size)
+    total = epochs if mistake == "total_in_epochs" else _plan_steps(len(X), epochs, batch_size, mistake)
+    if mistake == "constant_peak":
+        rates = np.full(steps, float(peak))
+    else:
+        rates = warmup_cosine_values((peak, warmup_steps, total, final), np.arange(steps))
+    return _fit_run(X, y, w, b, epochs, batch_size, rates)
+
+
+def fit_with_warmup_cosine(X, y, w, b, peak, warmup_steps, epochs, batch_size, final=0.0):
+    """What fit gives: the plan's total_steps is the whole run, epochs × ceil(n / batch_size) steps."""
+    return _fit_with(X, y, w, b, peak, warmup_steps, epochs, batch_size, final)
+
+
+FIT_MISTAKES = {key: functools.partial(_fit_with, mistake=key)
+                for key in ("total_in_epochs", "floor_steps", "constant_peak")}
+
+
+def _fit_case(X, y, w, b, peak, warmup_steps, epochs, batch_size, final=0.0, data=None):
+    n = len(X)
+    data = data or f"{n} points X = {_text(X)}, y = {_text(y)}"
+    label = (f"{data}: from w = {w:g}, b = {b:g}, {epochs} epochs of batches of {batch_size} in order, warmup "
+             f"{warmup_steps} steps to {peak:g}, cosine to {final:g} at the last step")
+    args = (np.asarray(X, dtype=float), np.asarray(y, dtype=float), w, b, peak, warmup_steps, epochs, batch_size,
+            final)
+    return build_case(label, args, fit_with_warmup_cosine, FIT_MISTAKES)
+
+
+COMMUTE_DISTANCES, COMMUTE_TIMES = [1.0, 2.0, 3.0, 4.0], [6.96, 12.11, 16.77, 22.21]
+NOISY_X, NOISY_Y = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0], [3.1, 4.9, 7.2, 8.8, 11.1, 13.0, 14.9]
+
+
 # the cases ---------------------------------------------------------------------------
 
 _SAME_ARGMIN = ("any positive weight of the new loss scales every smoothed value by the same factor, which "
@@ -461,6 +521,12 @@ def public_cases():
             _warmup_cosine_case(0.001, 10, 50, 1e-5),
             _warmup_cosine_case(0.1, 0, 20),
         ],
+        "fit_with_warmup_cosine": [
+            _fit_case(NOISY_X, NOISY_Y, 0.0, 0.0, 0.01, 3, 6, 3, 0.0005,
+                      data=f"7 points near y = 2x + 1, X = {_text(NOISY_X)}, y = {_text(NOISY_Y)}"),
+            _fit_case(COMMUTE_DISTANCES, COMMUTE_TIMES, 0.23, -0.15, 0.02, 0, 8, 4,
+                      data="the four commutes (miles → minutes), one batch"),
+        ],
     }
 
 
@@ -482,6 +548,7 @@ def hidden_cases(rng):
                                  3 * decay_steps + int(rng.integers(1, decay_steps))}))
     warmup = int(rng.integers(2, 10))
     decay = int(rng.integers(warmup + 2, 40))
+    data = _line_data(rng)
     alpha = float(np.round(rng.uniform(0.05, 0.5), 2))
     start = float(np.round(rng.uniform(0.0, 0.01), 4)) + 0.001
     cos_steps = np.array(sorted({0, 1, warmup - 1, warmup, warmup + 1, warmup + decay // 2, decay, warmup + decay,
@@ -560,4 +627,24 @@ def hidden_cases(rng):
             _warmup_cosine_case(lr, warmup, warmup + decay, float(np.round(lr * alpha, 5))),
             _warmup_cosine_case(lr, 1, decay, 0.0),
         ],
+        "fit_with_warmup_cosine": [_fit_case(*data, *_fit_plan(rng, len(data[0])))],
     }
+
+
+def _line_data(rng):
+    """7 to 11 distinct points near a line in [-2, 3), rounded, and a start (w, b) away from the fit."""
+    n = int(rng.integers(7, 12))
+    X = np.sort(rng.choice(np.round(np.arange(-2.0, 3.0, 0.05), 2), size=n, replace=False))
+    y = np.round(rng.uniform(-3, 3) * X + rng.uniform(-3, 3) + rng.normal(scale=0.3, size=n), 3)
+    w, b = (float(v) for v in np.round(rng.uniform(-2, 2, size=2), 2))
+    return X, y, w, b
+
+
+def _fit_plan(rng, n):
+    """A stable peak rate (|x| < 3 keeps the curvature below 20), a warmup of 1 to 4 steps, 4 to 8 epochs of
+    batches that do not divide the n rows evenly, at least two whole ones (so that a plan counted in whole
+    batches and one counted in epochs both differ from the run, and from each other)."""
+    peak = float(np.round(rng.uniform(0.02, 0.06), 3))
+    batch_size = int(rng.choice([m for m in (2, 3, 4) if n % m and n // m >= 2]))
+    return peak, int(rng.integers(1, 5)), int(rng.integers(4, 9)), batch_size, float(
+        np.round(peak * rng.uniform(0.0, 0.2), 4))

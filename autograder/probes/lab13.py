@@ -6,7 +6,7 @@ time, alternately (state kept on the class rather than the object shows as two d
 ``random_trace`` reports properties of the draws (how many, inside the ranges, spread
 log-uniformly or uniformly, distinct, repeatable with the same generator) rather than the draws,
 which depend on how the sampling is written. ``schedule_values`` evaluates the Keras schedule the
-student builds. None of them computes an expected value: the grading process compares the reports
+student builds; ``fit_report`` calls the student's Keras training and hands back its numbers. None of them computes an expected value: the grading process compares the reports
 with the reference's.
 """
 
@@ -136,3 +136,18 @@ def schedule_values(warmup_cosine, args, steps):
         schedule = warmup_cosine(*args)
         values = [float(keras.ops.convert_to_numpy(schedule(int(step)))) for step in steps]
     return np.array(values, dtype=float)
+
+
+def fit_report(fit_with_warmup_cosine, *args):
+    """Calls the student's Keras training as the grader's fresh process would: (w, b, losses) as plain data."""
+    from autograder.probes.keras_state import as_in_a_fresh_process
+
+    with as_in_a_fresh_process():
+        result = fit_with_warmup_cosine(*args)
+    if not isinstance(result, (tuple, list)) or len(result) != 3:
+        return result
+    w, b, losses = result
+    try:
+        return float(np.asarray(w).reshape(())), float(np.asarray(b).reshape(())), np.asarray(losses, dtype=float)
+    except (TypeError, ValueError):
+        return result
