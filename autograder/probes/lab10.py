@@ -7,8 +7,10 @@ It reads the parameters through its own references to those arrays, so only an u
 place counts, and reports every parameter's displacement from its start after each step.
 
 ``descend_run`` hands the student's ``descend`` an optimizer of the probe's own (a plain step
-whose rate changes at every call) and a bowl's gradient. ``keras_run`` asks ``keras_optimizer``
-for the Keras twin of one of the student's optimizers and applies it to float64 variables.
+whose rate changes at every call) and a bowl's gradient. ``keras_training`` hands ``keras_train``
+one of the student's own optimizer objects and a small regression problem, and reads back the
+Keras run (the losses, the final weights); it also runs the student's NumPy optimizer on the same
+problem, for the feedback.
 
 The probes hold no update rule of the lab: the grading process compares their reports with the
 NumPy references' (``autograder.checks.lab10``).
@@ -102,32 +104,62 @@ def _mine(namespace, name, kwargs):
     return standing
 
 
-def keras_run(keras_optimizer, name, kwargs, start, grads, rates):
-    """``keras_optimizer(mine)`` applied to float64 variables, stepped like :func:`optimizer_run`.
+def _numbers(value):
+    """A returned tensor, variable or array as NumPy, its dtype kept (float32 must stay visible)."""
+    if hasattr(value, "numpy") and callable(value.numpy):
+        value = value.numpy()
+    if isinstance(value, (list, tuple)):
+        return np.array([_numbers(v) for v in value])
+    return np.asarray(value)
 
-    ``mine`` is the student's own ``name(**kwargs)`` (a stand-in with the same attributes where
-    their class is unfinished). The Keras optimizer is built with floatx float64, so that its
-    learning rate is stored exactly; the grader's settings come back afterwards.
+
+def _your_numpy_run(namespace, name, kwargs, X, y, kernel, bias, steps):
+    """The student's own NumPy ``name(**kwargs)`` on the same model, full batch, mean squared error; None if unfinished.
+
+    The gradients of the mean squared error of ŷ = X·kernel + bias are Lab 05's: 2/n·Xᵀ(ŷ − y) and 2·mean(ŷ − y).
+    """
+    cls = namespace.get(name)
+    if not isinstance(cls, type):
+        return None
+    try:
+        optimizer = cls(**kwargs)
+        params, losses = [np.array(kernel, dtype=np.float64), np.array([float(bias)])], []
+        for _ in range(steps):
+            error = X @ params[0] + params[1][0] - y
+            losses.append(float(np.mean(error ** 2)))
+            optimizer.step(params, [2 * X.T @ error / len(y), np.array([2 * np.mean(error)])])
+        return {"losses": np.array(losses), "kernel": params[0].copy(), "bias": float(params[1][0])}
+    except Exception:  # noqa: BLE001 - an unfinished or broken optimizer: its own check reports it
+        return None
+
+
+def keras_training(keras_train, name, kwargs, X, y, kernel, bias, steps):
+    """``keras_train(mine, X, y, kernel, bias, steps)`` as the grader's fresh process runs it, and its run read back.
+
+    ``mine`` is the student's own ``name(**kwargs)`` (a stand-in with the same attributes where their class is
+    unfinished). Beside the Keras run, the report holds what the student's own NumPy optimizer does on the
+    same model ("yours", or None): feedback only, the grade compares the Keras run with the reference.
 
     Returns:
-        ``{"optimizer": the class's name, "moves": (steps, total size)}``.
+        ``{"losses": (steps,), "kernel": (d,), "bias": float, "yours": ...}``, or a string saying why the
+        returned value could not be read.
     """
-    import keras
+    from autograder.probes.keras_state import as_in_a_fresh_process  # imports Keras: TensorFlow exercises only
 
-    from autograder.probes.keras_state import as_in_a_fresh_process
-
-    mine = _mine(getattr(keras_optimizer, "__globals__", {}), name, kwargs)
+    namespace = getattr(keras_train, "__globals__", {})
+    X, y, kernel = (np.array(a, dtype=np.float64) for a in (X, y, kernel))
+    mine = _mine(namespace, name, kwargs)
     with as_in_a_fresh_process():
-        keras.config.set_floatx("float64")
-        optimizer = keras_optimizer(mine)
-        if not isinstance(optimizer, keras.optimizers.Optimizer):
-            return f"keras_optimizer returned {type(optimizer).__name__}, expected a keras.optimizers object"
-        variables = [keras.Variable(np.array(p, dtype=np.float64), dtype="float64") for p in start]
-        origin = _flat([keras.ops.convert_to_numpy(v) for v in variables])
-        moves = []
-        for rate, step_grads in zip(rates, grads):
-            if rate is not None:
-                optimizer.learning_rate = float(rate)
-            optimizer.apply_gradients(zip([np.array(g, dtype=np.float64) for g in step_grads], variables))
-            moves.append(_flat([keras.ops.convert_to_numpy(v) for v in variables]) - origin)
-    return {"optimizer": type(optimizer).__name__, "moves": np.array(moves)}
+        value = keras_train(mine, X.copy(), y.copy(), kernel.copy(), float(bias), steps)
+    if not isinstance(value, (tuple, list)) or len(value) != 3:
+        return (f"keras_train returned {type(value).__name__}, expected a tuple (losses, kernel, bias): the "
+                "losses before each step, the final kernel and the final bias")
+    try:
+        losses, new_kernel, new_bias = (_numbers(v) for v in value)
+    except (TypeError, ValueError):
+        return "keras_train's (losses, kernel, bias) could not be read as numbers"
+    if new_bias.size != 1 or any(a.dtype.kind not in "biuf" for a in (losses, new_kernel, new_bias)):
+        return (f"keras_train returned a bias of shape {new_bias.shape} (expected one number), or values that are "
+                "not numbers")
+    return {"losses": losses, "kernel": new_kernel, "bias": new_bias.reshape(-1)[0],
+            "yours": _your_numpy_run(namespace, name, kwargs, X, y, kernel, bias, steps)}
