@@ -555,6 +555,10 @@ EQUIVALENT_MUTANTS = {
     "exactly on 2·stddev with probability 0",
     "ReLU.forward · swap_arguments · np.maximum(self.X, 0.0) → np.maximum(0.0, self.X)": "np.maximum is "
     "symmetric in its arguments",
+    # TensorFlow mutants (audit --tensorflow)
+    "keras_train · constant · False → True": "with batch_size=len(X) there is one batch: shuffle=True only "
+    "reorders the rows inside it, which changes the mean's summation order at 1e-16 (tests/test_lab07_keras.py)",
+    "keras_train · constant · 0 → 1 · #4": "verbose=1 prints a progress bar: output only, the same training",
 }
 
 
