@@ -1,5 +1,6 @@
-"""Lab 11 in Keras: the NumPy MLP and Adam step for step equal a float64 Keras model, the MNIST architectures'
-parameter counts, the offline fallback of data.digits, and make_dataset graded by behaviour."""
+"""Lab 11 in Keras: the NumPy MLP and Adam step for step equal a float64 Keras model; why Keras's Adam with Python
+float betas is 6e-6 off the formula (and exact with np.float64 betas); the MNIST architectures' parameter counts
+and the offline fallback of data.digits; keras_train graded against the trusted NumPy run of Keras's Adam."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from conftest import first_failure
 
 from autograder import checks, data
 from autograder.feedback import plain
+from autograder.demos import lab11 as demo
 from autograder.hidden import lab11 as ref
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -96,78 +98,204 @@ def test_mnist_is_used_when_keras_has_it(monkeypatch, tmp_path):
     assert images["source"] == "mnist" and images["X_train"].shape == (6, 784) and images["X_test"].max() == 1.0
 
 
-def test_keras_reaches_the_accuracy_band_on_the_digits():
-    """The notebook's Keras model (64-64-10, Adam 5e-3, 6 epochs of 32 through make_dataset): about 96 %."""
+def test_tensorflow_casts_a_python_float_through_float32():
+    """The notebook's explanation of Keras's Adam: ops.cast(0.999, float64) is float32(0.999); a np.float64 stays."""
+    assert float(keras.ops.cast(0.999, "float64")) == float(np.float32(0.999)) != 0.999
+    assert float(keras.ops.cast(np.float64(0.999), "float64")) == 0.999
+
+
+def _digits_run(epochs=3, count=200, learning_rate=3e-3, batch_size=32):
     digits = data.digits()
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input(shape=(64,)), keras.layers.Dense(64, activation="relu"),
-                              keras.layers.Dense(10)])
-    model.compile(optimizer=keras.optimizers.Adam(5e-3), jit_compile=False, metrics=["accuracy"],
+    X, y = digits["X_train"][:count], digits["y_train"][:count]
+    params, losses, orders = demo.train_numpy(
+        demo.initial_weights(0, hidden=16), X, y, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+        seed=0, iterate_batches=ref.iterate_batches, softmax_mlp_gradients=ref.softmax_mlp_gradients,
+        adam_update=ref.adam_update)
+    return X, y, params, losses, orders
+
+
+def test_keras_adam_with_python_float_betas_is_the_float32_powers_run():
+    """fit with Adam's default betas equals the trusted run (float32 β in β^t) to 1e-12, and is 1e-7 to 1e-4 off
+    the textbook formula's run: the notebook's rtol 2e-5 for the default betas is that gap."""
+    X, y, params, losses, orders = _digits_run()
+    keras_weights, keras_losses = demo.keras_adam_twin(X, y, demo.initial_weights(0, hidden=16), orders, 32, 3e-3)
+    trusted_weights, trusted_losses = ref.keras_train(X, y, demo.initial_weights(0, hidden=16), orders, 32, 3e-3)
+    np.testing.assert_allclose(keras_losses, trusted_losses, rtol=1e-12)
+    for theirs, trusted in zip(keras_weights, trusted_weights):
+        np.testing.assert_allclose(theirs, trusted, rtol=1e-10, atol=1e-13)
+    gap = np.max(np.abs(keras_losses / losses - 1))
+    assert 1e-7 < gap < 2e-5
+
+
+def test_keras_adam_with_float64_betas_is_the_formula():
+    X, y, params, losses, orders = _digits_run()
+    weights, keras_losses = demo.keras_adam_twin(X, y, demo.initial_weights(0, hidden=16), orders, 32, 3e-3,
+                                                 beta_1=np.float64(0.9), beta_2=np.float64(0.999))
+    np.testing.assert_allclose(keras_losses, losses, rtol=1e-12)
+    for theirs, mine in zip(weights, params):
+        np.testing.assert_allclose(theirs, mine, rtol=1e-10, atol=1e-13)
+
+
+def test_fit_reports_the_size_weighted_mean_of_the_batches_losses():
+    """train_numpy's losses are what fit reports, with a last batch smaller than the others (200 = 6·32 + 8)."""
+    X, y, params, losses, orders = _digits_run(epochs=1)
+    _, keras_losses = demo.keras_adam_twin(X, y, demo.initial_weights(0, hidden=16), orders, 32, 3e-3,
+                                           beta_1=np.float64(0.9), beta_2=np.float64(0.999))
+    assert len(X) % 32 and keras_losses[0] == pytest.approx(losses[0], rel=1e-12)
+
+
+def test_the_digits_network_reaches_the_accuracy_band():
+    """The notebook's run (64-64-10, Adam 3e-3, 10 epochs of 32): at least 95 % of the test images."""
+    digits = data.digits()
+    params, _, _ = demo.train_numpy(
+        demo.initial_weights(0), digits["X_train"], digits["y_train"], epochs=10, batch_size=32, learning_rate=3e-3,
+        seed=0, iterate_batches=ref.iterate_batches, softmax_mlp_gradients=ref.softmax_mlp_gradients,
+        adam_update=ref.adam_update)
+    assert ref.accuracy(digits["y_test"], demo.logits(params, digits["X_test"])) >= 0.95
+
+
+def test_the_labmodels_mnist_network_is_the_lab_s():
+    """The notebook sends MNIST training to labmodels' mnist_mlp: 784 → 128 → 64 → 10."""
+    from labmodels import models
+
+    model = models.build("mnist_mlp")
+    assert model.count_params() == 109_386
+    assert [layer.units for layer in model.layers] == [128, 64, 10]
+
+
+# keras_train: the graded Keras exercise -----------------------------------------------
+
+def keras_train(X, y, weights, orders, batch_size, learning_rate):
+    keras.config.set_floatx("float64")
+    model = keras.Sequential([keras.Input(shape=(X.shape[1],)), keras.layers.Dense(weights[0].shape[1],
+                              activation="relu"), keras.layers.Dense(weights[2].shape[1])])
+    model.set_weights(weights)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), jit_compile=False,
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    model.fit(make_dataset(digits["X_train"], digits["y_train"], 32, 0), epochs=6, shuffle=False, verbose=0)
-    assert model.evaluate(digits["X_test"], digits["y_test"], verbose=0)[1] >= 0.95
+    losses = []
+    for order in orders:
+        # shuffle=False only silences Keras's warning: a Dataset's order is its own.
+        losses += model.fit(tf.data.Dataset.from_tensor_slices((X[order], y[order])).batch(batch_size), epochs=1,
+                            shuffle=False, verbose=0).history["loss"]
+    return model.get_weights(), np.array(losses)
 
 
-# make_dataset: the graded Keras exercise ----------------------------------------------
-
-def make_dataset(X, y, batch_size, seed, drop_remainder=False):
-    dataset = tf.data.Dataset.from_tensor_slices((X, y)).shuffle(len(X), seed=seed)
-    return dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
-
-
-def dataset_from_indices(X, y, batch_size, seed, drop_remainder=False):
-    """Another valid pipeline: shuffle indices, gather the rows in a map."""
-    X, y = tf.constant(X), tf.constant(y)
-    index = tf.data.Dataset.range(len(X)).shuffle(len(X), seed=seed)
-    return index.batch(batch_size, drop_remainder=drop_remainder).map(lambda i: (tf.gather(X, i), tf.gather(y, i)))
-
-
-def batch_then_shuffle(X, y, batch_size, seed, drop_remainder=False):
-    return tf.data.Dataset.from_tensor_slices((X, y)).batch(batch_size, drop_remainder=drop_remainder).shuffle(
-        100, seed=seed)
+def keras_train_arrays(X, y, weights, orders, batch_size, learning_rate):
+    """fit on arrays with shuffle=False, jit_compile left at its default, betas spelled out, a list of losses."""
+    keras.config.set_floatx("float64")
+    model = keras.Sequential([keras.Input(shape=(X.shape[1],)), keras.layers.Dense(weights[0].shape[1],
+                              activation="relu"), keras.layers.Dense(weights[2].shape[1])])
+    model.set_weights(weights)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate, beta_1=0.9, beta_2=0.999),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    history = [model.fit(X[order], y[order], batch_size=batch_size, shuffle=False, verbose=0).history["loss"][0]
+               for order in orders]
+    return [w for w in model.get_weights()], history
 
 
-def no_reshuffle(X, y, batch_size, seed, drop_remainder=False):
-    return tf.data.Dataset.from_tensor_slices((X, y)).shuffle(len(X), seed=seed, reshuffle_each_iteration=False).batch(
-        batch_size, drop_remainder=drop_remainder)
+def keras_train_tape(X, y, weights, orders, batch_size, learning_rate):
+    """A GradientTape loop with apply_gradients, the size-weighted epoch mean by hand; float64 set first, or Adam's
+    learning-rate variable would be float32 (0.01 → 0.0099999998)."""
+    keras.config.set_floatx("float64")
+    variables = [tf.Variable(np.asarray(w, dtype=float)) for w in weights]
+    optimizer = keras.optimizers.Adam(learning_rate)
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    losses = []
+    for order in orders:
+        total = 0.0
+        for start in range(0, len(order), batch_size):
+            rows = order[start:start + batch_size]
+            with tf.GradientTape() as tape:
+                logits = tf.nn.relu(X[rows] @ variables[0] + variables[1]) @ variables[2] + variables[3]
+                loss = loss_fn(y[rows], logits)
+            optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+            total += float(loss) * len(rows)
+        losses.append(total / len(order))
+    return [v.numpy() for v in variables], np.array(losses)
 
 
-def no_shuffle(X, y, batch_size, seed, drop_remainder=False):
-    return tf.data.Dataset.from_tensor_slices((X, y)).batch(batch_size, drop_remainder=drop_remainder)
+def keras_train_float64_betas(X, y, weights, orders, batch_size, learning_rate):
+    """Adam's formula exactly (np.float64 betas): 6e-6 from Keras's default rounding, accepted."""
+    keras.config.set_floatx("float64")
+    model = keras.Sequential([keras.Input(shape=(X.shape[1],)), keras.layers.Dense(weights[0].shape[1],
+                              activation="relu"), keras.layers.Dense(weights[2].shape[1])])
+    model.set_weights(weights)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate, beta_1=np.float64(0.9), beta_2=np.float64(0.999)),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    losses = [model.fit(X[order], y[order], batch_size=batch_size, shuffle=False, verbose=0).history["loss"][0]
+              for order in orders]
+    return model.get_weights(), np.array(losses)
 
 
-def small_buffer(X, y, batch_size, seed, drop_remainder=False):
-    return tf.data.Dataset.from_tensor_slices((X, y)).shuffle(batch_size, seed=seed).batch(
-        batch_size, drop_remainder=drop_remainder)
+def _variant(*, floatx="float64", learning_rate=None, from_logits=True, orders_of=None, compile_each_epoch=False,
+             drop_remainder=False):
+    def train(X, y, weights, orders, batch_size, rate):
+        keras.config.set_floatx(floatx)
+        model = keras.Sequential([keras.Input(shape=(X.shape[1],)), keras.layers.Dense(weights[0].shape[1],
+                                  activation="relu"), keras.layers.Dense(weights[2].shape[1])])
+        model.set_weights(weights)
+
+        def compile_model():
+            model.compile(optimizer=keras.optimizers.Adam(*(() if learning_rate == "default" else (rate,))),
+                          loss=keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits))
+
+        compile_model()
+        losses = []
+        for k, order in enumerate(orders_of(orders, len(X)) if orders_of else orders):
+            if compile_each_epoch and k:
+                compile_model()
+            data = tf.data.Dataset.from_tensor_slices((X[order], y[order]))
+            losses += model.fit(data.batch(batch_size, drop_remainder=drop_remainder), shuffle=False,
+                                verbose=0).history["loss"]
+        return model.get_weights(), np.array(losses)
+    return train
 
 
-def always_drop(X, y, batch_size, seed, drop_remainder=False):
-    return make_dataset(X, y, batch_size, seed, drop_remainder=True)
-
-
-def never_drop(X, y, batch_size, seed, drop_remainder=False):
-    return make_dataset(X, y, batch_size, seed, drop_remainder=False)
-
-
-@pytest.mark.parametrize("implementation", [make_dataset, dataset_from_indices], ids=["slices", "indices"])
-def test_correct_datasets_pass(implementation):
-    assert first_failure(LAB, "make_dataset", implementation) is None
+@pytest.mark.parametrize("implementation", [keras_train, keras_train_arrays, keras_train_tape,
+                                            keras_train_float64_betas],
+                         ids=["datasets", "arrays", "tape", "float64_betas"])
+def test_correct_training_passes(implementation):
+    assert first_failure(LAB, "keras_train", implementation) is None
 
 
 @pytest.mark.parametrize(("implementation", "key"), [
-    (batch_then_shuffle, "batch_then_shuffle"), (no_reshuffle, "no_reshuffle"), (no_shuffle, "no_shuffle"),
-    (small_buffer, "small_buffer"), (always_drop, "dataset_always_drop"), (never_drop, "dataset_never_drop")],
-    ids=["batch_then_shuffle", "no_reshuffle", "no_shuffle", "small_buffer", "always_drop", "never_drop"])
-def test_each_dataset_mistake_fails_with_its_own_message(implementation, key):
-    feedback = first_failure(LAB, "make_dataset", implementation)
-    assert feedback is not None and feedback.startswith("Lab 11 · make_dataset"), feedback
-    messages = checks.load_lab(LAB).exercise("make_dataset").messages
-    assert plain(messages[key]) in feedback
-    assert not any(plain(m) in feedback for k, m in messages.items() if k != key)
+    (_variant(floatx="float32"), "float32"),
+    (_variant(learning_rate="default"), "default_learning_rate"),
+    (_variant(from_logits=False), "no_from_logits"),
+    (_variant(orders_of=lambda orders, n: [orders[0]] * len(orders)), "first_order_only"),
+    (_variant(orders_of=lambda orders, n: [np.arange(n)] * len(orders)), "data_order"),
+    (_variant(compile_each_epoch=True), "optimizer_per_epoch"),
+    (_variant(drop_remainder=True), "dropped_last_batch"),
+], ids=["float32", "default_learning_rate", "no_from_logits", "first_order_only", "data_order",
+        "optimizer_per_epoch", "dropped_last_batch"])
+def test_each_training_mistake_fails_with_its_own_message(implementation, key):
+    feedback = first_failure(LAB, "keras_train", implementation)
+    assert feedback is not None and feedback.startswith("Lab 11 · keras_train"), feedback
+    messages = checks.load_lab(LAB).exercise("keras_train").messages
+    assert plain(messages[key].split("{")[0]) in feedback, feedback
+    assert not any(plain(m.split("{")[0]) in feedback for k, m in messages.items() if k != key)
 
 
-def test_a_dataset_of_the_first_batch_only_gets_no_invented_cause():
-    feedback = first_failure(LAB, "make_dataset", lambda X, y, b, seed, drop_remainder=False: make_dataset(
-        X, y, b, seed).take(1))
+def test_fit_shuffling_the_arrays_gets_no_invented_cause():
+    """fit(X[order], y[order], batch_size) without shuffle=False reshuffles: wrong, and no named mistake."""
+    def shuffled_by_fit(X, y, weights, orders, batch_size, learning_rate):
+        keras.config.set_floatx("float64")
+        model = keras.Sequential([keras.Input(shape=(X.shape[1],)), keras.layers.Dense(weights[0].shape[1],
+                                  activation="relu"), keras.layers.Dense(weights[2].shape[1])])
+        model.set_weights(weights)
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        keras.utils.set_random_seed(1)
+        losses = [model.fit(X[o], y[o], batch_size=batch_size, verbose=0).history["loss"][0] for o in orders]
+        return model.get_weights(), np.array(losses)
+
+    feedback = first_failure(LAB, "keras_train", shuffled_by_fit)
     assert feedback is not None
-    assert not any(plain(m) in feedback for m in checks.load_lab(LAB).exercise("make_dataset").messages.values())
+    messages = checks.load_lab(LAB).exercise("keras_train").messages
+    assert not any(plain(m.split("{")[0]) in feedback for k, m in messages.items()
+                   if k not in ("epochs_run", "weight_shapes", "not_a_pair", "final_weights"))
+
+
+def test_a_training_that_returns_the_model_is_told_what_to_return():
+    feedback = first_failure(LAB, "keras_train", lambda X, y, w, o, b, lr: (w, None, None))
+    assert feedback is not None and "must return (weights, losses)" in feedback

@@ -1,21 +1,24 @@
 """Lab 11 · mini-batches and digit classification: the exercises and what each known mistake teaches.
 
-The batch iterator and the Keras dataset are judged by behaviour, not by one order of examples:
-the probes of ``autograder.probes.lab11`` record which rows every batch of three epochs held, and
+The batch iterator is judged by behaviour, not by one order of examples: the probe
+``autograder.probes.lab11.batch_rows`` records which rows every batch of three epochs held, and
 ``_compare_batches`` reduces a record to what it shows (``batch_features``): the batches' sizes,
 rows that are no rows of the data, examples seen twice in an epoch, X and y still paired, each
 epoch in the data's order or not, the same order every epoch, batches that are runs of consecutive
-rows, an order only shuffled locally (a shuffle buffer smaller than the data), and whether every
-epoch drew from the given generator. Two records match when they show the same; so any valid use
-of ``rng`` passes, and a known mistake is named when the student's record shows what the mistake's
-shows on every case.
+rows, an order only shuffled locally, and whether every epoch drew from the given generator. Two
+records match when they show the same; so any valid use of ``rng`` passes, and a known mistake is
+named when the student's record shows what the mistake's shows on every case.
+
+The Keras exercise, ``keras_train``, trains the network over given epochs' orders; the grading
+process compares its final weights and loss history with a trusted NumPy run of Keras's Adam
+(``autograder.hidden.lab11``), to 1e-10.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from autograder.checks.core import Exercise, Lab, format_value
+from autograder.checks.core import Exercise, Lab, compare_numbers, format_value
 
 UNKNOWN = -1  # as in autograder.probes.lab11
 
@@ -166,21 +169,61 @@ _ITERATOR_MESSAGES = {
     "same consecutive rows each epoch. Shuffle the examples first (rng.permutation(n)), then cut batches.",
 }
 
-_DATASET_MESSAGES = {
-    "batch_then_shuffle": "Your dataset batches first and shuffles after: .batch(b).shuffle(…) shuffles whole "
-    "batches, so the same examples always travel together. Shuffle the examples, then batch: "
-    ".shuffle(len(X), seed=seed).batch(batch_size).",
-    "no_reshuffle": "Every epoch came in the same order: reshuffle_each_iteration=False freezes the first "
-    "shuffle. Leave it at its default (True), so each pass over the dataset draws a new order.",
-    "no_shuffle": "The examples came in the data's order: add .shuffle(len(X), seed=seed) before .batch.",
-    "small_buffer": "Your order is only shuffled locally: no example came out more than batch_size − 1 places "
-    "early. shuffle's buffer_size is how many examples it draws from; with buffer_size=batch_size the "
-    "first batch can only hold the first examples. Use buffer_size=len(X) (the data fits in memory).",
-    "dataset_always_drop": "The last, smaller batch is missing although drop_remainder=False: pass "
-    "drop_remainder on to .batch(batch_size, drop_remainder=drop_remainder).",
-    "dataset_never_drop": "With drop_remainder=True the last, smaller batch should be left out: pass it on to "
-    ".batch(batch_size, drop_remainder=drop_remainder).",
-}
+def _say(exercise: Exercise, key: str, **details) -> str:
+    return exercise.messages[key].format(**details).rstrip(".")
+
+
+def _training_arrays(value):
+    """(weights, losses) as a list of arrays and an array, or None when ``value`` is not such a pair."""
+    if not isinstance(value, (tuple, list)) or len(value) != 2 or not isinstance(value[0], (tuple, list)):
+        return None
+    try:
+        weights = [np.asarray(w) for w in value[0]]
+        losses = np.asarray(value[1])
+    except (TypeError, ValueError):
+        return None
+    if losses.ndim != 1 or any(a.dtype.kind not in "biuf" for a in [*weights, losses]):
+        return None
+    return weights, losses
+
+
+def _compare_training(received, expected, exercise: Exercise) -> str | None:
+    """keras_train's (weights, losses): the shapes, then every loss and weight within rtol 1e-10.
+
+    float64 Keras reproduces the trusted NumPy run to about 1e-15; float32 is off by about 1e-7, so the
+    tolerance is 1e-10 whatever the dtype, and a run within 1e-3 that is not within 1e-10 (or any float32
+    array) is named as float32.
+    """
+    got, want = _training_arrays(received), _training_arrays(expected)
+    if got is None:
+        return _say(exercise, "not_a_pair", received=format_value(received))
+    (weights, losses), (reference_weights, reference_losses) = got, want
+    shapes, reference_shapes = [w.shape for w in weights], [w.shape for w in reference_weights]
+    if shapes != reference_shapes:
+        return _say(exercise, "weight_shapes", got=shapes, expected=reference_shapes)
+    if len(losses) != len(reference_losses):
+        return _say(exercise, "epochs_run", ran=len(losses), expected=len(reference_losses))
+    values = np.concatenate([losses.astype(float)] + [w.astype(float).ravel() for w in weights])
+    reference = np.concatenate([reference_losses] + [w.ravel() for w in reference_weights])
+    if compare_numbers(values, reference, exercise) is None:
+        return None
+    low_precision = any(a.dtype.kind == "f" and a.dtype.itemsize < 8 for a in [*weights, losses])
+    if low_precision or np.all(np.abs(values - reference) <= 1e-3 * np.abs(reference) + 1e-6):
+        return _say(exercise, "float32")
+    reason = compare_numbers(losses.astype(float), reference_losses, exercise)
+    if reason:
+        return f"the loss history differs: {reason}"
+    return _say(exercise, "final_weights")
+
+
+def _show_training(value) -> str:
+    """Feedback shows the losses and the weights' shapes, not every weight."""
+    got = _training_arrays(value)
+    if got is None:
+        return format_value(value)
+    weights, losses = got
+    return f"losses {format_value(losses)}, weights of shapes {[w.shape for w in weights]}"
+
 
 LAB = Lab(
     id="11_minibatches",
@@ -306,16 +349,46 @@ LAB = Lab(
             },
         ),
         Exercise(
-            name="make_dataset",
-            points=2,
-            summary="a tf.data.Dataset of (X_batch, y_batch): shuffled with seed before batching, reshuffled each "
-                    "epoch, prefetched",
+            name="keras_train",
+            points=3,
+            summary="the d-h-k ReLU network trained by Keras (float64, Adam, fit) over the given epochs' orders: "
+                    "the final weights and fit's loss per epoch",
+            rtol=1e-10,
+            atol=1e-12,
+            rtol_float32=1e-10,
             time_limit=60.0,
             profile="tensorflow",
-            probe="lab11.dataset_rows",
-            compare=_compare_batches,
-            show=_show_batches,
-            messages=_DATASET_MESSAGES,
+            probe="lab11.keras_training",
+            compare=_compare_training,
+            show=_show_training,
+            messages={
+                "float32": "Your numbers agree with the float64 run to only about 7 digits: Keras computed in "
+                "float32, its default. Call keras.config.set_floatx(\"float64\") inside keras_train, before "
+                "building the model (the notebook's own cells are not run by the grader), and set the weights "
+                "with model.set_weights.",
+                "default_learning_rate": "Your run took Adam's default step, 0.001: pass the learning rate on, "
+                "keras.optimizers.Adam(learning_rate).",
+                "no_from_logits": "Your loss read the network's outputs as probabilities: the last Dense layer "
+                "gives logits (no softmax), so the loss is SparseCategoricalCrossentropy(from_logits=True). With "
+                "from_logits=False Keras clips the outputs to [1e-7, 1 − 1e-7] and takes their log.",
+                "first_order_only": "Every epoch used the first epoch's order: take orders[k] for epoch k, one "
+                "fit (or one pass of your loop) per order.",
+                "data_order": "Your batches followed the data's order, not the given orders: epoch k trains on "
+                "X[orders[k]], y[orders[k]], cut into batches in that order.",
+                "optimizer_per_epoch": "Adam started afresh every epoch: its step counter and running averages "
+                "were reset, as a new keras.optimizers.Adam per epoch (compile inside the loop) does. Compile "
+                "once, before the first epoch, so that one Adam state runs through the whole training.",
+                "dropped_last_batch": "The last, smaller batch of every epoch is missing: batch without "
+                "drop_remainder, so an epoch visits every example.",
+                "not_a_pair": "keras_train must return (weights, losses): the list [W1, b1, W2, b2] of "
+                "model.get_weights() and the array of fit's loss per epoch; got {received}.",
+                "weight_shapes": "your weights have the shapes {got}, expected {expected}: return "
+                "model.get_weights() of the Dense(h, relu) and Dense(k) layers, kernels as (inputs, units).",
+                "epochs_run": "your loss history has {ran} entries, expected {expected}: one per order in "
+                "orders, each the loss fit reports for that epoch.",
+                "final_weights": "the losses are right, but the weights are not those after the last epoch: "
+                "return model.get_weights() after training.",
+            },
         ),
     ),
 )

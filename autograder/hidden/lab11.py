@@ -16,7 +16,7 @@ import numpy as np
 
 from autograder.checks.lab11 import _blocks, _local, batch_features
 from autograder.hidden import build_case
-from autograder.probes.lab11 import batch_rows, passes
+from autograder.probes.lab11 import batch_rows
 
 
 def _f(values) -> np.ndarray:
@@ -411,96 +411,122 @@ def _pair_case(cm, label=None):
     return build_case(label, args, most_confused_pair, PAIR_MISTAKES)
 
 
-# make_dataset (Keras) ----------------------------------------------------------------
-# The expected records come from NumPy stand-ins of tf.data pipelines: a pass over a dataset that
-# shuffles all n examples is a uniform permutation; the grading process judges what a record shows
-# (batch_features), never TensorFlow's own order, so a stand-in's random order is as good as any.
+# keras_train (Keras) -----------------------------------------------------------------
+# The trusted run is NumPy doing what Keras does: the network's forward and backward pass are
+# softmax_mlp_gradients's; Keras's Adam (keras/src/optimizers/adam.py) updates m += (g − m)(1 − β₁) and
+# v += (g² − v)(1 − β₂) with the betas as float64, but forms β₁ᵗ and β₂ᵗ from ops.cast(beta, float64) of
+# a Python float, which TensorFlow converts through float32 (0.999 → 0.99900001287); fit's loss for an
+# epoch is the mean of its batches' losses weighted by their sizes, each taken before that batch's step.
 
-class _Pipeline:
-    """An iterable of (X_batch, y_batch): each pass draws an order with ``order(rng, n)``, then batches it."""
-
-    def __init__(self, X, y, batch_size, seed, drop_remainder, order, batch_first=False):
-        self.X, self.y, self.batch_size, self.drop = np.asarray(X), np.asarray(y), batch_size, drop_remainder
-        self.rng, self.order, self.batch_first = np.random.default_rng(seed), order, batch_first
-
-    def __iter__(self):
-        n = len(self.X)
-        if self.batch_first:
-            starts = list(range(0, n - n % self.batch_size if self.drop else n, self.batch_size))
-            for start in self.rng.permutation(starts):
-                yield self.X[start:start + self.batch_size], self.y[start:start + self.batch_size]
-            return
-        yield from _batches(self.X, self.y, self.batch_size, self.order(self.rng, n), self.drop)
+def _float32(value: float) -> float:
+    return float(np.float32(value))
 
 
-def _buffer_order(size):
-    """The order of tf.data's shuffle(size): draw one of the ``size`` buffered examples, refill from the data."""
-    def order(rng, n):
-        buffer, out, following = list(range(min(size, n))), [], min(size, n)
-        while buffer:
-            out.append(buffer.pop(int(rng.integers(len(buffer)))))
-            if following < n:
-                buffer.append(following)
-                following += 1
-        return np.array(out, dtype=np.int64)
-    return order
+def _probability_gradients(X, labels, W1, b1, W2, b2):
+    """SparseCategoricalCrossentropy(from_logits=False) on the logits: Keras clips them to [1e-7, 1 − 1e-7],
+    takes their log and applies the softmax cross-entropy to that (keras/src/backend/tensorflow/nn.py)."""
+    X, W1, b1, W2, b2 = (_f(a) for a in (X, W1, b1, W2, b2))
+    labels = np.asarray(labels, dtype=int)
+    n, rows = len(X), np.arange(len(X))
+    z1 = X @ W1 + b1
+    h = np.maximum(z1, 0)
+    z = h @ W2 + b2
+    eps = 1e-7
+    clipped = np.clip(z, eps, 1 - eps)
+    log_p = _log_softmax(np.log(clipped))
+    loss = float(-np.mean(log_p[rows, labels]))
+    delta = np.exp(log_p)
+    delta[rows, labels] -= 1
+    delta = delta / n / clipped * ((z >= eps) & (z <= 1 - eps))
+    delta1 = (delta @ W2.T) * (z1 > 0)
+    return loss, X.T @ delta1, delta1.sum(axis=0), h.T @ delta, delta.sum(axis=0)
 
 
-def _permutation(rng, n):
-    return rng.permutation(n)
+def _keras_adam_run(X, y, weights, orders, batch_size, learning_rate, *, rounded_betas=True, reset=False,
+                    drop_remainder=False, gradients=softmax_mlp_gradients):
+    """(weights, losses) of fit over the epochs' orders, with Keras's Adam (β = 0.9, 0.999, ε = 1e-7)."""
+    X, y = _f(X), np.asarray(y, dtype=int)
+    beta_1, beta_2 = 0.9, 0.999
+    power_1, power_2 = (_float32(beta_1), _float32(beta_2)) if rounded_betas else (beta_1, beta_2)
+    params = [_f(w).copy() for w in weights]
+    m, v, t, losses = [np.zeros_like(p) for p in params], [np.zeros_like(p) for p in params], 0, []
+    for order in orders:
+        if reset:
+            m, v, t = [np.zeros_like(p) for p in params], [np.zeros_like(p) for p in params], 0
+        order = np.asarray(order, dtype=int)
+        stop = len(order) - len(order) % batch_size if drop_remainder else len(order)
+        total, seen = 0.0, 0
+        for start in range(0, stop, batch_size):
+            rows = order[start:start + batch_size]
+            loss, *grads = gradients(X[rows], y[rows], *params)
+            total, seen, t = total + loss * len(rows), seen + len(rows), t + 1
+            alpha = learning_rate * np.sqrt(1 - power_2 ** t) / (1 - power_1 ** t)
+            for i, g in enumerate(grads):
+                m[i] = m[i] + (g - m[i]) * (1 - beta_1)
+                v[i] = v[i] + (g * g - v[i]) * (1 - beta_2)
+                params[i] = params[i] - m[i] * alpha / (np.sqrt(v[i]) + 1e-7)
+        losses.append(total / seen)
+    return tuple(params), np.array(losses)
 
 
-def _frozen(rng, n):
-    return np.random.default_rng(7).permutation(n)
+def keras_train(X, y, weights, orders, batch_size, learning_rate):
+    return _keras_adam_run(X, y, weights, orders, batch_size, learning_rate)
 
 
-def _stand_in(order=_permutation, batch_first=False, drop=None, buffer=False):
-    def make_dataset(X, y, batch_size, seed, drop_remainder=False):
-        chosen = _buffer_order(batch_size) if buffer else order
-        return _Pipeline(X, y, batch_size, seed, drop_remainder if drop is None else drop, chosen, batch_first)
-    return make_dataset
+def _first_order_every_epoch(X, y, weights, orders, batch_size, learning_rate):
+    return _keras_adam_run(X, y, weights, [orders[0]] * len(orders), batch_size, learning_rate)
 
 
-make_dataset = _stand_in()
+def _data_order(X, y, weights, orders, batch_size, learning_rate):
+    return _keras_adam_run(X, y, weights, [np.arange(len(X))] * len(orders), batch_size, learning_rate)
 
-DATASET_MISTAKES = {
-    "batch_then_shuffle": _stand_in(batch_first=True),
-    "no_reshuffle": _stand_in(order=_frozen),
-    "no_shuffle": _stand_in(order=lambda rng, n: np.arange(n)),
-    "small_buffer": _stand_in(buffer=True),
-    "dataset_always_drop": _stand_in(drop=True),
-    "dataset_never_drop": _stand_in(drop=False),
+
+KERAS_MISTAKES = {
+    "default_learning_rate": lambda X, y, w, o, b, lr: _keras_adam_run(X, y, w, o, b, 0.001),
+    "no_from_logits": lambda *args: _keras_adam_run(*args, gradients=_probability_gradients),
+    "first_order_only": _first_order_every_epoch,
+    "data_order": _data_order,
+    "optimizer_per_epoch": lambda *args: _keras_adam_run(*args, reset=True),
+    "dropped_last_batch": lambda *args: _keras_adam_run(*args, drop_remainder=True),
+}
+
+KERAS_ALTERNATIVES = {
+    # Adam's formula with β₁ᵗ, β₂ᵗ in float64 (betas passed as np.float64, or an Adam of one's own): 6e-6 apart
+    "float64 powers of the betas": lambda *args: _keras_adam_run(*args, rounded_betas=False),
 }
 
 
-def _dataset_report(fn, X, y, batch_size, seed, drop_remainder=None):
-    options = {} if drop_remainder is None else {"drop_remainder": drop_remainder}
-    return passes(fn(X, y, batch_size, seed, **options), X, y, batch_size)
+def _keras_case(X, y, weights, orders, batch_size, learning_rate, what):
+    n, d = np.shape(X)
+    hidden, classes = np.shape(weights[2])
+    label = (f"{what}: a {d}-{hidden}-{classes} network, {len(orders)} epochs over {n} examples in batches of "
+             f"{batch_size}, learning_rate = {learning_rate:g}")
+    args = (_f(X), np.asarray(y, dtype=np.int64), [_f(w) for w in weights],
+            [np.asarray(o, dtype=np.int64) for o in orders], batch_size, learning_rate)
+    return build_case(label, args, keras_train, KERAS_MISTAKES, alternatives=KERAS_ALTERNATIVES)
 
 
-def _dataset_case(X, y, batch_size, seed, drop_remainder=None):
-    kwargs = {} if drop_remainder is None else {"drop_remainder": drop_remainder}
-    for attempt in range(20):
-        if _generic(_dataset_report(make_dataset, X, y, batch_size, seed + attempt, **kwargs)):
-            break
-    seed += attempt
-    label = (f"X of shape {np.shape(X)}, y = {len(y)} distinct labels, batch_size = {batch_size}, seed = {seed}"
-             + ("" if drop_remainder is None else f", drop_remainder = {drop_remainder}")
-             + "; three passes over the dataset")
-    return _telling(build_case(label, (X, y, batch_size, seed),
-                               lambda *a, **k: _dataset_report(make_dataset, *a, **k),
-                               {key: functools.partial(_dataset_report, fn) for key, fn in DATASET_MISTAKES.items()},
-                               kwargs))
+def _keras_weights(rng, d, hidden, classes):
+    return [rng.normal(0, np.sqrt(2 / d), (d, hidden)), np.round(rng.normal(0, 0.1, hidden), 3),
+            rng.normal(0, np.sqrt(1 / hidden), (hidden, classes)), np.round(rng.normal(0, 0.1, classes), 3)]
+
+
+def _orders(rng, n, epochs):
+    return [rng.permutation(n) for _ in range(epochs)]
+
+
+def _digit_rows(count):
+    """The first ``count`` training images of the 8×8 digits (pixels in [0, 1]) and their labels."""
+    from autograder import data
+
+    digits = data.digits()
+    return digits["X_train"][:count], digits["y_train"][:count]
 
 
 # the cases ---------------------------------------------------------------------------
 
 EQUIVALENT_MUTANTS = {
     # The Keras exercise's, found by `python -m autograder audit LAB --tensorflow` (not audited by default):
-    ('make_dataset · drop_statement · import tensorflow as tf → pass'):
-        ("the notebook's Keras section imports tensorflow as tf at the top level, and the grader "
-         "defines that import before the exercise: the function's own import is a convenience, "
-         'not a dependency'),
     "softmax_mlp_gradients · swap_arguments · np.maximum(z1, 0) → np.maximum(0, z1)": "np.maximum is symmetric in "
     "its two arguments",
 }
@@ -551,9 +577,12 @@ def public_cases():
             _pair_case([[5, 1, 0], [3, 4, 0], [0, 3, 6]], label="a 3×3 matrix, two entries tied at 3"),
             _pair_case(confusion_matrix(labels, predicted, 10), label="the ten digits' matrix above"),
         ],
-        "make_dataset": [
-            _dataset_case(_rows(20, 3), _labels(20), 6, 0),
-            _dataset_case(_rows(20, 3), _labels(20), 6, 0, drop_remainder=True),
+        "keras_train": [
+            _keras_case(*_digit_rows(10), _keras_weights(np.random.default_rng(0), 64, 4, 10),
+                        _orders(np.random.default_rng(1), 10, 2), 4, 0.01, "the first 10 training digits"),
+            _keras_case(_quarters(rng, (9, 3), 0.0, 1.0), [0, 1, 2, 0, 1, 2, 0, 1, 2],
+                        _keras_weights(np.random.default_rng(2), 3, 5, 3), _orders(np.random.default_rng(3), 9, 3),
+                        4, 0.05, "9 examples of 3 features, 3 classes"),
         ],
     }
 
@@ -669,14 +698,16 @@ def _hidden_pair_cases(rng):
             _pair_case(lower.tolist(), label=f"a plain list: cm = {_text(lower)}")]
 
 
-def _hidden_dataset_cases(rng, seeds):
-    n = int(rng.integers(21, 31))
-    size = int(rng.choice([b for b in range(3, 7) if n % b]))
-    return [
-        _dataset_case(_rows(n, 3, rng.integers(0, 50)), _labels(n, rng), size, seeds[0]),
-        _dataset_case(_rows(n, 2), _labels(n, rng), size, seeds[1], drop_remainder=True),
-        _dataset_case(_rows(n, 4, shape=(2, 2)), _labels(n, rng), size, seeds[2], drop_remainder=False),
-    ]
+def _hidden_keras_cases(rng):
+    cases = []
+    for what in ("random inputs", "random inputs, another draw"):
+        n, d = int(rng.integers(9, 15)), int(rng.integers(2, 6))
+        hidden, classes, epochs = int(rng.integers(3, 7)), int(rng.integers(2, 5)), int(rng.integers(2, 4))
+        batch_size = int(rng.choice([b for b in range(3, 6) if n % b]))
+        X, y = np.round(rng.uniform(0, 1, (n, d)), 3), rng.integers(0, classes, n)
+        cases.append(_keras_case(X, y, _keras_weights(rng, d, hidden, classes), _orders(rng, n, epochs), batch_size,
+                                 float(np.round(rng.uniform(0.005, 0.05), 4)), what))
+    return cases
 
 
 def hidden_cases(rng):
@@ -698,5 +729,5 @@ def hidden_cases(rng):
         "accuracy": _hidden_accuracy_cases(rng),
         "confusion_matrix": _hidden_confusion_cases(rng),
         "most_confused_pair": _hidden_pair_cases(rng),
-        "make_dataset": _hidden_dataset_cases(rng, seeds[7:]),
+        "keras_train": _hidden_keras_cases(rng),
     }

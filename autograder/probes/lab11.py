@@ -1,11 +1,11 @@
-"""Lab 11 probes: run a batch iterator (NumPy) or a ``tf.data.Dataset`` (Keras) for a few epochs, report the rows.
+"""Lab 11 probes: run a batch iterator for a few epochs and report the rows; run the Keras training, report it.
 
-Both probes hand the student's code a data set whose rows can be told apart (every row of X, and
-every label of y, occurs once) and record, for every epoch, which row of X and which row of y each
-batch held, and the batches' sizes. ``batch_rows`` also records whether each epoch drew from the
-generator it was given. They judge nothing and hold no answer: the grading process reads the
-record (``autograder.checks.lab11``) and compares what it shows (every example once, X and y
-paired, batch sizes, order within and across epochs) with the reference's record.
+``batch_rows`` hands the student's iterator a data set whose rows can be told apart (every row of X,
+and every label of y, occurs once) and records, for every epoch, which row of X and which row of y
+each batch held, the batches' sizes, and whether each epoch drew from the generator it was given.
+``keras_training`` calls ``keras_train`` with Keras's settings of a fresh process and hands back its
+weights and losses as arrays. They judge nothing and hold no answer: the grading process compares
+the record (``autograder.checks.lab11``) or the trained weights with the reference's.
 """
 
 from __future__ import annotations
@@ -76,41 +76,35 @@ def batch_rows(iterate_batches, X, y, batch_size, seed, shuffle=None, drop_remai
     return report
 
 
-def dataset_rows(make_dataset, X, y, batch_size, seed, drop_remainder=None, epochs=3):
-    """Builds ``make_dataset(X, y, batch_size, seed, ...)`` once (with Keras' settings of a fresh process) and
-    iterates it ``epochs`` times.
+def keras_training(keras_train, X, y, weights, orders, batch_size, learning_rate):
+    """Calls the student's ``keras_train`` as the grader's fresh process would (Keras in float32 until the
+    function sets float64) and returns what it returned, tensors as NumPy arrays with their dtypes kept.
 
     Returns:
-        ``{"n", "batch_size", "epochs": [{"x", "y", "sizes", "error"}, ...]}``: :func:`batch_rows`'s record
-        without ``rng_used``.
+        ``(weights, losses)``: a tuple of arrays and an array, when the function returned a pair of that
+        kind; anything else as it came.
     """
     from autograder.probes.keras_state import as_in_a_fresh_process  # imports Keras: TensorFlow exercises only
 
-    options = {} if drop_remainder is None else {"drop_remainder": drop_remainder}
     with as_in_a_fresh_process():
-        dataset = make_dataset(X, y, batch_size, seed, **options)
-    return passes(dataset, X, y, batch_size, epochs)
-
-
-def passes(dataset, X, y, batch_size, epochs=3):
-    """``{"n", "batch_size", "epochs": [...]}``: ``epochs`` passes over an iterable of (X_batch, y_batch) pairs."""
-    return {"n": len(X), "batch_size": int(batch_size),
-            "epochs": [_epoch(_numpy_batches(dataset), X, y) for _ in range(epochs)]}
-
-
-def _numpy_batches(dataset):
-    """The pairs of one pass over ``dataset``, as NumPy arrays (a tf.data element is a pair of tensors)."""
-    for item in dataset:
-        if isinstance(item, (tuple, list)) and len(item) == 2:
-            yield tuple(_numpy(part) for part in item)
-        else:
-            yield item
+        value = keras_train(X, y, [np.array(w) for w in weights], [np.array(o) for o in orders], batch_size,
+                            learning_rate)
+    if not isinstance(value, (tuple, list)) or len(value) != 2 or not isinstance(value[0], (tuple, list)):
+        return value
+    return tuple(_numpy(w) for w in value[0]), _numpy(value[1])
 
 
 def _numpy(value):
+    """A tensor or a list of numbers as a NumPy array (its dtype kept); anything else as it came."""
     if hasattr(value, "numpy") and callable(value.numpy):
         try:
             return value.numpy()
         except Exception:  # noqa: BLE001 - what cannot be read is judged as it came
             return value
+    if isinstance(value, (list, tuple)):
+        try:
+            array = np.asarray(value)
+        except (TypeError, ValueError):
+            return value
+        return array if array.dtype.kind in "biuf" else value
     return value
