@@ -180,9 +180,9 @@ def _sum_over_global(squared, size):
 mirrored_train_step = _mirrored(_global_average)
 
 
-def _mirrored_keras_loss(divide_by_replicas=False):
+def _mirrored_keras_loss(divide_by_replicas=False, dtype="float64"):
     """A Keras loss inside strategy.run: it divides its mean by the replicas itself (float64, for the 1e-9)."""
-    loss_fn = keras.losses.MeanSquaredError(dtype="float64")
+    loss_fn = keras.losses.MeanSquaredError(dtype=dtype)
 
     def mirrored_train_step(strategy, model, optimizer, x, y, global_batch_size):
         def replica_step(x, y):
@@ -439,3 +439,8 @@ def test_global_norm_clipping_moves_as_keras_global_clipnorm():
     for k, o, c, r in zip(keras_vars, ours, clipped, reference):
         np.testing.assert_allclose(k.numpy(), o.numpy(), rtol=1e-6)
         np.testing.assert_allclose(c.numpy(), r.numpy(), rtol=1e-6)
+
+
+def test_a_keras_loss_left_in_float32_is_named_in_the_mirrored_step():
+    feedback = first_failure(LAB, "mirrored_train_step", _mirrored_keras_loss(dtype=None), seeds=ONE)
+    assert feedback is not None and 'MeanSquaredError(dtype="float64")' in feedback, feedback

@@ -32,10 +32,11 @@ def test_loss_scale_optimizer_defaults():
     assert float(optimizer.scale_loss(tf.constant(1.0))) == 2.0**15
 
 
-def test_an_inf_gradient_skips_the_step_and_halves_the_scale():
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_an_inf_or_nan_gradient_skips_the_step_and_halves_the_scale(bad):
     weights = keras.Variable([1.0, 2.0])
     optimizer = keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD(0.5))
-    optimizer.apply([tf.constant([np.inf, 1.0])], [weights])
+    optimizer.apply([tf.constant([bad, 1.0])], [weights])
     np.testing.assert_array_equal(weights.numpy(), [1.0, 2.0])
     assert float(optimizer.dynamic_scale) == 2.0**14
 
@@ -89,3 +90,16 @@ def test_add_n_of_an_empty_model_losses_raises_where_sum_gives_zero():
     assert model.losses == [] and sum(model.losses) == 0
     with pytest.raises(ValueError, match="at least one Tensor"):
         tf.add_n(model.losses)
+
+
+def test_a_keras_loss_computes_in_its_own_dtype():
+    y = tf.constant([[1.0], [2.0]], tf.float64)
+    assert keras.losses.MeanSquaredError()(y, y * 3).dtype == tf.float32
+    assert keras.losses.MeanSquaredError(dtype="float64")(y, y * 3).dtype == tf.float64
+
+
+def test_float16_holds_nothing_below_6e_8_and_nothing_above_65504():
+    assert np.float16(1e-8) == 0 and np.float16(6e-8) > 0
+    assert np.finfo(np.float16).max == 65504
+    with np.errstate(over="ignore"):
+        assert np.isinf(np.float16(65536.0))
