@@ -1,8 +1,10 @@
 """Lab 06 · normalization, exploding and vanishing gradients: the exercises and what each known mistake teaches.
 
-The Keras exercise ``build_normalized_model`` is judged through the probe
-``autograder.probes.lab06.normalized_model``, which reports the model's first and last layers,
-their statistics and the model's outputs; ``_compare_model`` names the first thing that differs.
+The Keras exercise ``fit_normalized_model`` is judged through the probe
+``autograder.probes.lab06.normalized_fit``, which reports the trained model's first and last layers,
+their statistics, the trained Dense weights, the loss history and the model's outputs;
+``_compare_model`` compares them with a NumPy run of the same training and names the first thing
+that differs.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ def _compare_epoch(received, expected, exercise: Exercise) -> str | None:
     return None if int(received) == expected else f"returned epoch {int(received)}, expected epoch {expected}"
 
 
-_REPORT = ("first", "last", "x_mean", "x_variance", "y_mean", "y_variance", "normalized", "output", "dtype")
+_REPORT = ("first", "last", "x_mean", "x_variance", "y_mean", "y_variance", "kernel", "bias", "normalized",
+           "output", "dtype", "loss")
 
 
 def _say(exercise: Exercise, key: str, **details) -> str:
@@ -41,10 +44,11 @@ def _close(received, expected, rtol) -> bool:
 
 
 def _compare_model(received, expected, exercise: Exercise) -> str | None:
-    """The probe's report, in order: layer kinds, then statistics, normalized inputs and outputs to rtol 1e-10.
+    """The probe's report, in order: layer kinds, epochs run, then every number to rtol 1e-10.
 
-    float64 Keras reproduces NumPy to about 1e-15; float32 to about 1e-7: a report that agrees to
-    1e-5 but not to 1e-10, or that says float32, is named as float32.
+    float64 Keras reproduces the NumPy run to about 1e-15; float32 to about 1e-7: a report that agrees
+    to 1e-5 but not to 1e-10, or that says float32, is named as float32. A loss history that matches
+    the run with an unscaled learning rate (to 1e-6: it explodes) is named as that.
     """
     if not isinstance(received, dict):
         return f"the check could not read the report on your model ({format_value(received)})"
@@ -62,7 +66,9 @@ def _compare_model(received, expected, exercise: Exercise) -> str | None:
         return str(received["problem_dense"])
     if set(received) != set(_REPORT):
         return f"the check could not read the report on your model ({format_value(received)})"
-    keys = ("x_mean", "x_variance", "y_mean", "y_variance", "normalized", "output")
+    if np.size(received["loss"]) != np.size(expected["loss"]):
+        return _say(exercise, "epochs_run", ran=np.size(received["loss"]), expected=np.size(expected["loss"]))
+    keys = ("x_mean", "x_variance", "y_mean", "y_variance", "loss", "kernel", "bias", "normalized", "output")
     if all(_close(received[k], expected[k], exercise.rtol) for k in keys):
         return None
     if received["dtype"] != "float64" or all(_close(received[k], expected[k], 1e-5) for k in keys):
@@ -71,17 +77,24 @@ def _compare_model(received, expected, exercise: Exercise) -> str | None:
                          ("y_variance", "y_stats")):
         if not _close(received[key], expected[key], exercise.rtol):
             return _say(exercise, message, got=format_value(received[key]), expected=format_value(expected[key]))
-    reason = compare_numbers(received["normalized"], expected["normalized"], exercise)
+    if _close(received["loss"], expected["unscaled_loss"], 1e-6):
+        return _say(exercise, "unscaled_rate", last=format_value(float(received["loss"][-1])))
+    if not _close(received["loss"][:1], expected["loss"][:1], exercise.rtol):
+        return _say(exercise, "first_loss", got=format_value(float(received["loss"][0])),
+                    expected=format_value(float(expected["loss"][0])))
+    reason = compare_numbers(received["loss"], expected["loss"], exercise)
     if reason:
-        return f"the first layer's output on the check's inputs differs: {reason}"
-    return f"the model's output differs: {compare_numbers(received['output'], expected['output'], exercise)}"
+        return f"the loss history differs: {reason}"
+    after = [np.r_[report["kernel"], report["bias"], report["output"]] for report in (received, expected)]
+    return f"the loss history is right, but the trained model differs: {compare_numbers(*after, exercise)}"
 
 
 def _show_model(report) -> str:
     if not isinstance(report, dict) or "first" not in report:
         return format_value(report)
     return (f"first layer {report['first']} (mean {format_value(report.get('x_mean'))}), last layer "
-            f"{report['last']}, output {format_value(report.get('output'), 10)}")
+            f"{report['last']}, loss history {format_value(report.get('loss'), 10)}, output "
+            f"{format_value(report.get('output'), 10)}")
 
 
 _DDOF1 = ("You divided by n − 1 (ddof=1, the *sample* std, what torch.std uses). This course uses the "
@@ -96,7 +109,7 @@ LAB = Lab(
         Exercise(
             name="zscore_fit",
             points=2,
-            summary="the training split's mean and population std per feature (axis 0); std 0 becomes 1",
+            summary="the training split's mean and population std per feature (axis 0); std below 1e-7 becomes 1",
             rtol=1e-9,
             messages={
                 "ddof1": _DDOF1,
@@ -106,31 +119,26 @@ LAB = Lab(
                 "is a column: average over the examples, axis=0, one mean and one std per column.",
                 "variance": "That is the variance, the std squared: take its square root (np.std).",
                 "zero_std": "A constant feature has std 0, and dividing by it gives 0/0 = nan. Keep std 1 for "
-                "such a feature (np.where(std == 0, 1.0, std)), so that it maps to 0.",
+                "such a feature (np.where(std < 1e-7, 1.0, std)), so that it maps to 0.",
+                "exact_zero": "Your guard tests std == 0, but a constant feature's std is often round-off, not 0: "
+                "np.std([0.1] * 7) is 1.4e-17, and dividing by it turns equal values into ±1. Treat any std "
+                "below 1e-7 as 0: np.where(std < 1e-7, 1.0, std).",
             },
         ),
         Exercise(
             name="zscore_transform",
-            points=1,
-            summary="z = (x − mean) / std, broadcast over the rows",
+            points=2,
+            summary="z = (x − mean) / std, and with invert=True the way back, x = z·std + mean",
             rtol=1e-9,
             messages={
                 "precedence": "Operator precedence: x - mean / std divides only the mean. Put the difference in "
                 "parentheses, (x - mean) / std.",
                 "times_std": "You multiplied by the std: divide the centred values by it, (x − mean) / std.",
                 "no_center": "Subtract the mean first: z = (x − mean) / std is centred at 0.",
-            },
-        ),
-        Exercise(
-            name="zscore_inverse",
-            points=1,
-            summary="x = z·std + mean, the inverse of zscore_transform",
-            rtol=1e-9,
-            messages={
-                "transform_again": "You normalized again, (z − mean) / std. Undo the transform instead: multiply "
-                "by the std, then add the mean, z·std + mean.",
-                "divided": "Undoing a division by std means multiplying by it: x = z·std + mean.",
-                "added_first": "Multiply first, then add: x = z·std + mean, not (z + mean)·std.",
+                "transform_again": "With invert=True you normalized again, (z − mean) / std. invert=True undoes "
+                "the transform: multiply by the std, then add the mean, z·std + mean.",
+                "divided": "Undoing a division by std means multiplying by it: with invert=True, x = z·std + mean.",
+                "added_first": "Multiply first, then add: with invert=True, x = z·std + mean, not (z + mean)·std.",
             },
         ),
         Exercise(
@@ -204,7 +212,7 @@ LAB = Lab(
             points=2,
             summary="minutes for new distances: normalize with the training statistics, predict, de-normalize",
             rtol=1e-9,
-            builds_on=("zscore_transform", "zscore_inverse"),
+            builds_on=("zscore_transform",),
             messages={
                 "not_denormalized": "You forgot to de-normalize: these are predictions in z units of time (around "
                 "0), not minutes. Map them back with the time statistics: ŷ·std + mean.",
@@ -238,15 +246,16 @@ LAB = Lab(
             },
         ),
         Exercise(
-            name="build_normalized_model",
-            points=2,
-            summary="a float64 Keras model: adapted Normalization → Dense(1) → Normalization(invert=True)",
+            name="fit_normalized_model",
+            points=3,
+            summary="a float64 Normalization → Dense(1) → Normalization(invert=True) model trained by fit, "
+            "full batch, from given weights: its History",
             rtol=1e-10,
             atol=1e-12,
             rtol_float32=1e-10,
             time_limit=60.0,
             profile="tensorflow",
-            probe="lab06.normalized_model",
+            probe="lab06.normalized_fit",
             compare=_compare_model,
             show=_show_model,
             messages={
@@ -254,18 +263,27 @@ LAB = Lab(
                 "you adapted on x_train, so that the model takes raw inputs.",
                 "no_invert": "The model's last layer is {last}: its output is still in z units. End with "
                 "keras.layers.Normalization(invert=True) adapted on y_train, so that the model de-normalizes "
-                "its own predictions into minutes.",
+                "its own predictions.",
                 "x_axis": "The first Normalization has {got} means, expected {features} (one per feature): adapt it "
                 "on x_train of shape (n, features) with the default axis=-1.",
                 "y_features": "The last Normalization has {got} means, expected one: adapted on y_train of shape "
                 "(n,), axis=-1 takes each example for a feature. Adapt it on y_train.reshape(-1, 1).",
                 "float32": "Your numbers agree with the float64 reference to only about 7 digits: Keras computed in "
-                "float32, its default. Call keras.config.set_floatx(\"float64\") inside build_normalized_model, "
+                "float32, its default. Call keras.config.set_floatx(\"float64\") inside fit_normalized_model, "
                 "before creating the layers (the grader does not run the notebook's own set_floatx cell).",
                 "x_stats": "The first layer's statistics are {got}, expected {expected}: adapt it on x_train "
                 "itself (all its rows, nothing else).",
                 "y_stats": "The last layer's statistics are {got}, expected {expected}: adapt the inverting layer "
-                "on y_train, the raw minutes.",
+                "on y_train, the raw targets.",
+                "epochs_run": "fit ran {ran} epochs, expected {expected}: pass epochs=epochs.",
+                "unscaled_rate": "Your loss exploded (to {last} in the last epoch): you passed learning_rate to SGD "
+                "as it is. The model's loss is in the target's units squared, var(y_train) times the loss in z "
+                "units, and so are its gradients: SGD(learning_rate=learning_rate / y_train.var()) takes the "
+                "z-unit step that learning_rate means.",
+                "first_loss": "The first epoch's loss is {got}, expected {expected}, the loss of the given kernel "
+                "and bias on all of x_train before any step. Set the Dense layer's weights with "
+                "set_weights([kernel, np.array([bias])]) before fit, and take one step per epoch on one batch "
+                "of all the rows (batch_size=len(x_train): fit's default is 32).",
             },
         ),
     ),

@@ -19,9 +19,12 @@ def _float(x):
     return np.asarray(x, dtype=float)
 
 
+EPSILON = 1e-7  # keras.config.epsilon(): a std below it is round-off of a constant feature
+
+
 def _guard(std):
-    """A constant feature (std 0) keeps std 1, so that it maps to 0 instead of 0/0."""
-    return np.where(std == 0, 1.0, std)
+    """A constant feature (std below 1e-7: 0, or round-off such as np.std([0.1] * 7)) keeps std 1."""
+    return np.where(std < EPSILON, 1.0, std)
 
 
 # zscore_fit --------------------------------------------------------------------------
@@ -38,6 +41,7 @@ FIT_MISTAKES = {
     "wrong_axis": lambda x: (_float(x).mean(axis=-1), _guard(_float(x).std(axis=-1))),
     "variance": lambda x: (_float(x).mean(axis=0), _guard(_float(x).var(axis=0))),
     "zero_std": lambda x: (_float(x).mean(axis=0), _float(x).std(axis=0)),
+    "exact_zero": lambda x: (_float(x).mean(axis=0), np.where(_float(x).std(axis=0) == 0, 1.0, _float(x).std(axis=0))),
 }
 
 
@@ -47,27 +51,34 @@ def _fit_case(x, label=None):
     return build_case(label, (x,), zscore_fit, FIT_MISTAKES)
 
 
-# zscore_transform / zscore_inverse ---------------------------------------------------
+# zscore_transform (both directions) --------------------------------------------------
 
-def zscore_transform(x, mean, std):
-    return (_float(x) - mean) / std
+def zscore_transform(x, mean, std, invert=False):
+    x = _float(x)
+    return x * std + mean if invert else (x - mean) / std
+
+
+def _forward_mistake(wrong):
+    """A mistake in the forward direction only: invert=True still undoes the transform."""
+    def transform(x, mean, std, invert=False):
+        return zscore_transform(x, mean, std, True) if invert else wrong(_float(x), mean, std)
+    return transform
+
+
+def _inverse_mistake(wrong):
+    """A mistake in the way back only."""
+    def transform(x, mean, std, invert=False):
+        return wrong(_float(x), mean, std) if invert else zscore_transform(x, mean, std)
+    return transform
 
 
 TRANSFORM_MISTAKES = {
-    "precedence": lambda x, mean, std: _float(x) - mean / std,
-    "times_std": lambda x, mean, std: (_float(x) - mean) * std,
-    "no_center": lambda x, mean, std: _float(x) / std,
-}
-
-
-def zscore_inverse(z, mean, std):
-    return _float(z) * std + mean
-
-
-INVERSE_MISTAKES = {
-    "transform_again": lambda z, mean, std: (_float(z) - mean) / std,
-    "divided": lambda z, mean, std: _float(z) / std + mean,
-    "added_first": lambda z, mean, std: (_float(z) + mean) * std,
+    "precedence": _forward_mistake(lambda x, mean, std: x - mean / std),
+    "times_std": _forward_mistake(lambda x, mean, std: (x - mean) * std),
+    "no_center": _forward_mistake(lambda x, mean, std: x / std),
+    "transform_again": lambda x, mean, std, invert=False: zscore_transform(x, mean, std),
+    "divided": _inverse_mistake(lambda z, mean, std: z / std + mean),
+    "added_first": _inverse_mistake(lambda z, mean, std: (z + mean) * std),
 }
 
 
@@ -76,13 +87,14 @@ def _stats_label(mean, std) -> str:
 
 
 def _transform_case(x, mean, std, label=None):
+    """Standardizes, calling without ``invert`` (its default, False, is judged too)."""
     label = label or f"x = {_text(x)}, {_stats_label(mean, std)}"
     return build_case(label, (x, mean, std), zscore_transform, TRANSFORM_MISTAKES)
 
 
 def _inverse_case(z, mean, std, label=None):
-    label = label or f"z = {_text(z)}, {_stats_label(mean, std)}"
-    return build_case(label, (z, mean, std), zscore_inverse, INVERSE_MISTAKES)
+    label = (label or f"z = {_text(z)}, {_stats_label(mean, std)}") + ", invert=True"
+    return build_case(label, (z, mean, std), zscore_transform, TRANSFORM_MISTAKES, {"invert": True})
 
 
 # standardize_splits ------------------------------------------------------------------
@@ -224,6 +236,10 @@ def _diverged_case(history, factor=None, label=None):
 
 # predict_minutes ---------------------------------------------------------------------
 
+def zscore_inverse(z, mean, std):
+    return zscore_transform(z, mean, std, invert=True)
+
+
 def predict_minutes(distances, w, b, x_stats, y_stats):
     z = zscore_transform(distances, *x_stats)
     return zscore_inverse(w * z + b, *y_stats)
@@ -267,23 +283,50 @@ def _scales_case(factors, label=None):
     return build_case(label, (factors,), gradient_scales, SCALE_MISTAKES)
 
 
-# build_normalized_model (Keras) ------------------------------------------------------
+# fit_normalized_model (Keras) --------------------------------------------------------
 
-def build_normalized_model(x_train, y_train, x, kernel, bias):
-    """The probe's report for a right model, in NumPy: see autograder.probes.lab06.normalized_model."""
+def _normalized_run(x_train, y_train, kernel, bias, learning_rate, epochs, x, rate_scale=1.0):
+    """What fit does, in NumPy: full-batch SGD on the z-scores, each epoch's loss in minutes² before its step.
+
+    The model's loss is var(y)·mean((ẑ − z_y)²) and its gradients are var(y) times those in z units: SGD
+    with learning_rate / var(y) takes exactly the z-unit step of learning_rate (``rate_scale`` = var(y)
+    is the step of an unscaled rate).
+    """
     x_train, y_train, x = _float(x_train), _float(y_train), _float(x)
     x_mean, x_variance = x_train.mean(axis=0), x_train.var(axis=0)
     y_mean, y_variance = y_train.mean(), y_train.var()
-    normalized = (x - x_mean) / np.sqrt(x_variance)
-    output = (normalized @ _float(kernel) + bias) * np.sqrt(y_variance) + y_mean
+    z, z_y = (x_train - x_mean) / np.sqrt(x_variance), (y_train - y_mean) / np.sqrt(y_variance)
+    w, b = _float(kernel).reshape(-1).copy(), float(bias)
+    history = []
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(epochs):
+            error = z @ w + b - z_y
+            history.append(y_variance * np.mean(error ** 2))
+            step = learning_rate * rate_scale
+            w, b = w - step * 2 * z.T @ error / len(z_y), b - step * 2 * np.mean(error)
+        normalized = (x - x_mean) / np.sqrt(x_variance)
+        output = (normalized @ w + b) * np.sqrt(y_variance) + y_mean
     return {"x_mean": x_mean, "x_variance": x_variance, "y_mean": np.array([y_mean]),
-            "y_variance": np.array([y_variance]), "normalized": normalized, "output": output.reshape(-1),
-            "first": "Normalization", "last": "Normalization(invert=True)", "dtype": "float64"}
+            "y_variance": np.array([y_variance]), "kernel": w, "bias": np.array([b]), "loss": np.array(history),
+            "normalized": normalized, "output": output, "first": "Normalization",
+            "last": "Normalization(invert=True)", "dtype": "float64"}
 
 
-def _keras_case(x_train, y_train, x, kernel, bias, label):
-    args = (_float(x_train), _float(y_train), _float(x), _float(kernel), float(bias))
-    return build_case(label, args, build_normalized_model)
+def fit_normalized_model(x_train, y_train, kernel, bias, learning_rate, epochs, x):
+    """The probe's report for a right run, in NumPy (see autograder.probes.lab06.normalized_fit), with the
+    loss history an unscaled learning rate would give, for the check to name that mistake."""
+    report = _normalized_run(x_train, y_train, kernel, bias, learning_rate, epochs, x)
+    unscaled = _normalized_run(x_train, y_train, kernel, bias, learning_rate, epochs, x,
+                               rate_scale=float(_float(y_train).var()))
+    return {**report, "unscaled_loss": unscaled["loss"]}
+
+
+def _keras_case(x_train, y_train, kernel, bias, learning_rate, epochs, x, label):
+    args = (_float(x_train), _float(y_train), _float(kernel), float(bias), float(learning_rate), int(epochs),
+            _float(x))
+    label += (f", kernel = {_text(np.ravel(kernel))}, bias = {bias:g}, learning_rate = {learning_rate:g}, "
+              f"{epochs} epochs")
+    return build_case(label, args, fit_normalized_model)
 
 
 # the cases ---------------------------------------------------------------------------
@@ -310,12 +353,15 @@ def public_cases():
     d, t, w, b = EXPLODING
     return {
         "zscore_fit": [_fit_case(DISTANCES, COMMUTES),
-                       _fit_case([[1.0, 10.0], [2.0, 30.0], [6.0, 20.0]])],
+                       _fit_case([[1.0, 10.0, 0.1], [2.0, 30.0, 0.1], [6.0, 20.0, 0.1]],
+                                 "x_train of shape (3, 3) = [[1, 10, 0.1], [2, 30, 0.1], [6, 20, 0.1]]: "
+                                 "a constant third feature"),
+                       _fit_case(np.full(7, 0.1), "seven commutes of 0.1 miles (np.std gives 1.4e-17, not 0)")],
         "zscore_transform": [_transform_case(DISTANCES, *x_stats, f"{COMMUTES}, mean = 10.5, std = 5.6273"),
                              _transform_case([[1.0, 10.0], [4.0, 40.0]], np.array([2.0, 20.0]),
-                                             np.array([0.5, 10.0]))],
-        "zscore_inverse": [_inverse_case([-1.6882, 0.0, 1.6882], 10.5, 5.6273),
-                           _inverse_case([[1.0, -1.0], [0.5, 2.0]], np.array([2.0, 20.0]), np.array([0.5, 10.0]))],
+                                             np.array([0.5, 10.0])),
+                             _inverse_case([-1.6882, 0.0, 1.6882], 10.5, 5.6273),
+                             _inverse_case([[1.0, -1.0], [0.5, 2.0]], np.array([2.0, 20.0]), np.array([0.5, 10.0]))],
         "standardize_splits": [_split_case(DISTANCES[DISTANCES <= 15], DISTANCES[DISTANCES > 15],
                                            "the distances up to 15 miles (train) and beyond (test)"),
                                _split_case(two_features[:7], two_features[7:],
@@ -336,9 +382,12 @@ def public_cases():
                             _scales_case([0.3] * 100, "100 layers of 0.3"),
                             _scales_case([0.25] * 600, "600 layers of 0.25"),
                             _scales_case([2.0, -0.5, 1.5, -0.8])],
-        "build_normalized_model": [_keras_case(two_features[:7], times[::4][:7], two_features[7:],
-                                               np.array([[0.5], [0.25]]), 0.125,
-                                               "two features (distance, time) of 7 commutes")],
+        "fit_normalized_model": [
+            _keras_case(DISTANCES[:, None], times, [[0.5]], 2.0, 0.1, 12, np.array([[1.0], [7.0], [20.0]]),
+                        "the 39 commutes (miles → minutes), x = [[1], [7], [20]]"),
+            _keras_case(np.column_stack([DISTANCES, np.sqrt(DISTANCES)]), times, [[0.25], [0.5]], -0.5, 0.05, 8,
+                        np.array([[7.0, np.sqrt(7.0)], [12.0, np.sqrt(12.0)]]),
+                        "the 39 commutes with two features (miles, √miles)")],
     }
 
 
@@ -349,6 +398,20 @@ def _features(rng, n, d, constant=None):
     if constant is not None:
         x[:, constant] = np.round(rng.uniform(-20, 20) * 4) / 4
     return x
+
+
+def _rounding_constant(rng):
+    """A constant 1-D feature whose np.std is round-off (about 1e-17), not 0: `std == 0` misses it."""
+    while True:
+        x = np.full(int(rng.integers(3, 12)), np.round(rng.uniform(0.1, 9.9), 1))
+        if x.std() > 0:
+            return x
+
+
+def _near_epsilon(rng):
+    """Two features on either side of the guard: std 1.5e-7 (kept) and exactly 1e-7 (kept: below means <)."""
+    centre = float(np.round(rng.uniform(-5, 5)))
+    return np.array([[centre, -1e-7], [centre + 3e-7, 1e-7]])
 
 
 def _diverging_history(rng):
@@ -381,12 +444,17 @@ def hidden_cases(rng):
     x_stats = (float(np.round(rng.uniform(5, 15), 2)), float(np.round(rng.uniform(2, 8), 2)))
     y_stats = (float(np.round(rng.uniform(20, 60), 2)), float(np.round(rng.uniform(5, 30), 2)))
     kernel = np.round(rng.uniform(-1, 1, size=(d, 1)), 3)
+    rows = int(rng.integers(34, 46))  # more than fit's default batch_size of 32: one batch must be asked for
+    keras_x = _features(rng, rows + 3, d)
     return {
-        "zscore_fit": [_fit_case(x), _fit_case(single), _fit_case(line), _fit_case(x[:1])],
+        "zscore_fit": [_fit_case(x), _fit_case(single), _fit_case(line), _fit_case(x[:1]),
+                       _fit_case(np.full(int(rng.integers(2, 9)), x[0, 0]), "a constant 1-D feature"),
+                       _fit_case(_rounding_constant(rng), "a constant 1-D feature whose np.std is round-off"),
+                       _fit_case(_near_epsilon(rng), "a feature whose std is 1.5e-7 and one whose std is 1e-7")],
         "zscore_transform": [_transform_case(test, mean, std),
-                             _transform_case(line.tolist(), float(line.mean()), float(line.std()))],
-        "zscore_inverse": [_inverse_case(zscore_transform(test, mean, std), mean, std),
-                           _inverse_case(line.tolist(), x_stats[0], x_stats[1])],
+                             _transform_case(line.tolist(), float(line.mean()), float(line.std())),
+                             _inverse_case(zscore_transform(test, mean, std), mean, std),
+                             _inverse_case(line.tolist(), x_stats[0], x_stats[1])],
         "standardize_splits": [_split_case(x, test), _split_case(line[:-2], line[-2:]),
                                _split_case(single, single[:1] * 2)],
         "min_max_scale": [_min_max_case(x, test), _min_max_case(line[:-2].tolist(), line[-2:].tolist()),
@@ -405,7 +473,8 @@ def hidden_cases(rng):
                             _scales_case(np.round(rng.uniform(-1.5, 1.5, size=int(rng.integers(3, 8))), 2) + 2.0),
                             _scales_case(np.round(rng.uniform(0.5, 1.2, size=6), 2) * rng.choice([-1, 1], size=6)),
                             _scales_case([float(np.round(rng.uniform(0.1, 0.9), 2))])],
-        "build_normalized_model": [_keras_case(_features(rng, n, d), np.round(rng.uniform(5, 90, size=n), 2), test,
-                                               kernel, float(np.round(rng.uniform(-1, 1), 3)),
-                                               f"{d} features, {n} training rows")],
+        "fit_normalized_model": [
+            _keras_case(keras_x[:rows], np.round(rng.uniform(5, 90, size=rows), 2), kernel,
+                        float(np.round(rng.uniform(-1, 1), 3)), float(rng.choice([0.05, 0.1, 0.2])),
+                        int(rng.integers(6, 12)), keras_x[rows:], f"{d} features, {rows} training rows")],
     }
