@@ -102,7 +102,7 @@ def train_three_ways(splits, learning_rate, epochs=150, batch_size=8, warmup_epo
         "warmup + cosine": (keras.optimizers.schedules.CosineDecay(
             0.0, total - warmup, alpha=0.01, warmup_target=learning_rate, warmup_steps=warmup), []),
         "reduce on plateau": (learning_rate, [keras.callbacks.ReduceLROnPlateau(
-            monitor="val_loss", factor=0.5, patience=10, min_delta=1e-4, cooldown=5, min_lr=learning_rate / 100)]),
+            monitor="val_loss", factor=0.5, patience=3, min_delta=1e-4, cooldown=2, min_lr=learning_rate / 100)]),
     }
     runs = {}
     for name, (rate, callbacks) in plans.items():
