@@ -47,8 +47,15 @@ def course():
 RAW_PROBE = r"""
 import ctypes, json, mmap, os, socket, sys, threading
 out = {"uid": os.getuid(), "pids": sorted(p for p in os.listdir("/proc") if p.isdigit()), "cwd": os.getcwd()}
+out["listing"], out["writable"] = {}, {}
 for path in sys.argv[1:]:
     out[path] = os.path.exists(path)
+    out["listing"][path] = sorted(os.listdir(path)) if os.path.isdir(path) else []
+    try:
+        with open(os.path.join(path, "written-by-the-student"), "w"):
+            out["writable"][path] = True
+    except OSError:
+        out["writable"][path] = False
 libc = ctypes.CDLL(None, use_errno=True)
 def call(nr, *args):
     result = libc.syscall(nr, *args)
@@ -99,9 +106,28 @@ def sandboxed(code: str, args=(), hidden=(), timeout=60) -> subprocess.Completed
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+HOST_FOLDERS = ("/tmp", "/var/tmp", "/run", "/home")
+MARKER = f"autograder-host-marker-{os.getpid()}"
+
+
 @pytest.fixture(scope="module")
-def raw(course):
-    paths = ["/tmp", "/var/tmp", "/run", "/home", str(course), str(course / "solutions" / "answer.txt"),
+def host_markers():
+    """A file planted in each host folder that exists and that we may write: the student must not see it."""
+    planted = []
+    for folder in HOST_FOLDERS:
+        try:
+            (Path(folder) / MARKER).write_text("host")
+            planted.append(folder)
+        except OSError:
+            pass
+    yield planted
+    for folder in planted:
+        (Path(folder) / MARKER).unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="module")
+def raw(course, host_markers):
+    paths = [*HOST_FOLDERS, str(course), str(course / "solutions" / "answer.txt"),
              str(course / ".autograder_secret"), str(ROOT / "solutions"), str(ROOT / "tests"),
              str(ROOT / "autograder" / "hidden" / "lab01.py"), str(ROOT / "autograder" / "checks" / "core.py")]
     result = sandboxed(RAW_PROBE, paths, hidden=[str(ROOT / "autograder" / "hidden")])
@@ -123,9 +149,16 @@ def test_it_sees_only_its_own_processes(raw):
 
 
 @needs_sandbox
-@pytest.mark.parametrize("path", ["/tmp", "/var/tmp", "/run", "/home"])
-def test_no_host_world_writable_folder_is_visible(raw, path):
-    assert raw[path] is False
+@pytest.mark.parametrize("path", HOST_FOLDERS)
+def test_nothing_of_a_host_world_writable_folder_is_visible_or_writable(raw, host_markers, path):
+    """What a student can see *in* the folder, wherever the checkout is: nothing of the host's files (the folder
+    may exist in the sandbox as a parent of a bound path, e.g. /tmp for a checkout under /tmp), and no writing."""
+    assert path in host_markers or not os.path.exists(path)  # the marker was planted where the folder exists
+    assert MARKER not in raw["listing"][path]
+    assert raw["writable"][path] is False
+    parents = {Path(p).parts[len(Path(path).parts)] for p in isolation.interpreter_paths() + [str(ROOT)]
+               if Path(p).is_relative_to(path) and Path(p) != Path(path)}
+    assert set(raw["listing"][path]) <= parents, raw["listing"][path]
 
 
 @needs_sandbox
