@@ -311,72 +311,89 @@ def _xor_case(X, y, W1, b1, W2, b2, label):
     return build_case(label, args, xor_gradients, XOR_MISTAKES)
 
 
-# choose_loss (Keras) -----------------------------------------------------------------
+# keras_xor (Keras) -------------------------------------------------------------------
 
-ACTIVATIONS = ("sigmoid", "softmax", "linear")
-LABELS = ("binary", "one_hot", "integers")
-
-
-def _loss_value(last_activation, labels, y_true, y_pred, from_logits=None):
-    """What the right keras.losses object gives on (y_true, y_pred), in NumPy; from_logits may be forced."""
-    logits = last_activation == "linear" if from_logits is None else from_logits
-    y_pred = _f(y_pred)
-    if labels == "binary":
-        scores = y_pred.reshape(-1)
-        if logits:
-            return binary_cross_entropy_from_logits(y_true, scores)
-        return binary_cross_entropy(y_true, scores)
-    one_hot = _f(y_true) if labels == "one_hot" else _one_hot(y_true, y_pred.shape[-1])
-    if logits:
-        return float(np.mean(-np.sum(one_hot * _log_softmax(y_pred), axis=-1)))
-    if labels == "one_hot":
-        return categorical_cross_entropy(one_hot, y_pred / np.sum(y_pred, axis=-1, keepdims=True))
-    # Keras' sparse loss from probabilities: log(clip(p)) then a softmax cross-entropy of those logs.
-    return sparse_cross_entropy_from_logits(y_true, np.log(np.clip(y_pred, EPS, 1 - EPS)))
+def _xor_forward(X, params):
+    W1, b1, W2, b2 = params
+    h = np.tanh(_f(X) @ W1 + b1)
+    return h, h @ W2 + b2
 
 
-def choose_loss(last_activation, labels, y_true, y_pred):
-    """The report of the probe lab09.loss_report on the right choice: the loss, and no error."""
-    return {"loss": _loss_value(last_activation, labels, y_true, y_pred), "error": "", "other_labels": None}
+def _xor_fit(X, y, params, learning_rate, epochs, step):
+    """Full-batch gradient descent as fit runs it: each epoch's loss is the one before its step."""
+    params, history = [_f(p).copy() for p in params], []
+    for _ in range(epochs):
+        loss, *grads = step(X, y, *params)
+        history.append(loss)
+        params = [p - learning_rate * g for p, g in zip(params, grads)]
+    return np.array(history), params
 
 
-def _raised_with_other_labels(last_activation, labels, y_true, y_pred):
-    """Sparse for one-hot labels or categorical for integers: Keras raises; the other format gives the loss."""
-    if labels == "binary":
-        raise ValueError("binary labels have one format")
-    return {"loss": None, "error": "ValueError", "other_labels": _loss_value(last_activation, labels, y_true, y_pred)}
+def _run_report(history, X, params, last_activation):
+    z = _xor_forward(X, params)[1][:, 0]
+    return {"history": history, "outputs": _sigmoid(z) if last_activation == "sigmoid" else z}
 
 
-def _with_from_logits(from_logits, only=None):
-    """choose_loss with from_logits fixed; ``only`` limits it to models whose last layer is (not) linear."""
-    def report(last_activation, labels, y_true, y_pred):
-        if only is not None and (last_activation == "linear") != (only == "logits"):
-            raise ValueError("the right from_logits for this layer")
-        flag = (last_activation != "linear") if from_logits is None else from_logits
-        return {"loss": _loss_value(last_activation, labels, y_true, y_pred, from_logits=flag), "error": "",
-                "other_labels": None}
+def keras_xor(X, y, W1, b1, W2, b2, last_activation, learning_rate, epochs):
+    """What fit gives: the loss history and the trained model's outputs (logits, or σ of them for a sigmoid)."""
+    history, params = _xor_fit(X, y, (W1, b1, W2, b2), learning_rate, epochs, xor_gradients)
+    return _run_report(history, X, params, last_activation)
+
+
+def _clipped_logits_step(X, y, W1, b1, W2, b2):
+    """Loss and gradients of BinaryCrossentropy(from_logits=False) on a linear output: the logits clipped to
+    [EPS, 1 − EPS] and read as probabilities; tf.clip_by_value passes no gradient outside its range."""
+    X, y = _f(X), _f(y).reshape(-1, 1)
+    h, z = _xor_forward(X, (W1, b1, W2, b2))
+    p = np.clip(z, EPS, 1 - EPS)
+    loss = float(np.mean(-(y * np.log(p) + (1 - y) * np.log(1 - p))))
+    dz = np.where((z >= EPS) & (z <= 1 - EPS), ((1 - y) / (1 - p) - y / p) / len(X), 0.0)
+    dh = dz @ _f(W2).T * (1 - h ** 2)
+    return loss, X.T @ dh, dh.sum(axis=0), h.T @ dz, dz.sum(axis=0)
+
+
+def _logits_as_probabilities(X, y, W1, b1, W2, b2, last_activation, learning_rate, epochs):
+    if last_activation != "linear":
+        raise ValueError("Keras recovers a sigmoid's logits whatever from_logits says")
+    history, params = _xor_fit(X, y, (W1, b1, W2, b2), learning_rate, epochs, _clipped_logits_step)
+    return {**_run_report(history, X, params, "linear"), "loose": True}
+
+
+def _other_outputs(kind):
+    """The right training, but the last layer built as ``kind`` whatever last_activation says."""
+    def report(X, y, W1, b1, W2, b2, last_activation, learning_rate, epochs):
+        if last_activation == kind:
+            raise ValueError("the right last layer for this case")
+        history, params = _xor_fit(X, y, (W1, b1, W2, b2), learning_rate, epochs, xor_gradients)
+        return _run_report(history, X, params, kind)
     return report
 
 
-CHOOSE_MISTAKES = {
-    "from_logits_flipped": _with_from_logits(None),
-    "probabilities_as_logits": _with_from_logits(True, only="probabilities"),
-    "logits_as_probabilities": _with_from_logits(False, only="logits"),
-    "sparse_vs_one_hot": _raised_with_other_labels,
+KERAS_MISTAKES = {
+    "logits_as_probabilities": _logits_as_probabilities,
+    "outputs_logits": _other_outputs("linear"),
+    "outputs_probabilities": _other_outputs("sigmoid"),
 }
 
 
-def _choose_case(last_activation, labels, y_true, y_pred, label=None):
-    label = label or (f"last layer activation {last_activation!r}, labels {labels!r}: y_true = {_text(y_true)}, "
-                      f"model output = {_text(y_pred)}")
-    y_true = np.asarray(y_true, dtype=np.int64 if labels == "integers" else float)
-    return build_case(label, (last_activation, labels, y_true, np.asarray(y_pred, dtype=float)), choose_loss,
-                      CHOOSE_MISTAKES)
+def _keras_case(X, y, params, last_activation, learning_rate, epochs, data=None):
+    X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
+    sizes = f"2-{np.shape(params[0])[1]}-1"
+    data = data or f"{len(X)} points X = {_text(X)}, y = {_text(y)}"
+    label = (f"{data}: a {sizes} network, last layer {last_activation!r}, learning_rate = {learning_rate:g}, "
+             f"{epochs} epochs of one full batch, from W1 = {_text(params[0])}, b1 = {_text(params[1])}, "
+             f"W2 = {_text(params[2])}, b2 = {_text(params[3])}")
+    args = (X, y, *(np.asarray(p, dtype=float) for p in params), last_activation, learning_rate, epochs)
+    return build_case(label, args, keras_xor, KERAS_MISTAKES)
 
 
 # the cases ---------------------------------------------------------------------------
 
 EQUIVALENT_MUTANTS = {
+    # The Keras exercise's, found by `python -m autograder audit 09_losses --tensorflow` (not audited by default):
+    "keras_xor · constant · False → True": "fit(shuffle=True) on a tf.data.Dataset is ignored by Keras (it only "
+    "warns that the Dataset's own order is used): tests/test_lab09_keras.py shows it",
+    "keras_xor · constant · 0 → 1": "verbose=1 prints a progress bar: output only, the same training",
     "binary_cross_entropy · swap_arguments · np.clip(np.asarray(p, dtype=float), eps, 1 - eps) → "
     "np.clip(eps, np.asarray(p, dtype=float), 1 - eps)": "np.clip(a, lo, hi) is min(max(a, lo), hi): a and lo "
     "play the same role",
@@ -404,7 +421,7 @@ def _normalized(p):
 
 
 def public_cases():
-    """The course's −log 0.8 = 0.2231, saturated probabilities and logits, and a batch of each kind."""
+    """The course's −log 0.8 = 0.2231, saturated probabilities and logits, a batch of each kind, XOR."""
     xor = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
     xor_y = np.array([0.0, 1.0, 1.0, 0.0])
     W1 = np.array([[0.5, -0.4, 0.3, 0.8], [-0.6, 0.7, 0.2, -0.5]])
@@ -450,11 +467,9 @@ def public_cases():
         "xor_gradients": [
             _xor_case(xor, xor_y, W1, b1, W2, b2, "the four XOR points, a 2-4-1 network's starting weights"),
         ],
-        "choose_loss": [
-            _choose_case("sigmoid", "binary", [1.0, 0.0, 1.0], [[0.8], [0.3], [0.0]]),
-            _choose_case("linear", "binary", [1.0, 0.0, 1.0], [[2.0], [-1.0], [50.0]]),
-            _choose_case("softmax", "one_hot", [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], probabilities),
-            _choose_case("linear", "integers", [0, 2], [[2.0, 1.0, -1.0], [0.5, 0.5, 3.0]]),
+        "keras_xor": [
+            _keras_case(xor, xor_y, (W1, b1, W2, b2), "linear", 1.0, 20, "the four XOR points"),
+            _keras_case(xor, xor_y, (W1, b1, W2, b2), "sigmoid", 0.5, 20, "the four XOR points"),
         ],
     }
 
@@ -506,6 +521,7 @@ def hidden_cases(rng):
     W2, b2 = np.round(rng.normal(size=(hidden, 1)), 2), np.round(rng.normal(scale=0.5, size=1), 2)
     points = np.round(rng.uniform(-1, 2, size=(n, 2)), 2)
     one_hot = _one_hot(labels, k)
+    fit_rate, fit_epochs = float(np.round(rng.uniform(0.3, 1.0), 2)), int(rng.integers(12, 25))
     return {
         "mse_mae": [
             _mse_mae_case(np.round(rng.normal(size=n), 2), np.round(rng.normal(size=n), 2)),
@@ -566,12 +582,9 @@ def hidden_cases(rng):
             _xor_case(points, y, W1, b1, W2, b2, f"{n} points, a 2-{hidden}-1 network"),
             _xor_case(points[:1], y[1:2], W1, b1, W2, b2, f"one point, a 2-{hidden}-1 network"),
         ],
-        "choose_loss": [
-            _choose_case("sigmoid", "binary", y, sure_and_wrong[:, None]),
-            _choose_case("linear", "binary", y, z_big[:, None]),
-            _choose_case("softmax", "one_hot", one_hot, saturated_probs),
-            _choose_case("linear", "one_hot", one_hot, logits),
-            _choose_case("softmax", "integers", labels, probs),
-            _choose_case("linear", "integers", labels, logits),
+        "keras_xor": [
+            _keras_case(points, y, (W1, b1, W2, b2), "linear", fit_rate, fit_epochs),
+            _keras_case(points, y, (W1, b1, W2, b2), "sigmoid", fit_rate, fit_epochs),
+            _keras_case(points[:3], y[:3], (W1, b1, W2, b2), "linear", round(fit_rate / 2, 3), fit_epochs + 3),
         ],
     }

@@ -1,10 +1,9 @@
-"""Lab 09 probe: asks the student's ``choose_loss`` for a loss and reports what that loss computes.
+"""Lab 09 probe: runs the student's Keras training of the 2-h-1 network and reports what it returned.
 
-``loss_report`` calls ``choose_loss(last_activation, labels)``, applies the object it returns to a
-model's output and the labels, and reports the value, or the error it raised. When it raised, the
-probe also tries the same loss on the labels written the other way (integers as one-hot rows, one-hot
-rows as integers), so that the grading process can tell a sparse/one-hot mix-up from any other error.
-It holds no formula of any loss: the values are judged against the NumPy reference's.
+``keras_run`` calls ``keras_xor`` as the grader's fresh process would (Keras in float32 until the student's
+code says otherwise) and hands back its loss history and the trained model's outputs as plain arrays, their
+dtype kept so that float32 shows. It holds no formula: the values are judged against a NumPy reference run
+in the grading process.
 """
 
 from __future__ import annotations
@@ -12,35 +11,26 @@ from __future__ import annotations
 import numpy as np
 
 
-def _value(loss, y_true, y_pred):
-    import keras
-
-    return float(keras.ops.convert_to_numpy(loss(y_true, y_pred)))
-
-
-def _other_format(labels: str, y_true, y_pred):
-    """The labels written the other way, or None where they have one format (binary)."""
-    if labels == "integers":
-        return np.eye(np.shape(y_pred)[-1])[np.asarray(y_true, dtype=int)]
-    if labels == "one_hot":
-        return np.argmax(np.asarray(y_true), axis=-1)
-    return None
-
-
-def loss_report(choose_loss, last_activation, labels, y_true, y_pred):
-    """``{"loss": float or None, "error": "" or the exception's type, "other_labels": float or None}``.
-
-    ``loss`` is what ``choose_loss(last_activation, labels)(y_true, y_pred)`` returns; where that raised,
-    ``other_labels`` is the same loss on the labels written the other way (None if that raised too).
-    """
-    loss = choose_loss(last_activation, labels)
+def _plain(value):
+    """A tensor, array or list of numbers as a NumPy array (dtype kept); anything else as it came."""
+    if hasattr(value, "numpy") and callable(value.numpy):
+        try:
+            value = value.numpy()
+        except Exception:  # noqa: BLE001 - a value that cannot be read is judged as it came
+            return value
     try:
-        return {"loss": _value(loss, y_true, y_pred), "error": "", "other_labels": None}
-    except Exception as exc:  # noqa: BLE001 - a loss that refuses these labels is part of the report
-        error = type(exc).__name__
-    other = _other_format(labels, y_true, y_pred)
-    try:
-        other_value = None if other is None else _value(loss, other, y_pred)
-    except Exception:  # noqa: BLE001 - the other format may fail as well
-        other_value = None
-    return {"loss": None, "error": error, "other_labels": other_value}
+        array = np.asarray(value)
+    except (TypeError, ValueError):
+        return value
+    return array if array.dtype.kind in "biuf" else value
+
+
+def keras_run(keras_xor, X, y, W1, b1, W2, b2, last_activation, learning_rate, epochs):
+    """``{"history": …, "outputs": …}`` from ``keras_xor(...) = (history, outputs)``, or what it returned."""
+    from autograder.probes.keras_state import as_in_a_fresh_process  # imports Keras: TensorFlow exercises only
+
+    with as_in_a_fresh_process():
+        value = keras_xor(X, y, W1, b1, W2, b2, last_activation, learning_rate, epochs)
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        return value
+    return {"history": _plain(value[0]), "outputs": _plain(value[1])}
