@@ -90,10 +90,10 @@ def test_the_initialisers_follow_keras(name, ours):
 # What the notebook says about fit ------------------------------------------------------------------
 
 def _fit(data, optimizer=None, **kwargs):
-    """A fresh 1→4→4→1 model fitted 3 epochs on ``data``; returns (history, optimizer steps, warnings)."""
+    """A fresh 1→4→4→1 float64 model fitted 3 epochs on ``data``: (history, optimizer steps, warnings, model)."""
     import keras
 
-    model = _sequential(ref._weights(np.random.default_rng(5), (1, 4, 4, 1)))
+    model = _sequential(ref._weights(np.random.default_rng(5), (1, 4, 4, 1)), dtype="float64")
     model.compile(optimizer=optimizer or keras.optimizers.SGD(learning_rate=0.05), loss="mse")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -120,6 +120,26 @@ def test_fit_on_arrays_without_batch_size_takes_batches_of_32():
     reordered, _, _, _ = _fit((X, y), batch_size=len(X))  # shuffling within the one batch only reorders a sum
     assert one_step_each == 3
     np.testing.assert_allclose(reordered, full, rtol=1e-13)
+
+
+def test_fit_shuffles_arrays_unless_told_not_to():
+    X, y = _commutes()
+    shuffled, _, _, _ = _fit((X, y), batch_size=1)
+    in_order, _, _, _ = _fit((X, y), batch_size=1, shuffle=False)
+    assert np.max(np.abs(shuffled / in_order - 1)) > 1e-6
+
+
+def test_under_float32_keras_the_learning_rate_of_float64_layers_is_float32():
+    import keras
+
+    from autograder.probes.keras_state import float_settings
+
+    X, y = _commutes()
+    with float_settings("float32"):
+        _, _, _, model = _fit((X, y), optimizer=keras.optimizers.SGD(learning_rate=0.05), batch_size=len(X))
+        assert model.get_weights()[0].dtype == np.float64
+        assert str(model.optimizer.learning_rate.dtype) == "float32"
+        assert float(np.asarray(model.optimizer.learning_rate)) == float(np.float32(0.05)) != 0.05
 
 
 def test_the_optimizer_named_sgd_has_learning_rate_001():
@@ -253,3 +273,42 @@ def test_the_probe_trains_the_students_own_numpy_network_too():
     report = keras_run(keras_train, weights, X, y, 0.1, 4)
     np.testing.assert_allclose(report["numpy_history"], report["history"], rtol=1e-12)
     assert report["steps"] == 4 and report["dtype"] == "float64"
+
+
+# The notebook's other sentences about Keras ---------------------------------------------------------
+
+def test_dense_defaults_to_glorot_uniform_and_zero_bias():
+    import keras
+
+    layer = keras.layers.Dense(3)
+    layer.build((None, 2))
+    assert isinstance(layer.kernel_initializer, keras.initializers.GlorotUniform)
+    assert not np.asarray(layer.bias).any()
+
+
+def test_relu_has_slope_0_at_exactly_0_in_tensorflow():
+    import keras
+    import tensorflow as tf
+
+    x = tf.Variable([-1.0, 0.0, 2.0], dtype=tf.float64)
+    with tf.GradientTape() as tape:
+        total = tf.reduce_sum(keras.activations.relu(x))
+    np.testing.assert_array_equal(tape.gradient(total, x).numpy(), [0.0, 0.0, 1.0])
+
+
+def test_the_mse_loss_averages_over_every_entry():
+    import keras
+
+    y_pred, y = np.array([[1.0, 2.0], [0.0, -1.0]]), np.array([[0.0, 2.5], [1.0, 1.0]])
+    ours, _ = ref.mse_loss(y_pred, y)
+    assert float(keras.losses.MeanSquaredError()(y, y_pred)) == pytest.approx(ours, rel=1e-12)
+    assert ours == pytest.approx(np.mean((y_pred - y) ** 2))
+
+
+def test_normalization_uses_the_population_std():
+    import keras
+
+    distances = np.arange(1.0, 20.5, 0.5)[:, None]
+    layer = keras.layers.Normalization()
+    layer.adapt(distances)
+    assert float(np.sqrt(np.asarray(layer.variance)).ravel()[0]) == pytest.approx(5.6273, abs=1e-4)
