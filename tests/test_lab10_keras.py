@@ -324,3 +324,19 @@ def test_the_notebooks_demo_agrees_with_numpy_step_for_step():
         theirs = train_with(twin)(make(), X, y, np.zeros(2), 0.0, 20)
         for a, b in zip(ours, theirs):
             np.testing.assert_allclose(b, a, rtol=1e-12 if tight else 1e-4)
+
+
+@pytest.mark.parametrize("index", [0, 2, 3], ids=["SGD", "Adam", "AdamW"])
+def test_fit_runs_the_loop_the_exercise_writes(index):
+    """The notebook: keras_train writes 'the loop that Keras's fit runs', and its losses come 'as fit's history
+    does': fit with one full batch per epoch gives the reference's losses (before each step) and weights."""
+    case = checks.load_lab(LAB).public_cases()["keras_train"][index]
+    name, kwargs, X, y, kernel, bias, steps = case.args
+    X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    model = keras.Sequential([keras.Input(shape=(X.shape[1],)), keras.layers.Dense(1)])
+    model.set_weights([np.asarray(kernel, dtype=np.float64)[:, None], np.array([bias])])
+    model.compile(optimizer=getattr(keras.optimizers, name)(**kwargs), loss="mse")
+    history = model.fit(X, y, batch_size=len(X), epochs=steps, shuffle=False, verbose=0)
+    np.testing.assert_allclose(history.history["loss"], case.expected["losses"], rtol=1e-10)
+    np.testing.assert_allclose(model.get_weights()[0][:, 0], case.expected["kernel"], rtol=1e-10)
+    assert model.get_weights()[1][0] == pytest.approx(case.expected["bias"], rel=1e-10)
