@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from autograder import calls, checks
-from autograder.feedback import plain
 from autograder.demos.lab10 import numpy_training, step_beside_keras
+from autograder.feedback import plain
 from autograder.hidden import lab10 as ref
 from autograder.hidden.lab10 import SGD, Adam, AdamW, RMSprop  # noqa: F401 - the probe finds "your" classes here
 from autograder.probes.lab10 import optimizer_run

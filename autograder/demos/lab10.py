@@ -1,4 +1,4 @@
-"""Lab 10's demos: the race on the narrow bowl, the step-by-step parity with keras.optimizers, a model trained both ways.
+"""Lab 10's demos: the race on the narrow bowl, step-by-step parity with keras.optimizers, a model trained both ways.
 
 The functions take the student's objects and functions as arguments and import TensorFlow only when they
 need it (:func:`step_beside_keras`); they hold no update rule of the lab.

@@ -156,7 +156,7 @@ def keras_training(keras_train, name, kwargs, X, y, kernel, bias, steps):
                 "losses before each step, the final kernel and the final bias")
     try:
         losses, new_kernel, new_bias = (_numbers(v) for v in value)
-    except (TypeError, ValueError):
+    except Exception:  # noqa: BLE001 - a symbolic tensor, a ragged list: whatever cannot be read is reported
         return "keras_train's (losses, kernel, bias) could not be read as numbers"
     if new_bias.size != 1 or any(a.dtype.kind not in "biuf" for a in (losses, new_kernel, new_bias)):
         return (f"keras_train returned a bias of shape {new_bias.shape} (expected one number), or values that are "
