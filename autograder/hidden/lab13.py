@@ -454,7 +454,13 @@ _SAME_ARGMIN = ("any positive weight of the new loss scales every smoothed value
                 "leaves the argmin where it was")
 _TIES = "on a tie the docstring accepts either call with the lowest value, and the check judges only the value"
 EQUIVALENT_MUTANTS = {
-    # The Keras exercise's, found by `python -m autograder audit LAB --tensorflow` (not audited by default):
+    # The Keras exercises', found by `python -m autograder audit LAB --tensorflow` (not audited by default):
+    "fit_with_warmup_cosine · drop_statement · import keras → pass": "the notebook's Keras section imports keras at "
+    "the top level, and the grader defines that import before the exercise",
+    "fit_with_warmup_cosine · constant · 1 → 2 · #3": "np.reshape(X, (-2, 1)): NumPy reads any negative size as "
+    "the one to infer, as it reads -1",
+    "fit_with_warmup_cosine · constant · 0 → 1": "verbose=1 prints fit's progress bar and trains the same",
+    "fit_with_warmup_cosine · index · bias[0] → bias[0 - 1]": "a Dense(1) has one bias: bias[-1] is bias[0]",
     ('warmup_cosine · drop_statement · import keras → pass'):
         ("the notebook's Keras section imports keras at the top level, and the grader defines "
          "that import before the exercise: the function's own import is a convenience, not a "
