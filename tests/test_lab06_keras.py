@@ -261,3 +261,15 @@ def test_the_keras_run_is_train_line_on_z_scores():
     np.testing.assert_allclose(history.history["loss"], times.var() * z_history, rtol=1e-12)
     np.testing.assert_allclose(history.model(np.array([[7.0]])).numpy().ravel(),
                                ref.predict_minutes([7.0], w, b, x_stats, y_stats), rtol=1e-12)
+
+
+def test_dense_starts_from_glorot_the_family_of_the_deep_network():
+    assert isinstance(keras.layers.Dense(1).kernel_initializer, keras.initializers.GlorotUniform)
+
+
+def test_the_notebook_passes_no_shuffle_to_fit():
+    """fit ignores shuffle for a Dataset; the lab's fits take arrays in one batch, where it only reorders a sum."""
+    from pathlib import Path
+
+    source = Path(__file__).parents[1] / "solutions" / LAB / f"{LAB}.ipynb"
+    assert "shuffle=" not in source.read_text()

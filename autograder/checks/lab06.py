@@ -32,7 +32,8 @@ _REPORT = ("first", "last", "x_mean", "x_variance", "y_mean", "y_variance", "ker
 
 
 def _say(exercise: Exercise, key: str, **details) -> str:
-    return exercise.messages[key].format(**details)
+    """A message as a compare's reason: the feedback adds the final period."""
+    return exercise.messages[key].format(**details).rstrip(".")
 
 
 def _close(received, expected, rtol) -> bool:
