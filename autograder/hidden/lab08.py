@@ -657,7 +657,8 @@ def hidden_cases(rng):
 
 EQUIVALENT_MUTANTS = {
     "sigmoid · comparison · x >= 0 → x > 0": "at x = 0 both branches give 1/2",
-    "leaky_relu_and_slope · comparison · x > 0 → x >= 0": "at x = 0 both branches give 0",
+    "dead_relu_fraction · swap_arguments · np.maximum(z, 0.0) → np.maximum(0.0, z)": "np.maximum is symmetric in "
+    "its two arguments",
     "softmax · drop_statement · x = np.asarray(x, dtype=np.float64) → pass": "np.max(..., keepdims=True) "
     "returns an array, and subtracting it converts a list (and keeps float32 as float32, which is allowed)",
 }
