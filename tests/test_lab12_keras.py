@@ -4,7 +4,8 @@ Parity reached (float64 on CPU): BatchNormalization's training output, moving st
 output to rtol 1e-12; its gradients (tf.GradientTape, random upstream) to rtol 1e-10; Dropout through
 Keras's own mask exactly (rtol 1e-15); regularizers.L2 to 1e-7 only, because Keras keeps l2 as a float32
 (0.01 becomes 0.0099999998, a relative 2.2e-8); EarlyStopping's stop epoch and restored weights equal on
-every public scripted sequence. The graded keras_regularized_model is judged with real TensorFlow here.
+every public scripted sequence. The graded keras_regularized_fit is judged with real TensorFlow here: the NumPy
+reference run equals fit (1e-12), a run with dropout passes whatever its masks, each mistake gets its message.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 from conftest import first_failure
 
+from autograder.feedback import plain
 from autograder.hidden import lab12 as ref
 
 LAB = "12_regularization"
@@ -114,42 +116,153 @@ def test_early_stopping_agrees_with_keras(settings, losses, note):
     assert ours["weights_from"] == int(model.get_weights()[0][0, 0]) - 1
 
 
-def test_the_reference_keras_model_passes():
-    assert first_failure(LAB, "keras_regularized_model", ref.keras_regularized_model, seeds=(0,)) is None
+# keras_regularized_fit: the graded Keras exercise ------------------------------------------
 
+def keras_regularized_fit(weights, l2, rate, X_train, y_train, X_val, y_val, learning_rate, epochs, patience, *,
+                          floatx="float64", bias=False, output=True, momentum=0.99, order=("norm", "drop"),
+                          restore=True, stopper=True, monitor="val_loss", validation=True, optimizer=None,
+                          loss="mse", dropout_seed=None):
+    """The solution, with switches for the mistakes the check names."""
+    import keras
 
-def _keras_variant(floatx="float64", bias=False, output=True, momentum=0.99, order=("norm", "drop")):
-    def keras_regularized_model(weights, l2, rate):
-        import keras
-
+    if floatx:
         keras.config.set_floatx(floatx)
-        W1 = np.asarray(weights[0])
-        middle = {"norm": keras.layers.BatchNormalization(momentum=momentum), "drop": keras.layers.Dropout(rate)}
-        model = keras.Sequential([
-            keras.Input(shape=(W1.shape[0],)),
-            keras.layers.Dense(W1.shape[1], activation="relu", kernel_regularizer=keras.regularizers.L2(l2),
-                               bias_regularizer=keras.regularizers.L2(l2) if bias else None),
-            *[middle[name] for name in order],
-            keras.layers.Dense(1, kernel_regularizer=keras.regularizers.L2(l2) if output else None,
-                               bias_regularizer=keras.regularizers.L2(l2) if bias else None),
-        ])
-        if order == ("norm", "drop"):
-            model.set_weights([np.asarray(w) for w in weights])
-        else:
-            model.layers[0].set_weights(weights[:2])
-            model.layers[2].set_weights(weights[2:6])
-            model.layers[3].set_weights(weights[6:])
-        return model
-    return keras_regularized_model
+    W1 = np.asarray(weights[0])
+    middle = {"norm": keras.layers.BatchNormalization(momentum=momentum), "drop": keras.layers.Dropout(rate, seed=dropout_seed)}
+    model = keras.Sequential([
+        keras.Input(shape=(W1.shape[0],)),
+        keras.layers.Dense(W1.shape[1], activation="relu", kernel_regularizer=keras.regularizers.L2(l2),
+                           bias_regularizer=keras.regularizers.L2(l2) if bias else None),
+        *[middle[name] for name in order],
+        keras.layers.Dense(1, kernel_regularizer=keras.regularizers.L2(l2) if output else None,
+                           bias_regularizer=keras.regularizers.L2(l2) if bias and output else None),
+    ])
+    model.set_weights([np.asarray(w) for w in weights])
+    model.compile(optimizer=optimizer or keras.optimizers.SGD(learning_rate=learning_rate), loss=loss)
+    callbacks = [keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=restore)]
+    history = model.fit(X_train, y_train, batch_size=len(X_train), epochs=epochs, verbose=0,
+                        validation_data=(X_val, y_val) if validation else None, callbacks=callbacks if stopper else [])
+    return model, history
 
 
-@pytest.mark.parametrize(("implementation", "message"), [
-    (_keras_variant(floatx="float32"), "only about 7 digits"),
-    (_keras_variant(bias=True), "Your penalty includes the biases"),
-    (_keras_variant(output=False), "Your penalty covers the first Dense only"),
-    (_keras_variant(momentum=0.9), "momentum 0.9"),
-    (_keras_variant(order=("drop", "norm")), "your layers are Dense, Dropout, BatchNormalization, Dense"),
-])
-def test_keras_mistakes_get_their_message(implementation, message):
-    feedback = first_failure(LAB, "keras_regularized_model", implementation, seeds=(0,))
+def fit_variant(**switches):
+    def implementation(weights, l2, rate, X_train, y_train, X_val, y_val, learning_rate, epochs, patience):
+        return keras_regularized_fit(weights, l2, rate, X_train, y_train, X_val, y_val, learning_rate, epochs,
+                                     patience, **switches)
+    return implementation
+
+
+def functional_api(weights, l2, rate, X_train, y_train, X_val, y_val, learning_rate, epochs, patience):
+    """Another valid way: the functional API, assign, a loss object, y as a column, shuffle=False and the
+    History's dict returned."""
+    import keras
+
+    keras.config.set_floatx("float64")
+    inputs = keras.Input(shape=(np.shape(weights[0])[0],))
+    dense = keras.layers.Dense(np.shape(weights[0])[1], activation="relu", kernel_regularizer=keras.regularizers.l2(l2))
+    norm = keras.layers.BatchNormalization()
+    out = keras.layers.Dense(1, kernel_regularizer=keras.regularizers.L2(l2=l2))
+    model = keras.Model(inputs, out(keras.layers.Dropout(rate=rate)(norm(dense(inputs)))))
+    for variable, value in zip(model.weights, weights):
+        variable.assign(value)
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate), loss=keras.losses.MeanSquaredError())
+    history = model.fit(X_train, np.reshape(y_train, (-1, 1)), batch_size=len(X_train), epochs=epochs, shuffle=False,
+                        validation_data=(X_val, np.reshape(y_val, (-1, 1))), verbose=0,
+                        callbacks=[keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True)])
+    return model, history.history
+
+
+def test_the_solution_passes_every_case():
+    assert first_failure(LAB, "keras_regularized_fit", keras_regularized_fit) is None
+
+
+def test_the_reference_run_is_kerass_fit():
+    """The NumPy reference reproduces fit on the model without dropout: histories and weights to 1e-12."""
+    case = next(c for c in ref.public_cases()["keras_regularized_fit"] if c.args[2] == 0)
+    model, history = keras_regularized_fit(*case.args)
+    expected = case.expected
+    np.testing.assert_allclose(history.history["loss"], expected["loss"], rtol=1e-12)
+    np.testing.assert_allclose(history.history["val_loss"], expected["val_loss"], rtol=1e-12)
+    for theirs, mine in zip(model.get_weights(), expected["weights"]):
+        np.testing.assert_allclose(theirs, mine, rtol=1e-12, atol=1e-14)
+
+
+def test_a_run_with_dropout_is_judged_whatever_its_masks():
+    """Three seeds, three sets of masks: the same model passes the case with dropout each time."""
+    import keras
+
+    from autograder.checks import load_lab
+    from autograder.probes.lab12 import keras_fit_report
+
+    spec = load_lab(LAB).exercise("keras_regularized_fit")
+    case = next(c for c in ref.public_cases()["keras_regularized_fit"] if c.args[2] > 0)
+    histories = set()
+    for seed in (1, 2, 3):
+        def seeded(*args):
+            keras.utils.set_random_seed(seed)
+            return keras_regularized_fit(*args)
+        report = keras_fit_report(seeded, *case.args)
+        histories.add(tuple(np.round(report["loss"], 12)))
+        assert spec.compare(report, case.expected, spec) is None
+    assert len(histories) == 3
+
+
+@pytest.mark.parametrize("implementation", [functional_api, fit_variant(loss="mean_squared_error", dropout_seed=7)],
+                         ids=["functional_api_assign_and_history_dict", "loss_by_name_and_a_seeded_dropout"])
+def test_correct_alternatives_pass(implementation):
+    assert first_failure(LAB, "keras_regularized_fit", implementation, seeds=(0,)) is None
+
+
+@pytest.mark.parametrize(("switches", "message"), [
+    ({"floatx": "float32"}, "only about 7 digits"),
+    ({"bias": True}, "Your loss includes a penalty on the biases"),
+    ({"output": False}, "Your penalty covers the first Dense only"),
+    ({"momentum": 0.9}, "momentum 0.9"),
+    ({"restore": False}, "fit returned the last epoch's weights"),
+    ({"stopper": False}, "fit ran every epoch although the validation loss had stopped improving"),
+    ({"order": ("drop", "norm")}, "your model's layers are Dense, Dropout, BatchNormalization, Dense"),
+], ids=["float32", "bias_regularized", "output_unregularized", "bn_momentum", "no_restore", "no_early_stopping",
+        "dropout_before_norm"])
+def test_keras_mistakes_get_their_message(switches, message):
+    feedback = first_failure(LAB, "keras_regularized_fit", fit_variant(**switches), seeds=(0,))
     assert feedback is not None and message in feedback
+
+
+@pytest.mark.filterwarnings("ignore:Early stopping conditioned on metric")
+def test_a_fit_without_validation_data_is_told_to_pass_it():
+    feedback = first_failure(LAB, "keras_regularized_fit", fit_variant(validation=False), seeds=(0,))
+    assert feedback is not None and "Your History has no val_loss" in feedback
+
+
+def sgd_with_momentum(weights, l2, rate, X_train, y_train, X_val, y_val, learning_rate, epochs, patience):
+    import keras
+
+    keras.config.set_floatx("float64")  # before the optimizer: its learning rate is a variable of floatx
+    return keras_regularized_fit(weights, l2, rate, X_train, y_train, X_val, y_val, learning_rate, epochs, patience,
+                                 optimizer=keras.optimizers.SGD(learning_rate, momentum=0.9))
+
+
+@pytest.mark.parametrize(("implementation", "allowed"), [
+    (sgd_with_momentum, set()),
+    (fit_variant(monitor="loss"), {"no_early_stopping"}),  # its message says: watch val_loss, not the loss
+], ids=["sgd_with_momentum", "monitors_the_training_loss"])
+def test_unknown_wrong_code_gets_no_invented_cause(implementation, allowed):
+    from autograder.checks import load_lab
+
+    messages = load_lab(LAB).exercise("keras_regularized_fit").messages
+    feedback = first_failure(LAB, "keras_regularized_fit", implementation, seeds=(0,))
+    assert feedback is not None
+    assert {key for key, text in messages.items() if plain(text) in plain(feedback)} <= allowed
+
+
+def test_an_optimizer_made_before_set_floatx_keeps_a_float32_learning_rate():
+    """What the float32 message says: the learning rate is a variable of floatx at the optimizer's making."""
+    import keras
+
+    from autograder.probes.keras_state import float_settings
+
+    with float_settings("float32"):
+        early = keras.optimizers.SGD(0.1)
+        keras.config.set_floatx("float64")
+        late = keras.optimizers.SGD(0.1)
+        assert (early.learning_rate.dtype, late.learning_rate.dtype) == ("float32", "float64")

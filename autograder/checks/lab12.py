@@ -127,26 +127,104 @@ def _show_report(value) -> str:
     return "; ".join(f"{key} {format_value(v, 6)}" for key, v in value.items() if v is not None)
 
 
-_KERAS_FIELDS = ("layers", "inference", "penalty", "moving_mean", "moving_variance")
+def _stop_rule(val_losses, patience: int) -> tuple[int, int]:
+    """(epochs run, best epoch) of EarlyStopping(monitor="val_loss", patience) on these losses (Keras's rule)."""
+    best, wait, best_epoch = math.inf, 0, 0
+    for epoch, loss in enumerate(val_losses):
+        wait += 1
+        if loss < best:
+            best, best_epoch, wait = loss, epoch, 0
+        elif wait >= patience and epoch > 0:
+            return epoch + 1, best_epoch
+    return len(val_losses), best_epoch
 
 
-def _compare_keras(received, expected, exercise: Exercise) -> str | None:
-    """The layer classes exactly; then inference and moving statistics within rtol 1e-10, the penalty within
-    1e-6; a value within 1e-4 but not those (or a float32 dtype) is float32."""
-    if not isinstance(received, dict) or set(received) != set(expected):
+def _said_epochs(count: int) -> str:
+    return f"{count} epoch{'s' if count != 1 else ''}"
+
+
+_REPORT_KEYS = {"layers", "rate", "dtype", "loss", "val_loss", "weights", "returned_val_loss"}
+
+
+def _compare_fit(received, expected, exercise: Exercise) -> str | None:
+    """The model's layers and Dropout rate exactly; the histories' length; then
+
+    - without dropout (rate 0): the loss and val_loss histories and the weights fit ended with, within rtol
+      1e-10 of the NumPy reference run (float64 Keras reproduces it to about 1e-15);
+    - with dropout, whose masks TensorFlow draws: what holds whatever the masks. Training ran as long as
+      EarlyStopping(patience) on the run's own val_loss history allows, dropout changed the first epoch's
+      training loss (relative 1e-9), and the model fit returned has the val_loss of the best epoch (rtol 1e-9).
+
+    A float32 model, or histories within 1e-6 but not 1e-10 of the reference, is named as float32.
+    """
+    if isinstance(received, str):
+        return received
+    if not isinstance(received, dict) or set(received) != _REPORT_KEYS:
         return "the check could not read the report on your model"
     if received["layers"] != expected["layers"]:
-        return f"your layers are {received['layers']}, expected {expected['layers']}"
-    loose = replace(exercise, rtol=1e-4, rtol_float32=1e-4, atol=1e-6)
-    for key in _KERAS_FIELDS[1:]:
-        # model.losses carries the penalty through float32 even in a float64 model (observed: 2e-8 relative)
-        tolerance = replace(exercise, rtol=1e-6, rtol_float32=1e-6) if key == "penalty" else exercise
-        if received[key] is None or (reason := compare_numbers(received[key], expected[key], tolerance)):
-            if received[key] is not None and (received["dtype"] == "float32" or compare_numbers(
-                    received[key], expected[key], loose) is None) and expected["dtype"] == "float64":
-                return exercise.messages["float32"]
-            return f"{key.replace('_', ' ')}: {reason if received[key] is not None else 'missing'}"
-    return None if received["dtype"] == expected["dtype"] else exercise.messages["float32"]
+        return f"your model's layers are {received['layers']}, expected {expected['layers']}"
+    if received["rate"] is None or abs(received["rate"] - expected["rate"]) > 1e-12:
+        return f"your Dropout's rate is {format_value(received['rate'])}, expected {format_value(expected['rate'])}"
+    if received["loss"] is None or received["val_loss"] is None:
+        return exercise.messages["no_validation"]
+    ran, losses = len(received["val_loss"]), np.asarray(received["loss"], dtype=float)
+    if len(losses) != ran or ran == 0 or received["weights"] is None:
+        return "the check could not read the report on your model"
+    if expected.get("judged_by") == "properties":
+        return _fit_properties(received, expected, exercise)
+    if received["dtype"] != "float64":
+        return exercise.messages["float32"]
+    if ran != len(expected["val_loss"]):
+        return f"fit ran {_said_epochs(ran)}, expected {_said_epochs(len(expected['val_loss']))}"
+    histories = np.concatenate([losses, received["val_loss"]])
+    reference = np.concatenate([expected["loss"], expected["val_loss"]])
+    if reason := compare_numbers(histories, reference, exercise):
+        loose = replace(exercise, rtol=1e-6, rtol_float32=1e-6, atol=1e-9)  # float32 rounding, not a mistake's size
+        if compare_numbers(histories, reference, loose) is None:
+            return exercise.messages["float32"]
+        return f"the loss histories (loss, then val_loss) differ: {reason}"
+    weights, reference_weights = received["weights"], expected["weights"]
+    if len(weights) != len(reference_weights) or any(
+            compare_numbers(w, r, exercise) for w, r in zip(weights, reference_weights)):
+        return ("the histories are right, but the model fit returned does not hold the weights of the best epoch "
+                "(the lowest val_loss)")
+    return None
+
+
+def _fit_properties(received, expected, exercise: Exercise) -> str | None:
+    val_losses = np.asarray(received["val_loss"], dtype=float)
+    if received["dtype"] != "float64":
+        return exercise.messages["float32"]
+    ran, best = _stop_rule(val_losses, expected["patience"]) if expected["stop"] else (expected["epochs"], None)
+    ran = min(ran, expected["epochs"])
+    if len(val_losses) != ran:
+        return (f"fit ran {_said_epochs(len(val_losses))}, but EarlyStopping(monitor=\"val_loss\", patience="
+                f"{expected['patience']}) on your own val_loss history {format_value(val_losses)} stops after "
+                f"{_said_epochs(ran)} (of at most {expected['epochs']})")
+    first, without = float(received["loss"][0]), expected["first_loss_without_dropout"]
+    if abs(first - without) <= 1e-9 * max(1.0, abs(without)):
+        return ("your first epoch's training loss is the loss without dropout: the Dropout layer dropped nothing "
+                "in training")
+    target = val_losses[best] if expected["restore"] and best is not None else val_losses[-1]
+    returned = received["returned_val_loss"]
+    if returned is None or abs(returned - target) > 1e-9 * max(1.0, abs(target)):
+        return (f"the model fit returned has a validation loss of {format_value(returned)}, expected "
+                f"{format_value(float(target))}, the lowest val_loss of your run")
+    return None
+
+
+def _show_fit(value) -> str:
+    if isinstance(value, str) or not isinstance(value, dict):
+        return format_value(value)
+    if value.get("judged_by") == "properties":
+        return (f"a run with Dropout({format_value(value.get('rate'))}): judged by its stopping epoch, its first "
+                f"loss and the model it returns")
+    parts = [str(value.get("layers"))]
+    if value.get("val_loss") is not None:
+        parts.append(f"{len(value['val_loss'])} epochs, val_loss {format_value(value['val_loss'], 6)}")
+    if value.get("loss") is not None:
+        parts.append(f"loss {format_value(value['loss'], 6)}")
+    return "; ".join(parts)
 
 
 _STUB_FREE = "(The course's grader runs only your definitions, not the demo cells.)"
@@ -301,27 +379,37 @@ LAB = Lab(
             },
         ),
         Exercise(
-            name="keras_regularized_model",
-            points=2,
-            summary="Dense(relu, L2) → BatchNormalization → Dropout → Dense(L2), float64, set to the given weights",
-            probe="lab12.keras_report",
+            name="keras_regularized_fit",
+            points=3,
+            summary="a float64 Dense(relu, L2) → BatchNormalization → Dropout → Dense(L2) trained by fit with "
+            "validation data and EarlyStopping(restore_best_weights=True)",
+            probe="lab12.keras_fit_report",
             profile="tensorflow",
             time_limit=60.0,
             rtol=1e-10,
             rtol_float32=1e-10,
             atol=1e-12,
-            compare=_compare_keras,
-            show=_show_report,
+            compare=_compare_fit,
+            show=_show_fit,
             messages={
-                "float32": "Your model agrees with the NumPy reference to only about 7 digits: Keras computed in "
-                "float32, its default. Call keras.config.set_floatx(\"float64\") inside keras_regularized_model, "
-                "before building the model. " + _STUB_FREE,
-                "bias_regularized": "Your penalty includes the biases: give the Dense layers "
+                "float32": "Your run agrees with the float64 reference to only about 7 digits: Keras computed in "
+                "float32, its default. Call keras.config.set_floatx(\"float64\") inside keras_regularized_fit, "
+                "before building the model and its optimizer (the learning rate is a variable of floatx too). "
+                + _STUB_FREE,
+                "bias_regularized": "Your loss includes a penalty on the biases: give the Dense layers "
                 "kernel_regularizer=keras.regularizers.L2(l2) only, no bias_regularizer.",
                 "output_unregularized": "Your penalty covers the first Dense only: the output Dense gets "
                 "kernel_regularizer=keras.regularizers.L2(l2) too.",
                 "bn_momentum": "Your BatchNormalization's moving statistics moved with momentum 0.9: keep Keras's "
                 "default momentum=0.99 (and epsilon=1e-3), as your batchnorm_forward does.",
+                "no_restore": "Training stopped at the right epoch, but fit returned the last epoch's weights: pass "
+                "restore_best_weights=True to EarlyStopping, so that fit ends with the weights of the epoch with "
+                "the lowest val_loss.",
+                "no_early_stopping": "fit ran every epoch although the validation loss had stopped improving: pass "
+                "callbacks=[keras.callbacks.EarlyStopping(monitor=\"val_loss\", patience=patience, "
+                "restore_best_weights=True)] (it must watch val_loss, not the training loss).",
+                "no_validation": "Your History has no val_loss: pass validation_data=(X_val, y_val) to fit, so "
+                "that Keras computes the validation loss after every epoch and EarlyStopping can watch it.",
             },
         ),
     ),

@@ -278,42 +278,122 @@ POLYNOMIAL_SWEEP_MISTAKES = {
 }
 
 
-# keras_regularized_model ------------------------------------------------------------------
+# keras_regularized_fit --------------------------------------------------------------------
+#
+# The reference is NumPy: the grading process never imports TensorFlow. It reproduces what Keras's
+# fit does to this float64 model (tests/test_lab12_keras.py pins the parity to 1e-12): one batch of all
+# the training rows per epoch, the loss = MSE + Σ L2 penalties (Keras casts l2 through float32), plain
+# SGD on W1, b1, gamma, beta, W2, b2, the moving statistics updated with the batch's, the validation
+# loss at each epoch's end in inference mode (moving statistics, no dropout) with the penalty of the
+# updated kernels, and EarlyStopping(monitor="val_loss", patience, restore_best_weights=True).
+# Dropout's masks are TensorFlow's to draw: a case with rate > 0 is judged by what does not depend on
+# them (see checks.lab12._compare_fit).
 
-def keras_regularized_model(weights, l2, rate):
-    """The reference Keras model (TensorFlow is imported here only: the NumPy checks never call it)."""
-    import keras
-
-    keras.config.set_floatx("float64")
-    W1 = np.asarray(weights[0])
-    model = keras.Sequential([
-        keras.Input(shape=(W1.shape[0],)),
-        keras.layers.Dense(W1.shape[1], activation="relu", kernel_regularizer=keras.regularizers.L2(l2)),
-        keras.layers.BatchNormalization(),
-        keras.layers.Dropout(rate),
-        keras.layers.Dense(np.shape(weights[6])[1], kernel_regularizer=keras.regularizers.L2(l2)),
-    ])
-    model.set_weights([np.asarray(w, dtype=float) for w in weights])
-    return model
+LAYERS = "Dense, BatchNormalization, Dropout, Dense"
+BN_EPSILON = 1e-3
 
 
-def _keras_twin(weights, l2, rate, X, momentum=0.99, bias_penalty=False, output_penalty=True):
-    """What probes.lab12.keras_report says of a float64 model, computed with the NumPy reference."""
+def fit_penalty(weights, l2, bias_penalty=False, output_penalty=True):
+    """Σ of the model's L2 penalties, l2 rounded through float32 as Keras's regularizer casts it."""
+    W1, b1, W2, b2 = (_f(weights[i]) for i in (0, 1, 6, 7))
+    factor = float(np.float32(l2))
+    penalised = [W1, W2] if output_penalty else [W1]
+    if bias_penalty:
+        penalised += [b1, b2] if output_penalty else [b1]
+    return factor * float(sum(np.sum(w ** 2) for w in penalised))
+
+
+def fit_predict(weights, X):
+    """The model in inference mode: Dense(relu) → BatchNormalization (moving statistics) → Dense."""
     W1, b1, gamma, beta, moving_mean, moving_var, W2, b2 = (_f(w) for w in weights)
     hidden = np.maximum(_f(X) @ W1 + b1, 0.0)
-    normalized, _, _ = batchnorm_forward(hidden, gamma, beta, moving_mean, moving_var, training=False)
-    _, mean, var = batchnorm_forward(hidden, gamma, beta, moving_mean, moving_var, momentum=momentum)
-    kernels = [(W1, b1), (W2, b2)] if output_penalty else [(W1, b1)]
-    penalty = l2_penalty(kernels, l2) + (L2_PENALTY_MISTAKES["biases_penalised"](kernels, l2)
-                                         - l2_penalty(kernels, l2) if bias_penalty else 0.0)
-    return {"layers": "Dense, BatchNormalization, Dropout, Dense", "inference": normalized @ W2 + b2,
-            "penalty": penalty, "moving_mean": mean, "moving_variance": var, "dtype": "float64"}
+    return ((gamma * (hidden - moving_mean) / np.sqrt(moving_var + BN_EPSILON) + beta) @ W2 + b2)[:, 0]
+
+
+def validation_loss(weights, X_val, y_val, l2, bias_penalty=False, output_penalty=True):
+    """What Keras reports as val_loss for these weights: the MSE in inference mode plus the penalties."""
+    return float(np.mean((fit_predict(weights, X_val) - _f(y_val)) ** 2)
+                 + fit_penalty(weights, l2, bias_penalty, output_penalty))
+
+
+def _sgd_epochs(weights, l2, X, y, X_val, y_val, learning_rate, epochs, momentum=0.99, bias_penalty=False,
+                output_penalty=True):
+    """Every epoch of full-batch SGD without dropout: (training losses, validation losses, weights after each)."""
+    W1, b1, gamma, beta, moving_mean, moving_var, W2, b2 = (_f(w).copy() for w in weights)
+    X, y = _f(X), _f(y)
+    factor, n = float(np.float32(l2)), len(X)
+    losses, val_losses, states = [], [], []
+    for _ in range(epochs):
+        z = X @ W1 + b1
+        hidden = np.maximum(z, 0.0)
+        mean, var = hidden.mean(axis=0), hidden.var(axis=0)
+        sigma = np.sqrt(var + BN_EPSILON)
+        x_hat = (hidden - mean) / sigma
+        normalized = gamma * x_hat + beta
+        error = (normalized @ W2 + b2)[:, 0] - y
+        current = [W1, b1, gamma, beta, moving_mean, moving_var, W2, b2]
+        losses.append(float(np.mean(error ** 2)) + fit_penalty(current, l2, bias_penalty, output_penalty))
+        d_out = (2 * error / n)[:, None]
+        dW2 = normalized.T @ d_out + (2 * factor * W2 if output_penalty else 0.0)
+        db2 = d_out.sum(axis=0) + (2 * factor * b2 if bias_penalty and output_penalty else 0.0)
+        d_norm = d_out @ W2.T
+        dgamma, dbeta = (d_norm * x_hat).sum(axis=0), d_norm.sum(axis=0)
+        dz = batchnorm_backward(d_norm, hidden, gamma, BN_EPSILON)[0] * (z > 0)
+        dW1 = X.T @ dz + 2 * factor * W1
+        db1 = dz.sum(axis=0) + (2 * factor * b1 if bias_penalty else 0.0)
+        W1, b1, gamma = W1 - learning_rate * dW1, b1 - learning_rate * db1, gamma - learning_rate * dgamma
+        beta, W2, b2 = beta - learning_rate * dbeta, W2 - learning_rate * dW2, b2 - learning_rate * db2
+        moving_mean = moving_mean * momentum + mean * (1 - momentum)
+        moving_var = moving_var * momentum + var * (1 - momentum)
+        states.append([W1, b1, gamma, beta, moving_mean, moving_var, W2, b2])
+        val_losses.append(validation_loss(states[-1], X_val, y_val, l2, bias_penalty, output_penalty))
+    return np.array(losses), np.array(val_losses), states
+
+
+def stopping_epochs(val_losses, patience):
+    """(epochs run, best epoch) under EarlyStopping(monitor="val_loss", patience): Keras's rule, as in lab 12."""
+    best, wait, best_epoch = np.inf, 0, 0
+    for epoch, loss in enumerate(val_losses):
+        wait += 1
+        if loss < best:
+            best, best_epoch, wait = loss, epoch, 0
+        elif wait >= patience and epoch > 0:
+            return epoch + 1, best_epoch
+    return len(val_losses), best_epoch
+
+
+def _fit_report(weights, l2, rate, X, y, X_val, y_val, learning_rate, epochs, patience, restore=True, stop=True,
+                **variant):
+    if rate > 0:
+        return _fit_properties(weights, l2, rate, X, y, X_val, y_val, learning_rate, epochs, patience,
+                               restore=restore, stop=stop, **variant)
+    losses, val_losses, states = _sgd_epochs(weights, l2, X, y, X_val, y_val, learning_rate, epochs, **variant)
+    ran, best = stopping_epochs(val_losses, patience) if stop else (epochs, epochs - 1)
+    final = states[best if restore else ran - 1]
+    return {"layers": LAYERS, "rate": float(rate), "dtype": "float64", "loss": losses[:ran],
+            "val_loss": val_losses[:ran], "weights": [np.array(w) for w in final]}
+
+
+def _fit_properties(weights, l2, rate, X, y, X_val, y_val, learning_rate, epochs, patience, restore=True,
+                    stop=True, **_):
+    """A case with dropout: what the checks judge of a run whatever its masks (checks.lab12._compare_fit). The
+    model's own consistency is judged, so a penalty or momentum mistake is left to the cases without dropout."""
+    first = _sgd_epochs(weights, l2, X, y, X_val, y_val, learning_rate, 1)[0][0]
+    return {"layers": LAYERS, "rate": float(rate), "dtype": "float64", "judged_by": "properties",
+            "epochs": int(epochs), "patience": int(patience), "restore": restore, "stop": stop,
+            "first_loss_without_dropout": float(first)}
+
+
+def keras_regularized_fit(weights, l2, rate, X_train, y_train, X_val, y_val, learning_rate, epochs, patience):
+    return _fit_report(weights, l2, rate, X_train, y_train, X_val, y_val, learning_rate, epochs, patience)
 
 
 KERAS_MISTAKES = {
-    "bias_regularized": lambda *args: _keras_twin(*args, bias_penalty=True),
-    "output_unregularized": lambda *args: _keras_twin(*args, output_penalty=False),
-    "bn_momentum": lambda *args: _keras_twin(*args, momentum=0.9),
+    "bias_regularized": lambda *args: _fit_report(*args, bias_penalty=True),
+    "output_unregularized": lambda *args: _fit_report(*args, output_penalty=False),
+    "bn_momentum": lambda *args: _fit_report(*args, momentum=0.9),
+    "no_restore": lambda *args: _fit_report(*args, restore=False),
+    "no_early_stopping": lambda *args: _fit_report(*args, restore=False, stop=False),
 }
 
 
@@ -386,17 +466,43 @@ def _sweep_case(x_train, y_train, x_val, y_val, degrees, label=None):
                       POLYNOMIAL_SWEEP_MISTAKES)
 
 
-def _keras_weights(rng, d, h):
-    return [np.round(rng.normal(size=(d, h)), 2), np.round(rng.normal(scale=0.3, size=h), 2),
-            np.round(rng.uniform(0.5, 1.5, size=h), 2), np.round(rng.normal(scale=0.3, size=h), 2),
-            np.round(rng.normal(scale=0.3, size=h), 2), np.round(rng.uniform(0.5, 2.0, size=h), 2),
-            np.round(rng.normal(size=(h, 1)), 2), np.round(rng.normal(scale=0.3, size=1), 2)]
+def _fit_data(rng, n, m, d, h):
+    """Weights of a d→h→1 network and data y = sin(X·v) + noise, train (n rows) and validation (m rows)."""
+    weights = [np.round(rng.normal(size=(d, h)), 2), np.round(rng.normal(scale=0.3, size=h), 2),
+               np.round(rng.uniform(0.5, 1.5, size=h), 2), np.round(rng.normal(scale=0.3, size=h), 2),
+               np.round(rng.normal(scale=0.3, size=h), 2), np.round(rng.uniform(0.5, 2.0, size=h), 2),
+               np.round(rng.normal(size=(h, 1)), 2), np.round(rng.normal(scale=0.3, size=1), 2)]
+    direction = rng.normal(size=d)
+    X, X_val = np.round(rng.normal(size=(n, d)), 2), np.round(rng.normal(size=(m, d)), 2)
+    y = np.round(np.sin(X @ direction) + rng.normal(scale=0.3, size=n), 2)
+    y_val = np.round(np.sin(X_val @ direction) + rng.normal(scale=0.3, size=m), 2)
+    return weights, X, y, X_val, y_val
 
 
-def _keras_case(weights, l2, rate, X):
-    label = (f"keras_regularized_model(weights of a {np.shape(weights[0])[0]}→{np.shape(weights[0])[1]}→1 "
-             f"network, l2={l2:g}, rate={rate:g}) on X {np.shape(X)} = {_text(X)}")
-    return build_case(label, ([_f(w) for w in weights], l2, rate, _f(X)), _keras_twin, KERAS_MISTAKES)
+def _fit_args(rng, n, m, d, h, l2, epochs, patience, stops):
+    """Draws networks and data until a learning rate makes the run without dropout stop early (``stops``) or
+    run through every epoch, its best epoch neither the first nor the last: the cases where restoring,
+    stopping and the stopping epoch all show."""
+    while True:
+        weights, X, y, X_val, y_val = _fit_data(rng, n, m, d, h)
+        for learning_rate in (0.05, 0.1, 0.2, 0.3):
+            with np.errstate(all="ignore"):
+                losses, val_losses, _ = _sgd_epochs(weights, l2, X, y, X_val, y_val, learning_rate, epochs)
+            if not (np.all(np.isfinite(val_losses)) and np.max(losses) < 1e3):
+                continue
+            ran, best = stopping_epochs(val_losses, patience)
+            if 0 < best < ran - 1 and (ran < epochs) == stops:
+                return weights, X, y, X_val, y_val, learning_rate
+
+
+def _fit_case(rng, n, m, d, h, l2, rate, epochs, patience, stops=True):
+    weights, X, y, X_val, y_val, learning_rate = _fit_args(rng, n, m, d, h, l2, epochs, patience, stops)
+    label = (f"a {d}→{h}→1 network, l2 = {l2:g}, rate = {rate:g}, {n} training and {m} validation rows, "
+             f"learning_rate = {learning_rate:g}, up to {epochs} epochs, patience {patience}"
+             + ("" if rate > 0 else (": it stops early" if stops else ": it runs through, the best epoch is not the last"))
+             + (" (dropout's masks are random: judged by what does not depend on them)" if rate > 0 else ""))
+    args = ([_f(w) for w in weights], l2, rate, X, y, X_val, y_val, learning_rate, epochs, patience)
+    return build_case(label, args, keras_regularized_fit, KERAS_MISTAKES)
 
 
 def noisy_curve(n, rng):
@@ -443,8 +549,8 @@ def public_cases():
         "polynomial_sweep": [_sweep_case(x_train, y_train, x_val, y_val, [0, 1, 3, 5, 9],
                                          "12 training and 30 validation points of sin(πx) + noise, degrees "
                                          "[0, 1, 3, 5, 9]")],
-        "keras_regularized_model": [_keras_case(_keras_weights(keras_rng, 2, 3), 0.01, 0.5,
-                                                np.round(keras_rng.normal(size=(5, 2)), 2))],
+        "keras_regularized_fit": [_fit_case(keras_rng, 8, 6, 2, 3, 0.01, 0.0, 8, 2),
+                                  _fit_case(keras_rng, 8, 6, 2, 3, 0.01, 0.5, 8, 2)],
     }
 
 
@@ -552,16 +658,19 @@ def hidden_cases(rng):
             _sweep_case(x_train.tolist(), y_train.tolist(), x_val.tolist(), y_val.tolist(), [2],
                         f"plain lists, {n_train} training points, degree 2"),
         ],
-        "keras_regularized_model": [
-            _keras_case(_keras_weights(rng, d, keras_h), l2, rate, np.round(rng.normal(size=(n, d)), 2)),
-            _keras_case(_keras_weights(rng, 1, keras_h), 0.01, 0.5, np.round(rng.normal(size=(1, 1)), 2)),
+        "keras_regularized_fit": [
+            _fit_case(rng, int(rng.integers(6, 12)), int(rng.integers(4, 9)), d, keras_h, l2, 0.0, 8,
+                      int(rng.integers(1, 3))),
+            _fit_case(rng, int(rng.integers(6, 12)), int(rng.integers(4, 9)), 1, keras_h, 0.01, 0.0, 6, 6,
+                      stops=False),
+            _fit_case(rng, int(rng.integers(6, 12)), int(rng.integers(4, 9)), d, keras_h, l2, rate, 8, 2),
         ],
     }
 
 
 EQUIVALENT_MUTANTS = {
     # The Keras exercise's, found by `python -m autograder audit LAB --tensorflow` (not audited by default):
-    ('keras_regularized_model · drop_statement · import keras → pass'):
+    ('keras_regularized_fit · drop_statement · import keras → pass'):
         ("the notebook's Keras section imports keras at the top level, and the grader defines "
          "that import before the exercise: the function's own import is a convenience, not a "
          'dependency'),

@@ -7,8 +7,8 @@ or, for a random draw, on a large batch with a given generator, and reports what
 ``early_stopping_run`` plays a training loop with the student's ``EarlyStopping``: one scripted
 validation loss per epoch, the weights changed in place every epoch as a real training does, and
 reports the epoch at which the stopper stopped and whose weights training ended with.
-``keras_report`` builds the student's Keras model and reports its inference output, its penalty and
-its batch normalization's moving statistics after one training-mode call.
+``keras_fit_report`` trains with the student's ``keras_regularized_fit`` and reports the model's layers, its
+Dropout rate, the histories, the weights fit ended with and the validation loss of the model it returned.
 None holds a formula of the exercises: the grading process compares the reports with the reference's.
 """
 
@@ -107,28 +107,45 @@ def early_stopping_run(EarlyStopping, settings, val_losses):
     return {"stopped_at": stopped_at, "weights_from": _epoch_of(final, [(2, 3), (3,)], len(val_losses))}
 
 
-def keras_report(keras_regularized_model, weights, l2, rate, X):
-    """The student's model, as the grader's fresh process builds it, on X.
+def keras_fit_report(keras_regularized_fit, weights, l2, rate, X_train, y_train, X_val, y_val, learning_rate,
+                     epochs, patience):
+    """Trains with the student's ``keras_regularized_fit`` as the grader's fresh process would, and reports the run.
+
+    Keras's random seed is set first (``keras.utils.set_random_seed(0)``), so that a run with dropout draws
+    the same masks each time it is checked: the same submission gets the same report twice.
 
     Returns:
-        ``{"layers": the layer classes in order, "inference": model(X, training=False), "penalty": the sum
-        of model.losses, "moving_mean", "moving_variance": the BatchNormalization layer's after one call
-        model(X, training=True) (None without one), "dtype": the inference output's dtype}``.
+        ``{"layers": the layer classes in order (a functional model's InputLayer left out), "rate": the first Dropout layer's rate (None without one),
+        "dtype": the first weight's dtype, "loss", "val_loss": the History's lists (None where absent),
+        "weights": model.get_weights() after fit, "returned_val_loss": the MSE of model(X_val, training=False)
+        plus sum(model.losses), what Keras reports as val_loss for the model fit returned}``, or a sentence
+        where the function did not return (model, history).
     """
     import keras
 
     from autograder.probes.keras_state import as_in_a_fresh_process
 
     with as_in_a_fresh_process():
-        model = keras_regularized_model([np.array(w, dtype=float) for w in weights], l2, rate)
-        X = np.array(X, dtype=float)
-        inference = model(X, training=False)
-        dtype = np.dtype(keras.backend.standardize_dtype(inference.dtype)).name
-        penalty = float(sum(float(keras.ops.convert_to_numpy(loss)) for loss in model.losses))
-        model(X, training=True)
-        norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
-        moving = [keras.ops.convert_to_numpy(v) for v in (norms[0].moving_mean, norms[0].moving_variance)] if (
-            norms) else [None, None]
-    return {"layers": ", ".join(type(layer).__name__ for layer in model.layers),
-            "inference": keras.ops.convert_to_numpy(inference), "penalty": penalty,
-            "moving_mean": moving[0], "moving_variance": moving[1], "dtype": dtype}
+        keras.utils.set_random_seed(0)
+        value = keras_regularized_fit([np.array(w, dtype=float) for w in weights], l2, rate,
+                                      np.array(X_train, dtype=float), np.array(y_train, dtype=float),
+                                      np.array(X_val, dtype=float), np.array(y_val, dtype=float),
+                                      learning_rate, epochs, patience)
+        if not (isinstance(value, (tuple, list)) and len(value) == 2 and isinstance(value[0], keras.Model)):
+            return ("keras_regularized_fit must return (model, history): the trained keras.Sequential and what "
+                    "model.fit returned")
+        model, history = value
+        logs = getattr(history, "history", history)
+        logs = logs if isinstance(logs, dict) else {}
+        found = [numeric_array(logs.get(key)) for key in ("loss", "val_loss")]
+        arrays = model.get_weights()
+        predictions = keras.ops.convert_to_numpy(model(np.array(X_val, dtype=float), training=False))
+        penalty = sum(float(keras.ops.convert_to_numpy(loss)) for loss in model.losses)
+        returned = float(np.mean((np.reshape(predictions, -1).astype(float) - np.asarray(y_val, dtype=float)) ** 2))
+    rates = [float(layer.rate) for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
+    layers = [type(layer).__name__ for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    return {"layers": ", ".join(layers),
+            "rate": rates[0] if rates else None, "dtype": np.dtype(arrays[0].dtype).name if arrays else "none",
+            "loss": None if found[0] is None else found[0].astype(float).reshape(-1),
+            "val_loss": None if found[1] is None else found[1].astype(float).reshape(-1),
+            "weights": [np.asarray(a) for a in arrays], "returned_val_loss": returned + penalty}
