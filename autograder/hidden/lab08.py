@@ -428,8 +428,9 @@ def _softmax_backward_case(logits, upstream, label=None):
 
 
 def _chain_case(x, weights, label=None):
-    weights = np.asarray(weights, dtype=float)
-    label = label or f"x = {x:g}, weights = {_text(weights)}"
+    """weights as given when a plain list (the docstring says array-like), else as a float64 array."""
+    weights = weights if isinstance(weights, list) else np.asarray(weights, dtype=float)
+    label = label or f"x = {x:g}, weights = {_text(weights)}{' (a list)' if isinstance(weights, list) else ''}"
     return build_case(label, (float(x), weights), sigmoid_chain_gradient, CHAIN_MISTAKES)
 
 
@@ -649,6 +650,7 @@ def hidden_cases(rng):
             _chain_case(start, np.round(rng.normal(scale=2, size=depth), 2)),
             _chain_case(-start, np.round(rng.uniform(0.5, 4, size=depth) * rng.choice([-1, 1], size=depth), 2)),
             _chain_case(start, np.round(rng.normal(scale=3, size=1), 2)),
+            _chain_case(-start, [float(w) for w in np.round(rng.normal(scale=2, size=3), 2)]),
         ],
         "dead_relu_fraction": [_dead_case(X, W, b), _dead_case(X[:1], W, b), _dead_case(X[:, :1], W[:1], b)],
         "keras_train_steps": _hidden_train_cases(rng),
