@@ -353,3 +353,11 @@ def test_the_training_reference_is_plain_backpropagation():
         np.testing.assert_allclose(np.linalg.norm(numeric), norms[0, layer], rtol=1e-6)
     assert losses[0] == pytest.approx(np.mean((np.tanh(np.tanh(X @ weights[0] + weights[1]) @ weights[2]
                                                        + weights[3]) @ weights[4] + weights[5] - y) ** 2))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_every_keras_mistake_is_told_apart_under_every_secret(seed):
+    """Each mistake keras_train_steps names has a hidden case where its run differs from the right one."""
+    cases = load_lab(LAB).hidden_cases(seed)["keras_train_steps"]
+    assert set(ref.KERAS_MISTAKES) <= set().union(*(c.wrong for c in cases))
+    assert all(isinstance(c.expected, dict) == (c.args[0] == "leaky_relu") for c in cases)
