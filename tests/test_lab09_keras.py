@@ -159,6 +159,12 @@ EXACT = ref.binary_cross_entropy_from_logits(Y1[:, 0], LOGITS_1[:, 0])
 CLIPPED_P = ref.binary_cross_entropy(Y1[:, 0], ref._sigmoid(LOGITS_1[:, 0]))
 
 
+@pytest.mark.parametrize("loss", [keras.losses.BinaryCrossentropy, keras.losses.CategoricalCrossentropy,
+                                  keras.losses.SparseCategoricalCrossentropy])
+def test_from_logits_is_false_by_default(loss):
+    assert inspect.signature(loss).parameters["from_logits"].default is False
+
+
 def test_the_example_exact_and_clipped_losses():
     assert EXACT == pytest.approx((40 + 20 + np.log1p(np.exp(-40)) + np.log1p(np.exp(-20)) + np.log1p(np.exp(-8))) / 3)
     assert EXACT == pytest.approx(20.0001, abs=1e-4) and CLIPPED_P == pytest.approx(10.7455, abs=1e-4)
