@@ -448,6 +448,11 @@ _SHAPE_REASONS = ("returned ", "contains NaN", "expected a tuple")
 _GENERIC_REASON = re.compile(r"(item \d+: )*(different [a-z]+|first difference at .*)", re.S)
 
 
+
+def _sentence(reason: str) -> str:
+    """A compare's reason as a sentence: one full stop at its end, whether or not the reason brought its own."""
+    return reason if reason.endswith((".", "?", "!")) else f"{reason}."
+
 def _value_feedback(lab: Lab, exercise: Exercise, judged: Judged, cause: str | None, show_hidden_values: bool,
                     failed: int, total: int) -> Feedback:
     case, value = judged.case, judged.value
@@ -462,14 +467,14 @@ def _value_feedback(lab: Lab, exercise: Exercise, judged: Judged, cause: str | N
     if cause is not None:
         diagnosis = exercise.messages[cause]
     elif specific and reveal:
-        diagnosis = f"{judged.reason}."
+        diagnosis = _sentence(judged.reason)
     elif where is not None:
         location, _, r, e = where
         diagnosis = (f"your values first differ at {location}: {format_value(r, digits)} instead of "
                      f"{format_value(e, digits)} ({_how_much(r, e, digits)}).") if location else (
             f"your value is {_how_much(value, case.expected, digits)}, more than the tolerance allows.")
     elif specific and exercise.compare is None and judged.reason.startswith(_SHAPE_REASONS):
-        diagnosis = f"{judged.reason}."
+        diagnosis = _sentence(judged.reason)
     elif judged.reason.endswith("different label"):
         diagnosis = "your label differs from the expected one."
     else:
