@@ -448,10 +448,10 @@ _SHAPE_REASONS = ("returned ", "contains NaN", "expected a tuple")
 _GENERIC_REASON = re.compile(r"(item \d+: )*(different [a-z]+|first difference at .*)", re.S)
 
 
-
 def _sentence(reason: str) -> str:
     """A compare's reason as a sentence: one full stop at its end, whether or not the reason brought its own."""
     return reason if reason.endswith((".", "?", "!")) else f"{reason}."
+
 
 def _value_feedback(lab: Lab, exercise: Exercise, judged: Judged, cause: str | None, show_hidden_values: bool,
                     failed: int, total: int) -> Feedback:
