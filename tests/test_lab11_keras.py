@@ -11,8 +11,8 @@ import pytest
 from conftest import first_failure
 
 from autograder import checks, data
-from autograder.feedback import plain
 from autograder.demos import lab11 as demo
+from autograder.feedback import plain
 from autograder.hidden import lab11 as ref
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -31,7 +31,7 @@ def _start(seed=0, hidden=16):
 
 
 # Keras builds β₁ᵗ and β₂ᵗ from the betas as float32 constants (float32(0.999) = 0.99900001287), even for float64
-# weights: with 0.9 and 0.999 its first step is 6.4e-6 (relative) smaller than the float64 formula's. Betas that
+# weights: with 0.9 and 0.999 its first step is 6.7e-6 (relative) smaller than the float64 formula's. Betas that
 # float32 holds exactly make the two agree to rounding.
 BETA_1, BETA_2 = 0.875, 1 - 2 ** -9
 
@@ -102,6 +102,27 @@ def test_tensorflow_casts_a_python_float_through_float32():
     """The notebook's explanation of Keras's Adam: ops.cast(0.999, float64) is float32(0.999); a np.float64 stays."""
     assert float(keras.ops.cast(0.999, "float64")) == float(np.float32(0.999)) != 0.999
     assert float(keras.ops.cast(np.float64(0.999), "float64")) == 0.999
+
+
+@pytest.mark.parametrize(("step", "gap"), [(1, -6.7e-6), (450, -5.1e-6)])
+def test_keras_s_adam_step_is_smaller_by_the_notebook_s_gap(step, gap):
+    """The notebook: Keras's step size is 6.7e-6 smaller than the formula's at step 1, 5.1e-6 at step 450."""
+    def alpha(beta_1, beta_2):
+        return np.sqrt(1 - beta_2 ** step) / (1 - beta_1 ** step)
+
+    rounded = [float(keras.ops.cast(beta, "float64")) for beta in (0.9, 0.999)]
+    assert alpha(*rounded) / alpha(0.9, 0.999) - 1 == pytest.approx(gap, abs=0.05e-6)
+
+
+def test_lab_14_trains_the_digits_network_through_labmodels():
+    """The notebook says lab 14 trains this lab's 8×8 network (digits_mlp), and not MNIST, with labmodels."""
+    import json
+    from pathlib import Path
+
+    notebook = json.loads((Path(__file__).parents[1] / "solutions" / "14_tensorflow" / "14_tensorflow.ipynb").read_text(
+        encoding="utf-8"))
+    code = "".join("".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code")
+    assert 'train("digits_mlp"' in code.replace("'", '"') and "mnist_mlp" not in code
 
 
 def _digits_run(epochs=3, count=200, learning_rate=3e-3, batch_size=32):

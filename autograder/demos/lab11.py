@@ -95,7 +95,7 @@ def plot_twins(numpy_losses, keras_losses, exact_losses=None):
     for label, losses in gaps.items():
         gap = np.abs(np.asarray(losses) / np.asarray(numpy_losses) - 1)
         right.semilogy(epochs, np.maximum(gap, 1e-17), marker="o", label=label)
-    right.set(xlabel="epoch", ylabel="|Keras / NumPy − 1|", title="How far apart the losses are")
+    right.set(xlabel="epoch", ylabel="|Keras / NumPy − 1|", title="How far apart the losses are (0 drawn at 1e-17)")
     right.legend()
     plt.tight_layout()
     plt.show()
