@@ -1,5 +1,5 @@
 """``python -m labmodels train MODEL`` and ``python -m labmodels list`` (see ``labmodels.cli``)."""
 
-from labmodels.train import main
+from labmodels.cli import main
 
 raise SystemExit(main())

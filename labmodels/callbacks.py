@@ -1,11 +1,28 @@
-"""The training command's callbacks: throughput, TensorBoard scalars, and checkpoints to resume from.
+"""The training command's own callbacks: throughput, TensorBoard scalars, and checkpoints to resume from.
 
-- ``Throughput`` times each epoch's training steps (validation excluded) and turns them into examples/s.
+- ``Throughput`` times each epoch's training steps (validation and the step's tracing excluded) and turns
+  them into examples/s.
 - ``ScalarLog`` writes one TensorBoard point per epoch and scalar with ``tf.summary``: the loss, the
   accuracy or the MAE, their ``val_`` twins, the learning rate and the examples/s.
 - ``EpochCheckpoint`` saves everything a run needs to go on after each epoch (weights, optimizer state,
   the Dropout layers' random state, the epoch), replacing the previous checkpoint atomically, so a process
   killed at any moment leaves a complete checkpoint behind; ``restore`` loads it into a fresh model.
+
+Keras's own callbacks are used where they serve as they are (``labmodels.train``): ``EarlyStopping``,
+``ReduceLROnPlateau``, and ``TensorBoard`` for ``--profile-batch``. Two are not, and why:
+
+- ``keras.callbacks.BackupAndRestore`` (Keras 3.15) restores inside ``fit`` (``on_train_begin``), after
+  the input pipeline is built, while this package's stream must know the epoch to resume from before it is
+  built (it skips the batches already trained on, which is what makes a resumed run end with the
+  uninterrupted run's weights); it saves no ``SeedGenerator`` state, so Dropout's masks after a resume
+  differ; every worker of a multi-worker run writes to the same ``backup_dir``; the weights and the
+  metadata are written one after the other, not replaced atomically; and by default it deletes the backup
+  at the end of ``fit``, so a run stopped with ``--epochs 1`` could not be taken on with ``--epochs 2``.
+- ``keras.callbacks.ModelCheckpoint`` saves the model (or the best one) for use, not the state to resume
+  from; ``--save`` writes the final model with ``model.save``.
+- ``keras.callbacks.TensorBoard`` would serve for the scalars too (as ``epoch_loss`` under ``train/`` and
+  ``validation/``); ``ScalarLog`` is kept because it logs the examples/s of each epoch beside them, under
+  the names ``fit`` reports.
 """
 
 from __future__ import annotations
@@ -25,25 +42,43 @@ def _sync(model) -> int:
 
 
 class Throughput(keras.callbacks.Callback):
-    """Times the training part of every epoch: from its start to the start of validation (or its end).
+    """Times the training part of every epoch (validation excluded), leaving out the step's tracing.
+
+    The first call of the training step in a process traces and compiles it (seconds, against
+    milliseconds for a step of a small model): the first epoch is timed from the end of that first call,
+    and its examples are left out, so that a fresh run and a resumed one (whose single epoch would
+    otherwise be mostly tracing) report the same examples/s for the same work. With
+    ``steps_per_execution`` the first call runs that many steps; all are left out.
 
     Args:
-        examples_per_epoch: The training examples of each epoch, in the order the epochs run.
+        examples_per_step: For each epoch that will run, in order, the examples of each of its steps.
 
     Attributes:
-        seconds: Wall seconds of each epoch run so far.
+        seconds: Wall seconds of each epoch run so far (the first without its first call).
+        examples: Examples timed in each epoch run so far (the first without its first call's).
         rates: Examples per second of each epoch run so far.
     """
 
-    def __init__(self, examples_per_epoch):
+    def __init__(self, examples_per_step):
         super().__init__()
-        self.examples_per_epoch = list(examples_per_epoch)
+        self.examples_per_step = [list(epoch) for epoch in examples_per_step]
         self.seconds: list[float] = []
+        self.examples: list[int] = []
         self.rates: list[float] = []
         self._start = self._stop = None
+        self._left_out = 0
+        self._traced = False
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._start, self._stop = time.perf_counter(), None
+        self._start, self._stop, self._left_out = time.perf_counter(), None, 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        if not self._traced:
+            _sync(self.model)
+            self._traced = True
+            steps = self.examples_per_step[len(self.rates)]
+            if batch + 1 < len(steps):  # an epoch of a single call keeps its tracing: nothing else to time
+                self._start, self._left_out = time.perf_counter(), sum(steps[: batch + 1])
 
     def on_test_begin(self, logs=None):
         if self._start is not None and self._stop is None:
@@ -54,18 +89,19 @@ class Throughput(keras.callbacks.Callback):
         if self._stop is None:
             _sync(self.model)
             self._stop = time.perf_counter()
+        examples = sum(self.examples_per_step[len(self.rates)]) - self._left_out
         seconds = self._stop - self._start
         self.seconds.append(seconds)
-        self.rates.append(self.examples_per_epoch[len(self.rates)] / seconds)
+        self.examples.append(examples)
+        self.rates.append(examples / seconds)
         self._start = None
 
     def examples_per_second(self) -> float | None:
-        """Training examples per wall second of ``fit``, leaving out the first epoch (which traces and
-        compiles the step) when more than one epoch ran. None when no epoch ran."""
+        """Training examples per wall second of ``fit``, the first call's tracing left out. None when no
+        epoch ran."""
         if not self.seconds:
             return None
-        first = 1 if len(self.seconds) > 1 else 0
-        return sum(self.examples_per_epoch[first:len(self.seconds)]) / sum(self.seconds[first:])
+        return sum(self.examples) / sum(self.seconds)
 
 
 class ScalarLog(keras.callbacks.Callback):

@@ -1,7 +1,10 @@
 """``python -m labmodels``: ``train MODEL`` trains one of the course's models, ``list`` shows them.
 
 A thin layer over ``labmodels.train.train``: it parses the options, starts TensorFlow without its
-start-up log lines, and turns every input error into one line on stderr and exit status 2.
+start-up log lines, and turns every input error into one line on stderr and exit status 2. Progress is
+Keras's bar on a terminal and one line per epoch otherwise (a captured log, a cluster job's output); the
+run ends with where its logs, checkpoints and saved model went, the ``tensorboard --logdir`` line, and its
+result. ``labmodels.train`` does not import this module.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import argparse
 import sys
 
 from labmodels import data, distribute, models
-from labmodels.train import PRECISIONS
+from labmodels.train import PRECISIONS, VALIDATION_FRACTION
 
 EXAMPLES = """examples:
   python -m labmodels list
@@ -40,9 +43,18 @@ def parser() -> argparse.ArgumentParser:
     run = verbs.add_parser("train", help="train one model and report its test score and throughput",
                            epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("model", metavar="MODEL", help=f"one of: {', '.join(models.NAMES)}")
-    run.add_argument("--epochs", type=int, help="epochs in all (default: the model's; see list)")
-    run.add_argument("--batch-size", type=int, help="the GLOBAL batch: examples per step over all replicas")
-    run.add_argument("--learning-rate", type=float, help="the optimizer's step size (default: the model's)")
+    run.add_argument("--epochs", type=int,
+                     help="epochs in all, counting those a resumed run had done (default: the model's, shown by "
+                          "list)")
+    run.add_argument("--batch-size", type=int,
+                     help="the GLOBAL batch: examples per step over all replicas (default: the model's, shown by "
+                          "list; on a GPU try 512 or more)")
+    run.add_argument("--learning-rate", type=float,
+                     help="the optimizer's step size, the peak with --warmup-epochs (default: the model's)")
+    run.add_argument("--validation-split", type=float,
+                     help="share of the training set held out for the val_ metrics; the test set is evaluated "
+                          f"once, at the end (default: {VALIDATION_FRACTION} where the dataset has a test set, "
+                          "else 0)")
     run.add_argument("--precision", default="float32", choices=PRECISIONS,
                      help="Keras dtype policy; the output layer stays float32. mixed_float16 adds loss scaling "
                           "and wants a GPU (on a CPU it is slower, not faster); mixed_bfloat16 suits recent "
@@ -57,18 +69,36 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=0, help="seeds the weights, the shuffle and dropout (default: 0)")
     run.add_argument("--steps-per-epoch", type=int, help="batches per epoch (default: one pass over the data)")
     run.add_argument("--save", help="save the trained model to this .keras file")
-    run.add_argument("--quiet", action="store_true", help="no progress bar, only the last line")
+    run.add_argument("--quiet", action="store_true", help="no progress output, only the last line")
     run.add_argument("--nondeterministic", action="store_true",
-                     help="leave TensorFlow's op determinism off (faster on some GPUs; runs then differ slightly)")
+                     help="leave TensorFlow's op determinism off: faster on some GPUs, lets XLA compile (auto), "
+                          "and needed where an op has no deterministic kernel; runs then differ slightly")
+    lessons = run.add_argument_group("the course's lessons (labs 12-13), as Keras callbacks and schedules")
+    lessons.add_argument("--early-stopping", type=int, metavar="PATIENCE",
+                         help="stop when val_loss has not improved for PATIENCE epochs; keep the best weights")
+    lessons.add_argument("--reduce-on-plateau", type=int, metavar="PATIENCE",
+                         help="halve the learning rate when val_loss has not improved for PATIENCE epochs")
+    lessons.add_argument("--warmup-epochs", type=int, metavar="EPOCHS",
+                         help="warm the learning rate up from 0 over EPOCHS epochs, then a cosine decay to 0")
+    speed = run.add_argument_group("speed")
+    speed.add_argument("--jit-compile", default="auto", choices=("auto", "on", "off"),
+                       help="XLA for the training step; auto is Keras's choice, off under op determinism "
+                            "(default: auto)")
+    speed.add_argument("--steps-per-execution", type=int, default=1, metavar="N",
+                       help="training steps per call of the compiled step: fewer round trips for a small model on "
+                            "a GPU (default: 1)")
+    speed.add_argument("--profile-batch", metavar="START,STOP",
+                       help="profile these training steps into --logdir/profile (TensorBoard's Profile tab), "
+                            "e.g. 10,20: shows an input-bound GPU step")
     return top
 
 
 def _list() -> int:
     rows = [(name, models.spec(name)) for name in models.NAMES]
-    print(f"{'model':26} {'lab':18} {'parameters':>10}  {'dataset':18} description")
+    print(f"{'model':26} {'lab':18} {'parameters':>10}  {'dataset':18} {'epochs':>6} {'batch':>5}  description")
     for name, chosen in rows:
         print(f"{name:26} {chosen.lab:18} {models.parameter_count(name):>10,}  {chosen.dataset:18} "
-              f"{chosen.description}")
+              f"{chosen.epochs:>6} {chosen.batch_size:>5}  {chosen.description}")
     return 0
 
 
@@ -120,18 +150,31 @@ def main(argv=None) -> int:
     except (ValueError, data.DataUnavailable) as error:
         return _fail(str(error))
 
-    from labmodels.train import TrainingError, train
+    from labmodels.train import Options, TrainingError, train
 
+    extras = Options(early_stopping=options.early_stopping, reduce_on_plateau=options.reduce_on_plateau,
+                     warmup_epochs=options.warmup_epochs, jit_compile=options.jit_compile,
+                     steps_per_execution=options.steps_per_execution, profile_batch=options.profile_batch)
     try:
         chosen = _start_tensorflow(options.strategy, options.logical_cpus)
         result = train(options.model, epochs=options.epochs, batch_size=options.batch_size,
                        learning_rate=options.learning_rate, precision=options.precision, strategy=chosen,
                        logdir=options.logdir, checkpoint_dir=options.checkpoint_dir, data_path=options.data,
-                       seed=options.seed, verbose=0 if options.quiet else 1, steps_per_epoch=options.steps_per_epoch,
+                       seed=options.seed, verbose=_verbosity(options.quiet), steps_per_epoch=options.steps_per_epoch,
                        save=options.save, logical_cpus=options.logical_cpus,
-                       deterministic=not options.nondeterministic,
-                       announce=None if options.quiet else lambda line: print(line, flush=True))
+                       deterministic=not options.nondeterministic, validation_split=options.validation_split,
+                       announce=None if options.quiet else lambda line: print(line, flush=True), options=extras)
     except (TrainingError, data.DataUnavailable, distribute.StrategyError) as error:
         return _fail(str(error))
+    if not options.quiet:
+        for line in result.where():
+            print(line)
     print(result.summary())
     return 0
+
+
+def _verbosity(quiet: bool) -> int:
+    """``fit``'s verbose: none when quiet, Keras's bar on a terminal, else one line per epoch (no ANSI codes)."""
+    if quiet:
+        return 0
+    return 1 if sys.stdout.isatty() else 2

@@ -139,7 +139,7 @@ def require(name: str, path=None, *, timeout: float = 3.0) -> None:
         raise DataUnavailable(
             f"MNIST is not cached in {cached.parent} and cannot be downloaded here ({error.strerror or error}): "
             "pass --data PATH to a copy of mnist.npz (the file keras.datasets.mnist downloads), "
-            "or train on digits or synthetic_mnist.") from None
+            "or train digits_mlp instead (the 8×8 digits: nothing to download).") from None
 
 
 def _mnist_cache() -> Path:

@@ -224,6 +224,8 @@ def strategy(name: str = "default", *, logical_cpus: int | None = None):
     if name not in NAMES:
         raise StrategyError(f"Unknown strategy {name!r}: choose one of {', '.join(NAMES)}.")
     cluster = parse_tf_config(os.environ.get("TF_CONFIG")) if name == "multi-worker" else None
+    if cluster is not None:
+        check_keras_for_multi_worker()  # before the workers wait for each other
     configure_devices(logical_cpus)
     import tensorflow as tf
 
@@ -250,16 +252,61 @@ def strategy(name: str = "default", *, logical_cpus: int | None = None):
     )
 
 
+KERAS_PROVEN = ("3.15",)
+"""The Keras releases (major.minor) whose multi-worker ``fit`` ``_mend_keras_multi_worker`` was proven to mend
+(3.15.1: the tests train two workers to one process's weights, and resume them). On another, the command
+stops with one line rather than patch private methods it does not know."""
+
+_KERAS_PRIVATE = ("_collective_all_reduce_multi_worker", "reduce_per_replica", "TensorFlowTrainer")
+
+
+def check_keras_for_multi_worker(version: str | None = None, module=None) -> None:
+    """Raises StrategyError (one line) unless the multi-worker mend knows this Keras.
+
+    Args:
+        version: A Keras version. Defaults to `None` (the installed one).
+        module: The Keras TensorFlow trainer module to look into. Defaults to `None` (the installed one's).
+
+    Raises:
+        StrategyError: When ``version``'s major.minor is not in ``KERAS_PROVEN``, or the trainer lacks a
+            private name the mend replaces.
+    """
+    if version is None:
+        import keras
+
+        version = keras.__version__
+    release = ".".join(str(version).split(".")[:2])
+    issue = "keras-team/keras#20585"
+    if release not in KERAS_PROVEN:
+        raise StrategyError(
+            f"--strategy multi-worker mends Keras's multi-worker fit ({issue}) on Keras {', '.join(KERAS_PROVEN)} "
+            f"only; this is Keras {version}: install keras=={KERAS_PROVEN[-1]}.* or use --strategy mirrored."
+        )
+    if module is None:
+        from keras.src.backend.tensorflow import trainer as module
+    missing = [name for name in _KERAS_PRIVATE if not hasattr(module, name)]
+    if missing or not hasattr(getattr(module, "TensorFlowTrainer", None), "_maybe_symbolic_build"):
+        missing = missing or ["TensorFlowTrainer._maybe_symbolic_build"]
+        raise StrategyError(
+            f"--strategy multi-worker cannot mend Keras {version} ({issue}): its TensorFlow trainer lacks "
+            f"{', '.join(missing)}; use --strategy mirrored."
+        )
+
+
 def _mend_keras_multi_worker() -> None:
     """Mends two places where Keras 3's TensorFlow trainer breaks ``fit`` under a multi-worker strategy.
 
-    Keras 3 (up to 3.15 at least; keras-team/keras#20585, open) fails there before the first step and after
+    Keras 3 (3.15 at least; keras-team/keras#20585, open) fails there before the first step and after
     it: ``_maybe_symbolic_build`` hands ``strategy.reduce`` the whole ``(x, y)`` batch, a nest it does not
     take ("Attempt to convert a value (PerReplica...)"), and ``reduce_per_replica`` averages the scalar logs
     with ``axis=0`` ("Invalid reduction dimension 0 for input with 0 dimensions"). The mended versions take
     shapes from one replica's batch (the symbolic build needs nothing else) and average the logs over the
     replicas (``axis=None``), what the one-machine strategies do. Other strategies are not touched.
+
+    The methods it replaces are private: ``check_keras_for_multi_worker`` first checks that this Keras is one
+    it was proven on (``KERAS_PROVEN``) and has them, and stops with one line otherwise.
     """
+    check_keras_for_multi_worker()
     from keras import tree
     from keras.src.backend.tensorflow import trainer as tensorflow_trainer
 

@@ -16,6 +16,7 @@ import pytest
 
 from autograder.hidden import lab05, lab07, lab09, lab11, lab12
 from labmodels import data, models
+from labmodels.train import Options
 
 PARAMETERS = {"commute_line": 2, "bike_car_mlp": 321, "xor_mlp": 17, "digits_mlp": 4810, "mnist_mlp": 109_386,
               "bike_car_mlp_regularized": 449, "digits_mlp_regularized": 5066, "mnist_mlp_regularized": 110_154}
@@ -237,6 +238,7 @@ def test_offline_mnist_gets_one_message_naming_data():
     with pytest.raises(data.DataUnavailable, match=r"cannot be downloaded here .*pass --data PATH") as raised:
         data.load("mnist")
     assert "\n" not in str(raised.value)
+    assert "train digits_mlp instead" in str(raised.value) and "synthetic_mnist" not in str(raised.value)
     with pytest.raises(data.DataUnavailable, match=r"No MNIST file at /nowhere/mnist.npz"):
         data.require("mnist", "/nowhere/mnist.npz")
 
@@ -303,6 +305,13 @@ def test_a_bad_batch_size_is_named(ten):
     ({"model_name": "digits_mlp", "epochs": 0}, r"'epochs' argument of train must be a positive integer. Got 0"),
     ({"model_name": "digits_mlp", "learning_rate": -0.1}, r"'learning_rate' argument .* positive number. Got -0.1"),
     ({"model_name": "digits_mlp", "save": "model.h5"}, r"must end in .keras. Got 'model.h5'"),
+    ({"model_name": "digits_mlp", "validation_split": 1.0}, r"'validation_split' .* in \[0, 1\). Got 1.0"),
+    ({"model_name": "xor_mlp", "validation_split": 0.9}, r"leaves no training example out of 4"),
+    ({"model_name": "digits_mlp", "epochs": 3, "options": Options(warmup_epochs=3)}, r"warm-up \(3 epochs\) must be"),
+    ({"model_name": "digits_mlp", "options": Options(warmup_epochs=1, reduce_on_plateau=2)}, r"Choose one of the"),
+    ({"model_name": "digits_mlp", "options": Options(profile_batch=3)}, r"give a logdir \(--logdir\) too"),
+    ({"model_name": "digits_mlp", "options": Options(jit_compile="yes")}, r"'auto', 'on' or 'off'. Got 'yes'"),
+    ({"model_name": "digits_mlp", "options": Options(steps_per_execution=0)}, r"'steps_per_execution' .* Got 0"),
 ])
 def test_train_names_a_bad_argument(arguments, message):
     from labmodels import train
@@ -319,6 +328,63 @@ def test_each_epoch_counts_the_examples_it_reads():
     assert examples_per_epoch(10, 4, 2, 1, 3) == [6, 6]  # steps 2-3 are batches of 2 and 4, steps 4-5 of 4 and 2
 
 
+def test_each_step_counts_the_examples_it_reads():
+    from labmodels.train import steps_of_epochs
+
+    assert steps_of_epochs(10, 4, 2, 1, 3) == [[2, 4], [4, 2]]
+    assert steps_of_epochs(10, 4, 3, 0, 1, drop_remainder=True) == [[4, 4, 4]]
+
+
+@pytest.mark.parametrize("steps_per_execution", [1, 2])
+def test_throughput_leaves_out_the_first_call_which_traces(steps_per_execution):
+    import keras
+
+    from labmodels.callbacks import Throughput
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse", steps_per_execution=steps_per_execution)
+    throughput = Throughput([[4, 4, 2], [4, 4, 2]])
+    model.fit(np.zeros((10, 3)), np.zeros(10), batch_size=4, epochs=2, shuffle=False, verbose=0,
+              callbacks=[throughput])
+    assert throughput.examples == [10 - 4 * steps_per_execution, 10]
+    assert throughput.examples_per_second() == pytest.approx(sum(throughput.examples) / sum(throughput.seconds))
+
+
+def test_the_validation_split_is_seeded_and_disjoint_from_training():
+    from labmodels import train
+
+    x, y = np.arange(20, dtype=np.float32)[:, None], np.arange(20, dtype=np.float32)
+    (x_train, _), (x_val, y_val) = train._split(x, y, 0.25, seed=1)
+    again = train._split(x, y, 0.25, seed=1)[1][0]
+    assert (len(x_train), len(x_val)) == (15, 5) and np.array_equal(x_val, again)
+    assert not set(x_train[:, 0]) & set(x_val[:, 0]) and np.array_equal(x_val[:, 0], y_val)
+    assert np.all(np.diff(x_train[:, 0]) > 0)  # the training rows keep their order
+    assert train._split(x, y, 0.0, seed=1)[1] is None
+
+
+def test_an_op_without_a_deterministic_kernel_names_the_flag():
+    import tensorflow as tf
+
+    from labmodels import train
+
+    error = tf.errors.UnimplementedError(None, None, "A deterministic GPU implementation of X is not available.\nmore")
+    message = str(train._unimplemented(error, deterministic=True))
+    assert "\n" not in message and message.endswith("rerun with --nondeterministic.")
+    assert message.startswith("A deterministic GPU implementation of X is not available.")
+
+
+def test_warmup_cosine_and_steps_per_execution_train_through_train():
+    from labmodels import train
+
+    result = train.train("digits_mlp", epochs=3, steps_per_epoch=4, verbose=0, deterministic=False,
+                         options=train.Options(warmup_epochs=1, steps_per_execution=2, jit_compile="off",
+                                               early_stopping=5))
+    optimizer = result.model.optimizer
+    assert int(optimizer.iterations.numpy()) == 12 and result.epochs_run == 3
+    assert float(optimizer.learning_rate.numpy()) == pytest.approx(0.0, abs=1e-9)  # the cosine's end
+    assert set(result.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+
+
 @pytest.mark.parametrize("precision, compute", [("mixed_float16", "float16"), ("mixed_bfloat16", "bfloat16")])
 def test_mixed_precision_trains_with_a_float32_output(precision, compute):
     import keras
@@ -330,5 +396,6 @@ def test_mixed_precision_trains_with_a_float32_output(precision, compute):
     assert (model.layers[0].compute_dtype, model.layers[-1].compute_dtype) == (compute, "float32")
     assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer) == (precision == "mixed_float16")
     assert result.test_accuracy > 0.8 and result.epochs_run == 2 and result.examples_per_second > 0
+    assert result.validation_examples == 144 and {"val_loss", "val_accuracy"} <= set(result.history)
     assert result.summary().startswith(f"digits_mlp: test accuracy {100 * result.test_accuracy:.1f} %, ")
     assert result.summary().endswith(f"examples/s ({precision}, 1 replica, 2 epochs)")

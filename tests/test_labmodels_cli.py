@@ -49,10 +49,25 @@ def test_a_run_ends_with_its_accuracy_and_throughput(uninterrupted):
     assert done.returncode == 0, done.stderr
     lines = done.stdout.strip().splitlines()
     assert FINAL_LINE.match(lines[-1]), lines[-1]
-    assert lines[0].startswith(f"{MODEL} on digits: 1,437 training and 360 test examples; one device, batch 32")
-    assert f"Epoch {EPOCHS}/{EPOCHS}" in done.stdout  # Keras's progress bar
+    assert lines[0].startswith(f"{MODEL} on digits: 1,293 training, 144 validation and 360 test examples; "
+                               "one device, batch 32")
+    assert f"Epoch {EPOCHS}/{EPOCHS}" in done.stdout  # Keras's progress output
     assert float(FINAL_LINE.match(lines[-1]).group(1)) > 85
     assert "cuInit" not in done.stderr and "absl::InitializeLog" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_output_that_is_not_a_terminal_gets_one_line_per_epoch(uninterrupted):
+    done, _ = uninterrupted
+    assert "\x1b[" not in done.stdout and "\r" not in done.stdout  # no ANSI codes, no bar redrawn
+    epoch_lines = [line for line in done.stdout.splitlines() if re.match(r"^\d+/\d+ - .*val_loss: ", line)]
+    assert len(epoch_lines) == EPOCHS, done.stdout
+
+
+def test_the_run_ends_with_where_its_outputs_went(uninterrupted):
+    done, folder = uninterrupted
+    where = done.stdout.strip().splitlines()[-5:-1]
+    assert where == [f"logs: {folder / 'logs'}", f"checkpoints: {folder / 'checkpoints'}",
+                     f"saved model: {folder / 'model.keras'}", f"tensorboard --logdir {folder / 'logs'}"]
 
 
 def test_the_saved_model_reloads_with_the_reported_accuracy(uninterrupted, checked):
@@ -139,9 +154,20 @@ def test_list_shows_every_model_with_its_lab_parameters_and_dataset():
 
     done = _run("list", timeout=60)
     assert done.returncode == 0
-    rows = {line.split()[0]: line.split()[1:4] for line in done.stdout.splitlines()[1:]}
-    assert rows["mnist_mlp"] == ["11_minibatches", "109,386", "mnist"]
+    rows = {line.split()[0]: line.split()[1:6] for line in done.stdout.splitlines()[1:]}
+    chosen = models.spec("mnist_mlp")
+    assert rows["mnist_mlp"] == ["11_minibatches", "109,386", "mnist", str(chosen.epochs), str(chosen.batch_size)]
     assert list(rows) == list(models.NAMES)
+    assert done.stdout.split()[:6] == ["model", "lab", "parameters", "dataset", "epochs", "batch"]
+
+
+def test_the_epochs_help_points_to_what_list_shows():
+    from labmodels import cli
+
+    train_parser = cli.parser()._subparsers._group_actions[0].choices["train"]
+    helps = {action.dest: action.help for action in train_parser._actions}
+    assert "counting those a resumed run had done" in helps["epochs"] and "shown by list" in helps["epochs"]
+    assert "test set is evaluated once" in helps["validation_split"]
 
 
 CHECKER = """

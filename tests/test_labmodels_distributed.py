@@ -1,14 +1,19 @@
-"""Training on several devices and several machines, without a GPU (``labmodels.distribute``).
+"""Training on several devices and several machines, without a GPU (``labmodels.distribute``), and resuming there.
 
 - MirroredStrategy over two logical CPUs against the default strategy on the same global batches, in
   one subprocess (the pytest worker's TensorFlow may have set up its devices already).
-- MultiWorkerMirroredStrategy: two worker processes on 127.0.0.1, each with its own ``TF_CONFIG``, against
-  one single-process run on the same global batches; only the chief writes to the real output paths.
-- ``TF_CONFIG`` parsing and its one-line messages, in-process, without TensorFlow.
+- MultiWorkerMirroredStrategy: two worker processes on 127.0.0.1, each with its own ``TF_CONFIG``, stopped
+  after epoch 1 (``--epochs 1``) and started again with ``--epochs 2`` on the same, shared
+  ``--checkpoint-dir``: they resume and end with the weights of one uninterrupted single-process run; only
+  the chief writes to the real output paths.
+- The same stop and resume for ``python -m labmodels train --strategy mirrored --logical-cpus 2``.
+- ``TF_CONFIG`` parsing and its one-line messages, and the Keras versions the multi-worker mend was proven
+  on, in-process, without training.
 
 Every training goes through the package's own path: ``labmodels.train.train`` for the one-process runs
-(``DRIVER``, which also looks at how a batch is split), ``python -m labmodels train`` for the workers, all
-with the same explicit options (``COMMON``). Weights are compared as saved in the ``.keras`` files.
+(``DRIVER``, which also looks at how a batch is split), ``python -m labmodels train`` for the workers and
+the resumed mirrored run, all with the same explicit options (``COMMON``). Weights are compared as saved in
+the ``.keras`` files.
 """
 
 from __future__ import annotations
@@ -124,27 +129,44 @@ def _report(output: str) -> dict:
     return json.loads(lines[-1][len("REPORT ") :])
 
 
+def _phase(folder, driver, epochs: int) -> list[subprocess.Popen]:
+    """Starts the processes of one phase: the two workers and the mirrored command, each for ``epochs`` of
+    ``COMMON``'s 2; phase 1 also starts the driver (the uninterrupted runs)."""
+    shared = folder / "shared"
+    workers = [f"127.0.0.1:{port}" for port in distribute.free_ports(2)]
+    processes = [_start([str(driver), str(folder / "single")])] if epochs == 1 else []
+    for index in (0, 1):
+        out = folder / f"worker{index}"
+        outputs = ["--checkpoint-dir", str(shared / "checkpoints")]  # a shared folder, as on a real cluster
+        if epochs == 2:
+            outputs += ["--save", str(out / "model.keras"), "--logdir", str(out / "logs")]
+        command = ["-m", "labmodels", "train", *COMMON, "--epochs", str(epochs), "--strategy", "multi-worker",
+                   *outputs]
+        processes.append(_start(command, TF_CONFIG=distribute.tf_config(workers, index)))
+    mirrored = ["--strategy", "mirrored", "--logical-cpus", "2", "--checkpoint-dir", str(folder / "mirrored" / "ckpt")]
+    if epochs == 2:
+        mirrored += ["--save", str(folder / "mirrored" / "model.keras")]
+    processes.append(_start(["-m", "labmodels", "train", *COMMON, "--epochs", str(epochs), *mirrored]))
+    return processes
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """Three processes, started together: one trains with the default strategy and with mirrored over two
-    logical CPUs through ``labmodels.train``; two are the workers of a local cluster, each started as a person
-    would start it, ``python -m labmodels train ... --strategy multi-worker`` with its own ``TF_CONFIG``."""
+    """Phase 1, four processes started together: one trains 2 epochs with the default strategy and with
+    mirrored over two logical CPUs through ``labmodels.train``; two are the workers of a local cluster, each
+    started as a person would start it, ``python -m labmodels train ... --strategy multi-worker`` with its own
+    ``TF_CONFIG``, and one is ``--strategy mirrored --logical-cpus 2``, these three for 1 epoch with
+    checkpoints. Phase 2: the same three commands with ``--epochs 2``."""
     folder = tmp_path_factory.mktemp("distributed")
     driver = folder / "driver.py"
     driver.write_text(DRIVER, encoding="utf-8")
-    outs = {name: folder / name for name in ("single", "worker0", "worker1")}
-    for out in outs.values():
-        out.mkdir()
-    workers = [f"127.0.0.1:{port}" for port in distribute.free_ports(2)]
-    processes = [_start([str(driver), str(outs["single"])])]
-    for index in (0, 1):
-        out = outs[f"worker{index}"]
-        outputs = ["--save", str(out / "model.keras"), "--logdir", str(out / "logs"),
-                   "--checkpoint-dir", str(out / "checkpoints")]
-        command = ["-m", "labmodels", "train", *COMMON, "--strategy", "multi-worker", *outputs]
-        processes.append(_start(command, TF_CONFIG=distribute.tf_config(workers, index)))
-    compare, chief, other = _finish(processes, timeout=300)
-    return {"compare": _report(compare), "chief": chief, "other": other, "outs": outs}
+    for name in ("single", "worker0", "worker1", "shared", "mirrored"):
+        (folder / name).mkdir()
+    compare, *stopped = _finish(_phase(folder, driver, 1), timeout=420)
+    chief, other, mirrored = _finish(_phase(folder, driver, 2), timeout=420)
+    outs = {name: folder / name for name in ("single", "worker0", "worker1", "shared", "mirrored")}
+    return {"compare": _report(compare), "stopped": stopped, "chief": chief, "other": other, "mirrored": mirrored,
+            "outs": outs}
 
 
 def test_mirrored_on_two_logical_cpus_matches_the_default_strategy(runs):
@@ -158,19 +180,44 @@ def test_mirrored_on_two_logical_cpus_matches_the_default_strategy(runs):
     assert difference < TOLERANCE
 
 
-def test_two_workers_reach_the_weights_of_one_process_and_only_the_chief_writes(runs):
+def test_the_first_phase_stopped_after_epoch_1(runs):
+    latest = json.loads((runs["outs"]["shared"] / "checkpoints" / "latest.json").read_text())
+    assert latest["epoch"] == 2  # written by the resumed chief; epoch 1's was there before it
+    for output in runs["stopped"]:
+        assert "(float32, 2 replicas, 1 epoch)" in output.splitlines()[-1], output[-2000:]
+
+
+def test_two_workers_resume_to_the_weights_of_one_uninterrupted_process(runs):
+    chief, other, outs = runs["chief"], runs["other"], runs["outs"]
+    for output in (chief, other):
+        assert "resuming after epoch 1 from the checkpoint in" in output, output[-2000:]
+        assert output.splitlines()[-1].endswith("(float32, 2 replicas, 2 epochs, resumed after epoch 1)")
+    assert "Epoch 2/2" in chief and "Epoch 1/2" not in chief
+    difference = largest_difference(outs["worker0"] / "model.keras", outs["single"] / "single.keras")
+    print(f"2 workers resumed vs 1 process uninterrupted: largest weight difference {difference:.2e}")
+    assert difference < TOLERANCE
+    moved = largest_difference(outs["worker0"] / "model.keras", outs["single"] / "untrained.keras")
+    assert moved > 100 * TOLERANCE  # training moved the weights far more than the tolerance
+
+
+def test_only_the_chief_writes_and_says_where(runs):
     chief, other, outs = runs["chief"], runs["other"], runs["outs"]
     assert "multi-worker: 2 replicas on 2 workers; this is worker 0 (chief)" in chief, chief[-2000:]
     assert "this is worker 1 (writes to a temporary folder)" in other, other[-2000:]
     assert "global batch 64 = 32 per replica" in chief
-    assert "digits_mlp: test accuracy" in chief.splitlines()[-1]
-    assert sorted(path.name for path in outs["worker0"].iterdir()) == ["checkpoints", "logs", "model.keras"]
+    assert sorted(path.name for path in outs["worker0"].iterdir()) == ["logs", "model.keras"]
     assert list(outs["worker1"].iterdir()) == []  # the non-chief wrote nothing to its real paths
-    difference = largest_difference(outs["worker0"] / "model.keras", outs["single"] / "single.keras")
-    print(f"2 workers vs 1 process: largest weight difference {difference:.2e}")
+    assert f"tensorboard --logdir {outs['worker0'] / 'logs'}" in chief
+    assert "written by the chief; this worker wrote to a temporary folder" in other
+
+
+def test_mirrored_on_two_logical_cpus_resumes_to_the_uninterrupted_weights(runs):
+    mirrored, outs = runs["mirrored"], runs["outs"]
+    assert "resuming after epoch 1 from the checkpoint in" in mirrored, mirrored[-2000:]
+    assert mirrored.splitlines()[-1].endswith("(float32, 2 replicas, 2 epochs, resumed after epoch 1)")
+    difference = largest_difference(outs["mirrored"] / "model.keras", outs["single"] / "single.keras")
+    print(f"mirrored resumed vs default uninterrupted: largest weight difference {difference:.2e}")
     assert difference < TOLERANCE
-    moved = largest_difference(outs["worker0"] / "model.keras", outs["single"] / "untrained.keras")
-    assert moved > 100 * TOLERANCE  # training moved the weights far more than the tolerance
 
 
 def test_tf_config_round_trip():
@@ -215,6 +262,29 @@ def test_unknown_strategy_and_bad_logical_cpus_get_one_line(monkeypatch):
         distribute.logical_cpus_requested()
     with pytest.raises(distribute.StrategyError, match="positive integer. Got 0"):
         distribute.logical_cpus_requested(0)
+
+
+def test_the_keras_multi_worker_mend_is_pinned_to_the_versions_it_was_proven_on():
+    import keras
+
+    assert distribute.KERAS_PROVEN == ("3.15",)
+    distribute.check_keras_for_multi_worker()  # the installed Keras: proven (these tests train with it)
+    assert keras.__version__.startswith("3.15.")
+
+
+@pytest.mark.parametrize("version", ["3.16.0", "2.15.0", "4.0.0"])
+def test_an_unknown_keras_gets_one_line_for_multi_worker(version):
+    expected = rf"^[^\n]*this is Keras {version}: install keras==3.15"
+    with pytest.raises(distribute.StrategyError, match=expected) as raised:
+        distribute.check_keras_for_multi_worker(version)
+    assert "keras-team/keras#20585" in str(raised.value)
+
+
+def test_a_keras_without_the_private_names_gets_one_line():
+    import types
+
+    with pytest.raises(distribute.StrategyError, match=r"^[^\n]*lacks _collective_all_reduce_multi_worker, "):
+        distribute.check_keras_for_multi_worker("3.15.9", types.ModuleType("trainer"))
 
 
 def test_free_ports_are_distinct_and_bindable():
