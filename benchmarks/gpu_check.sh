@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# The GPU check: device, MNIST MLP examples/s in float32 / mixed_float16 / mixed_bfloat16 (and on the CPU),
-# GPU utilisation, time to 97 % on the digits, input-pipeline starvation. Finishes in under 8 minutes.
+# The GPU check, through the command users run (python -m labmodels train): mnist_mlp examples/s in float32,
+# mixed_float16, mixed_bfloat16 (default flags and tuned) and on the CPU, GPU utilisation, an input profile,
+# time to 97 % on the digits, resume after a SIGKILL, --strategy mirrored. Under 8 minutes; a README table.
 #
 # Usage: benchmarks/gpu_check.sh [--install] [--cpu-smoke] [--budget SECONDS]
 #   --install    make .venv-gpu and pip install -r requirements.txt "tensorflow[and-cuda]" first (needs PyPI;
 #                when it fails, the check goes on with whatever Python already has TensorFlow)
-#   --cpu-smoke  hide the GPUs and shrink everything: a test of the script in seconds
+#   --cpu-smoke  hide the GPUs and shrink everything: the same commands on a CPU, reporting examples/s
 # Python: $PYTHON, else .venv-gpu/bin/python, else .venv/bin/python, else python3.
-# Results: gpu_check.json and gpu_check.txt in $OUT when set, else ./gpu_check_results/.
+# Results: gpu_check.json, gpu_check.txt and gpu_check.md in $OUT when set, else ./gpu_check_results/.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 

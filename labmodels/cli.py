@@ -20,6 +20,7 @@ EXAMPLES = """examples:
   python -m labmodels train digits_mlp --epochs 10 --logdir runs/digits --checkpoint-dir ckpt/digits
   python -m labmodels train mnist_mlp --data ~/mnist.npz --precision mixed_float16 --strategy mirrored
   python -m labmodels train digits_mlp --strategy mirrored --logical-cpus 2   # two replicas without a GPU
+  python -m labmodels evaluate runs/mnist.keras --data ~/mnist.npz
 """
 
 
@@ -39,7 +40,11 @@ def parser() -> argparse.ArgumentParser:
     top = _Parser(prog="python -m labmodels", description="The course's models in Keras: train them, list them.",
                   epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     verbs = top.add_subparsers(dest="verb", required=True, parser_class=_Parser)
-    verbs.add_parser("list", help="the models, their lab, parameters and dataset")
+    verbs.add_parser("list", help="the models, their lab, parameters, dataset, default epochs and batch")
+    check = verbs.add_parser("evaluate", help="evaluate a model saved with train --save on its test set")
+    check.add_argument("saved", metavar="MODEL.keras", help="a model saved by python -m labmodels train --save")
+    check.add_argument("--data", help="a local mnist.npz, for the MNIST models on a machine without network")
+    check.add_argument("--batch-size", type=int, default=256, help="examples per batch (default: 256)")
     run = verbs.add_parser("train", help="train one model and report its test score and throughput",
                            epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("model", metavar="MODEL", help=f"one of: {', '.join(models.NAMES)}")
@@ -125,6 +130,31 @@ def _start_tensorflow(strategy: str, logical_cpus: int | None):
     return chosen
 
 
+def _evaluate(saved: str, data_path: str | None, batch_size: int) -> int:
+    """Loads a model saved by ``train --save`` and prints its score on its dataset's test set."""
+    import os
+
+    if not os.path.isfile(saved) or not saved.endswith(".keras"):
+        return _fail(f"No saved model at {saved}: evaluate reads the .keras file that train --save writes.")
+    if batch_size < 1:
+        return _fail(f"--batch-size must be a positive integer. Got {batch_size}.")
+    _start_tensorflow("default", None)
+    import keras
+
+    try:
+        model = keras.models.load_model(saved)
+        chosen = models.spec(model.name)
+        (_, _), (x_test, y_test) = data.load(chosen.dataset, data_path)
+    except (ValueError, OSError, data.DataUnavailable) as error:
+        return _fail(f"Cannot evaluate {saved}: {str(error).splitlines()[0] if str(error) else type(error).__name__}")
+    scores = model.evaluate(data.pipeline(x_test, y_test, batch_size, training=False), verbose=0,
+                            return_dict=True)
+    score = (f"test MAE {scores['mae']:.4g}" if chosen.task == "regression"
+             else f"test accuracy {100 * scores['accuracy']:.1f} %")
+    print(f"{model.name} ({saved}): {score}, loss {scores['loss']:.4g} on {len(x_test):,} test examples")
+    return 0
+
+
 def _fail(message: str) -> int:
     print(f"labmodels: error: {message}", file=sys.stderr)
     return 2
@@ -145,6 +175,8 @@ def main(argv=None) -> int:
         return _fail(str(error))
     if options.verb == "list":
         return _list()
+    if options.verb == "evaluate":
+        return _evaluate(options.saved, options.data, options.batch_size)
     try:
         data.require(models.spec(options.model).dataset, options.data)  # before TensorFlow's seconds of start-up
     except (ValueError, data.DataUnavailable) as error:

@@ -161,6 +161,9 @@ class Options:
             Defaults to `"auto"`.
         steps_per_execution: Training steps per call of the compiled step (fewer Python round trips for
             small models on a GPU). Defaults to `1`.
+
+    Under ``mirrored`` and ``multi-worker``, ``steps_per_execution`` above 1 and ``jit_compile="on"`` are
+    refused: with Keras 3.15 and TensorFlow 2.21 both fail inside ``fit`` there (on two logical CPUs).
         profile_batch: Profile these training steps into the TensorBoard log (``"10,20"``, or a step
             number; needs ``logdir``); ``keras.callbacks.TensorBoard`` writes the trace. Defaults to `None`.
     """
@@ -324,6 +327,10 @@ def train(model_name: str, *, epochs: int | None = None, batch_size: int | None 
     if backend != "tensorflow" and strategy_name != "default":
         raise TrainingError(f"--strategy {strategy_name} is a tf.distribute strategy: it needs "
                             f"KERAS_BACKEND=tensorflow (this is {backend}); use --strategy default here.")
+    if strategy_name != "default" and (options.steps_per_execution > 1 or options.jit_compile == "on"):
+        raise TrainingError(f"--steps-per-execution above 1 and --jit-compile on fail inside fit under --strategy "
+                            f"{strategy_name} with Keras {keras.__version__} (seen on two logical CPUs: an unfed "
+                            "placeholder, XLA's variable on another device): use them with --strategy default.")
     try:
         chosen = distribute.strategy(strategy, logical_cpus=logical_cpus) if isinstance(strategy, str) else strategy
         distribute.per_replica_batch(batch_size, chosen)  # raises when the global batch does not split evenly

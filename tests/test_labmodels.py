@@ -312,6 +312,10 @@ def test_a_bad_batch_size_is_named(ten):
     ({"model_name": "digits_mlp", "options": Options(profile_batch=3)}, r"give a logdir \(--logdir\) too"),
     ({"model_name": "digits_mlp", "options": Options(jit_compile="yes")}, r"'auto', 'on' or 'off'. Got 'yes'"),
     ({"model_name": "digits_mlp", "options": Options(steps_per_execution=0)}, r"'steps_per_execution' .* Got 0"),
+    ({"model_name": "digits_mlp", "strategy": "mirrored", "options": Options(steps_per_execution=2)},
+     r"^--steps-per-execution above 1 and --jit-compile on fail inside fit under --strategy mirrored with Keras"),
+    ({"model_name": "digits_mlp", "strategy": "multi-worker", "options": Options(jit_compile="on")},
+     r"use them with --strategy default.$"),
 ])
 def test_train_names_a_bad_argument(arguments, message):
     from labmodels import train

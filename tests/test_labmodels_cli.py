@@ -70,6 +70,15 @@ def test_the_run_ends_with_where_its_outputs_went(uninterrupted):
                      f"saved model: {folder / 'model.keras'}", f"tensorboard --logdir {folder / 'logs'}"]
 
 
+def test_evaluate_scores_the_saved_model_as_train_did(uninterrupted):
+    done, folder = uninterrupted
+    evaluated = _run("evaluate", str(folder / "model.keras"), timeout=120)
+    assert evaluated.returncode == 0, evaluated.stderr
+    accuracy = FINAL_LINE.match(done.stdout.splitlines()[-1]).group(1)
+    assert evaluated.stdout.strip().startswith(f"{MODEL} ({folder / 'model.keras'}): test accuracy {accuracy} %, ")
+    assert evaluated.stdout.strip().endswith("on 360 test examples")
+
+
 def test_the_saved_model_reloads_with_the_reported_accuracy(uninterrupted, checked):
     done, _ = uninterrupted
     assert f"test accuracy {100 * checked['reloaded_accuracy']:.1f} %" in done.stdout.splitlines()[-1]
@@ -139,6 +148,7 @@ def _mnist_reachable() -> bool:
     (("train", "mnist_mlp"), "cannot be downloaded here"),
     (("train", "digits_mlp", "--data", "x.npz"), "A data path is read for mnist only"),
     (("fly",), "argument verb: invalid choice: 'fly'"),
+    (("evaluate", "/nowhere/model.keras"), "No saved model at /nowhere/model.keras"),
 ])
 def test_bad_input_gets_one_line_and_status_2(tmp_path, arguments, message):
     if arguments == ("train", "mnist_mlp") and _mnist_reachable():
