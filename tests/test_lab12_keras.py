@@ -128,7 +128,8 @@ def keras_regularized_fit(weights, l2, rate, X_train, y_train, X_val, y_val, lea
     if floatx:
         keras.config.set_floatx(floatx)
     W1 = np.asarray(weights[0])
-    middle = {"norm": keras.layers.BatchNormalization(momentum=momentum), "drop": keras.layers.Dropout(rate, seed=dropout_seed)}
+    middle = {"norm": keras.layers.BatchNormalization(momentum=momentum),
+              "drop": keras.layers.Dropout(rate, seed=dropout_seed)}
     model = keras.Sequential([
         keras.Input(shape=(W1.shape[0],)),
         keras.layers.Dense(W1.shape[1], activation="relu", kernel_regularizer=keras.regularizers.L2(l2),
@@ -198,7 +199,7 @@ def test_a_run_with_dropout_is_judged_whatever_its_masks():
     case = next(c for c in ref.public_cases()["keras_regularized_fit"] if c.args[2] > 0)
     histories = set()
     for seed in (1, 2, 3):
-        def seeded(*args):
+        def seeded(*args, seed=seed):
             keras.utils.set_random_seed(seed)
             return keras_regularized_fit(*args)
         report = keras_fit_report(seeded, *case.args)

@@ -6,7 +6,9 @@ Every convention is Keras's: ``regularizers.L2`` (l2·Σw², no ½, kernels only
 wait ≥ patience, the best weights restored at the end of training) and ``layers.BatchNormalization``
 (biased batch variance, ε inside the root, moving = moving·momentum + batch·(1 − momentum)).
 Dropout's random draws are judged by their statistics over 50,000 units; the early stopper through
-a scripted training (``autograder.probes.lab12``).
+a scripted training (``autograder.probes.lab12``). The Keras exercise trains: without dropout its run is
+compared with a NumPy reference run to 1e-10; with dropout, whose masks TensorFlow draws, by what holds
+whatever the masks (the stopping epoch, dropout at work, the best epoch's weights returned).
 """
 
 from __future__ import annotations

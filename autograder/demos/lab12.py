@@ -4,7 +4,7 @@
 and a test set; ``build_network`` makes a 1→128→128→1 network without regularization, with L2, with dropout
 or with batch normalization; ``train_curves`` trains it as ``fit`` would (the same steps, losses and
 callback calls, tested against ``fit`` in ``tests/test_lab12_demos.py``) but runs each epoch as one compiled
-call, many times faster than ``fit``'s per-epoch bookkeeping on so small a network; ``plot_curves`` draws the
+call, which keeps the notebook fast; ``plot_curves`` draws the
 validation curves on one plot and the fitted curves beside them. TensorFlow is imported inside the functions.
 """
 

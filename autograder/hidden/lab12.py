@@ -497,10 +497,10 @@ def _fit_args(rng, n, m, d, h, l2, epochs, patience, stops):
 
 def _fit_case(rng, n, m, d, h, l2, rate, epochs, patience, stops=True):
     weights, X, y, X_val, y_val, learning_rate = _fit_args(rng, n, m, d, h, l2, epochs, patience, stops)
+    how = (" (dropout's masks are random: judged by what does not depend on them)" if rate > 0 else
+           ": it stops early" if stops else ": it runs through, the best epoch is not the last")
     label = (f"a {d}→{h}→1 network, l2 = {l2:g}, rate = {rate:g}, {n} training and {m} validation rows, "
-             f"learning_rate = {learning_rate:g}, up to {epochs} epochs, patience {patience}"
-             + ("" if rate > 0 else (": it stops early" if stops else ": it runs through, the best epoch is not the last"))
-             + (" (dropout's masks are random: judged by what does not depend on them)" if rate > 0 else ""))
+             f"learning_rate = {learning_rate:g}, up to {epochs} epochs, patience {patience}{how}")
     args = ([_f(w) for w in weights], l2, rate, X, y, X_val, y_val, learning_rate, epochs, patience)
     return build_case(label, args, keras_regularized_fit, KERAS_MISTAKES)
 
@@ -674,6 +674,8 @@ EQUIVALENT_MUTANTS = {
         ("the notebook's Keras section imports keras at the top level, and the grader defines "
          "that import before the exercise: the function's own import is a convenience, not a "
          'dependency'),
+    "keras_regularized_fit · constant · 0 → 1 · #3": "fit(verbose=1) only prints a progress bar: the training, its "
+    "history and its weights are the same as with verbose=0",
     "polynomial_sweep · drop_statement · x_train, y_train = (np.asarray(x_train, dtype=float), "
     "np.asarray(y_train, dtype=float)) → pass": "np.vander, lstsq and the array arithmetic accept plain lists "
     "and give the same numbers",

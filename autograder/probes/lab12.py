@@ -115,7 +115,8 @@ def keras_fit_report(keras_regularized_fit, weights, l2, rate, X_train, y_train,
     the same masks each time it is checked: the same submission gets the same report twice.
 
     Returns:
-        ``{"layers": the layer classes in order (a functional model's InputLayer left out), "rate": the first Dropout layer's rate (None without one),
+        ``{"layers": the layer classes in order (a functional model's InputLayer left out), "rate": the first
+        Dropout layer's rate (None without one),
         "dtype": the first weight's dtype, "loss", "val_loss": the History's lists (None where absent),
         "weights": model.get_weights() after fit, "returned_val_loss": the MSE of model(X_val, training=False)
         plus sum(model.losses), what Keras reports as val_loss for the model fit returned}``, or a sentence
