@@ -189,7 +189,8 @@ def test_the_reference_run_is_kerass_fit():
 
 
 def test_a_run_with_dropout_is_judged_whatever_its_masks():
-    """Three seeds, three sets of masks: the same model passes the case with dropout each time."""
+    """Three seeds, three sets of masks: the same model passes the case with dropout each time (and the probe
+    leaves NumPy's global generator as it found it)."""
     import keras
 
     from autograder.checks import load_lab
@@ -197,7 +198,7 @@ def test_a_run_with_dropout_is_judged_whatever_its_masks():
 
     spec = load_lab(LAB).exercise("keras_regularized_fit")
     case = next(c for c in ref.public_cases()["keras_regularized_fit"] if c.args[2] > 0)
-    histories = set()
+    histories, numpy_state = set(), np.random.get_state()[1].copy()
     for seed in (1, 2, 3):
         def seeded(*args, seed=seed):
             keras.utils.set_random_seed(seed)
@@ -206,6 +207,7 @@ def test_a_run_with_dropout_is_judged_whatever_its_masks():
         histories.add(tuple(np.round(report["loss"], 12)))
         assert spec.compare(report, case.expected, spec) is None
     assert len(histories) == 3
+    np.testing.assert_array_equal(np.random.get_state()[1], numpy_state)  # the probe put NumPy's generator back
 
 
 @pytest.mark.parametrize("implementation", [functional_api, fit_variant(loss="mean_squared_error", dropout_seed=7)],

@@ -112,7 +112,8 @@ def keras_fit_report(keras_regularized_fit, weights, l2, rate, X_train, y_train,
     """Trains with the student's ``keras_regularized_fit`` as the grader's fresh process would, and reports the run.
 
     Keras's random seed is set first (``keras.utils.set_random_seed(0)``), so that a run with dropout draws
-    the same masks each time it is checked: the same submission gets the same report twice.
+    the same masks each time it is checked: the same submission gets the same report twice. Python's and
+    NumPy's global generators, which that call reseeds too, are put back afterwards as the notebook had them.
 
     Returns:
         ``{"layers": the layer classes in order (a functional model's InputLayer left out), "rate": the first
@@ -122,27 +123,35 @@ def keras_fit_report(keras_regularized_fit, weights, l2, rate, X_train, y_train,
         plus sum(model.losses), what Keras reports as val_loss for the model fit returned}``, or a sentence
         where the function did not return (model, history).
     """
+    import random
+
     import keras
 
     from autograder.probes.keras_state import as_in_a_fresh_process
 
-    with as_in_a_fresh_process():
-        keras.utils.set_random_seed(0)
-        value = keras_regularized_fit([np.array(w, dtype=float) for w in weights], l2, rate,
-                                      np.array(X_train, dtype=float), np.array(y_train, dtype=float),
-                                      np.array(X_val, dtype=float), np.array(y_val, dtype=float),
-                                      learning_rate, epochs, patience)
-        if not (isinstance(value, (tuple, list)) and len(value) == 2 and isinstance(value[0], keras.Model)):
-            return ("keras_regularized_fit must return (model, history): the trained keras.Sequential and what "
-                    "model.fit returned")
-        model, history = value
-        logs = getattr(history, "history", history)
-        logs = logs if isinstance(logs, dict) else {}
-        found = [numeric_array(logs.get(key)) for key in ("loss", "val_loss")]
-        arrays = model.get_weights()
-        predictions = keras.ops.convert_to_numpy(model(np.array(X_val, dtype=float), training=False))
-        penalty = sum(float(keras.ops.convert_to_numpy(loss)) for loss in model.losses)
-        returned = float(np.mean((np.reshape(predictions, -1).astype(float) - np.asarray(y_val, dtype=float)) ** 2))
+    python_state, numpy_state = random.getstate(), np.random.get_state()  # set_random_seed reseeds both
+    try:
+        with as_in_a_fresh_process():
+            keras.utils.set_random_seed(0)
+            value = keras_regularized_fit([np.array(w, dtype=float) for w in weights], l2, rate,
+                                          np.array(X_train, dtype=float), np.array(y_train, dtype=float),
+                                          np.array(X_val, dtype=float), np.array(y_val, dtype=float),
+                                          learning_rate, epochs, patience)
+            if not (isinstance(value, (tuple, list)) and len(value) == 2 and isinstance(value[0], keras.Model)):
+                return ("keras_regularized_fit must return (model, history): the trained keras.Sequential and "
+                        "what model.fit returned")
+            model, history = value
+            logs = getattr(history, "history", history)
+            logs = logs if isinstance(logs, dict) else {}
+            found = [numeric_array(logs.get(key)) for key in ("loss", "val_loss")]
+            arrays = model.get_weights()
+            predictions = keras.ops.convert_to_numpy(model(np.array(X_val, dtype=float), training=False))
+            penalty = sum(float(keras.ops.convert_to_numpy(loss)) for loss in model.losses)
+            returned = float(np.mean((np.reshape(predictions, -1).astype(float)
+                                      - np.asarray(y_val, dtype=float)) ** 2))
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
     rates = [float(layer.rate) for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
     layers = [type(layer).__name__ for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
     return {"layers": ", ".join(layers),
