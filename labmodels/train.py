@@ -89,6 +89,9 @@ class Result:
         replicas = f"{self.replicas} replica" + ("s" if self.replicas != 1 else "")
         epochs = f"{self.epochs} epoch" + ("s" if self.epochs != 1 else "")
         resumed = f", resumed after epoch {self.resumed_from_epoch}" if self.resumed_from_epoch else ""
+        last = self.resumed_from_epoch + self.epochs_run
+        if self.epochs_run and last < self.epochs:
+            resumed += f", stopped early after epoch {last}"
         return f"{self.model.name}: {score}, {speed} ({self.precision}, {replicas}, {epochs}{resumed})"
 
     def where(self) -> list[str]:
@@ -161,6 +164,9 @@ class Options:
             Defaults to `"auto"`.
         steps_per_execution: Training steps per call of the compiled step (fewer Python round trips for
             small models on a GPU). Defaults to `1`.
+
+    After a resume, EarlyStopping and ReduceLROnPlateau count their patience afresh (their state is not in the
+    checkpoint); a learning rate ReduceLROnPlateau lowered is kept (it is an optimizer variable, checkpointed).
 
     Under ``mirrored`` and ``multi-worker``, ``steps_per_execution`` above 1 and ``jit_compile="on"`` are
     refused: with Keras 3.15 and TensorFlow 2.21 both fail inside ``fit`` there (on two logical CPUs).

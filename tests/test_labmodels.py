@@ -377,6 +377,19 @@ def test_an_op_without_a_deterministic_kernel_names_the_flag():
     assert message.startswith("A deterministic GPU implementation of X is not available.")
 
 
+# Keras's ReduceLROnPlateau reads the learning-rate variable with np.array(variable), which NumPy 2 warns about.
+@pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")
+def test_early_stopping_and_reduce_on_plateau_act_on_a_plateau():
+    from labmodels import train
+
+    # A step of 1e-12 moves no float32 weight: the validation loss stays exactly the same, a plateau.
+    result = train.train("digits_mlp", epochs=10, steps_per_epoch=4, learning_rate=1e-12, verbose=0,
+                         deterministic=False, options=train.Options(early_stopping=2, reduce_on_plateau=1))
+    assert result.epochs_run == 3  # the best epoch, then two without a better val_loss
+    assert float(result.model.optimizer.learning_rate.numpy()) == pytest.approx(0.25e-12, rel=1e-6)  # halved twice
+    assert result.summary().endswith("(float32, 1 replica, 10 epochs, stopped early after epoch 3)")
+
+
 def test_warmup_cosine_and_steps_per_execution_train_through_train():
     from labmodels import train
 
