@@ -1,6 +1,7 @@
 """Lab 13 in Keras: keras.optimizers.schedules equal the NumPy schedules step for step (float64, boundaries,
 warmup ends, steps past the decay), ReduceLROnPlateau equals PlateauReducer epoch for epoch on scripted
-validation losses, warmup_cosine is graded by evaluating the schedule it builds, and fit_with_warmup_cosine by replaying its run in NumPy."""
+validation losses, warmup_cosine is graded by evaluating the schedule it builds, and fit_with_warmup_cosine by
+replaying its run in NumPy."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from autograder.checks.lab14 import _blocks, _local, batch_features
+from autograder.checks.lab11 import _blocks, _local, batch_features
 from autograder.hidden import build_case
 from autograder.probes.lab14 import ADD_N_OF_NOTHING, NON_PERSISTENT, NUMPY_IN_GRAPH
 

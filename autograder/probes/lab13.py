@@ -6,8 +6,8 @@ time, alternately (state kept on the class rather than the object shows as two d
 ``random_trace`` reports properties of the draws (how many, inside the ranges, spread
 log-uniformly or uniformly, distinct, repeatable with the same generator) rather than the draws,
 which depend on how the sampling is written. ``schedule_values`` evaluates the Keras schedule the
-student builds; ``fit_report`` calls the student's Keras training and hands back its numbers. None of them computes an expected value: the grading process compares the reports
-with the reference's.
+student builds; ``fit_report`` calls the student's Keras training and hands back its numbers. None
+of them computes an expected value: the grading process compares the reports with the reference's.
 """
 
 from __future__ import annotations
