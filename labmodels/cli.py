@@ -80,9 +80,11 @@ def parser() -> argparse.ArgumentParser:
                           "and needed where an op has no deterministic kernel; runs then differ slightly")
     lessons = run.add_argument_group("the course's lessons (labs 12-13), as Keras callbacks and schedules")
     lessons.add_argument("--early-stopping", type=int, metavar="PATIENCE",
-                         help="stop when val_loss has not improved for PATIENCE epochs; keep the best weights")
+                         help="stop when val_loss (loss without a validation split) has not improved for PATIENCE "
+                              "epochs; keep the best weights")
     lessons.add_argument("--reduce-on-plateau", type=int, metavar="PATIENCE",
-                         help="halve the learning rate when val_loss has not improved for PATIENCE epochs")
+                         help="halve the learning rate when val_loss (loss without a validation split) has not "
+                              "improved for PATIENCE epochs")
     lessons.add_argument("--warmup-epochs", type=int, metavar="EPOCHS",
                          help="warm the learning rate up from 0 over EPOCHS epochs, then a cosine decay to 0")
     speed = run.add_argument_group("speed")
