@@ -56,6 +56,17 @@ def test_a_run_ends_with_its_accuracy_and_throughput(uninterrupted):
     assert "cuInit" not in done.stderr and "absl::InitializeLog" not in done.stderr and "Traceback" not in done.stderr
 
 
+def test_lab_14_quotes_the_first_line_as_the_command_prints_it(uninterrupted):
+    """Lab 14's GPU section tells a student without a GPU what the command prints: that quote stays true."""
+    done, _ = uninterrupted
+    first = done.stdout.strip().splitlines()[0]
+    for notebook in ("solutions", "labs"):
+        cells = json.loads((ROOT / notebook / "14_tensorflow" / "14_tensorflow.ipynb").read_text(encoding="utf-8"))
+        markdown = " ".join("".join(cell["source"]) for cell in cells["cells"] if cell["cell_type"] == "markdown")
+        text = " ".join(markdown.split())
+        assert f"`{first}`" in text, first
+
+
 def test_output_that_is_not_a_terminal_gets_one_line_per_epoch(uninterrupted):
     done, _ = uninterrupted
     assert "\x1b[" not in done.stdout and "\r" not in done.stdout  # no ANSI codes, no bar redrawn
