@@ -324,3 +324,28 @@ def test_hidden_cases_are_drawn_quickly():
     start = time.perf_counter()
     ref.hidden_cases(np.random.default_rng(123))
     assert time.perf_counter() - start < 1.0
+
+
+def _stop_rule_as_a_loop(val_losses, patience):
+    """Keras's EarlyStopping(monitor="val_loss", patience) read epoch by epoch, as its on_epoch_end does."""
+    best, wait, best_epoch = float("inf"), 0, 0
+    for epoch, loss in enumerate(val_losses):
+        wait += 1
+        if loss < best:
+            best, best_epoch, wait = loss, epoch, 0
+        elif wait >= patience and epoch > 0:
+            return epoch + 1, best_epoch
+    return len(val_losses), best_epoch
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_checks_stop_rule_is_keras_early_stopping_epoch_by_epoch(seed):
+    """The trusted side reads a dropout run's history with a vectorised rule: the same stop and best epoch as the
+    loop, on ties, plateaus, NaN and inf."""
+    from autograder.checks.lab12 import _stop_rule
+
+    rng = np.random.default_rng(seed)
+    for _ in range(2000):
+        n, patience = int(rng.integers(1, 15)), int(rng.integers(1, 5))
+        losses = rng.choice([1.0, 2.0, 3.0, 0.5, np.nan, np.inf], size=n)
+        assert _stop_rule(losses, patience) == _stop_rule_as_a_loop(losses, patience), (losses, patience)

@@ -34,7 +34,8 @@ def _names(line: str) -> set[str]:
 
 def secret_lines() -> set[str]:
     """Every substantial line inside a solution or hidden-test region of any solution notebook,
-    except lines the author also shows in the open (a hint in the text, a demo cell)."""
+    except lines the author also shows in the open (a hint in the text, a demo cell, or the demo cells' code
+    in ``autograder/demos``, which the notebooks call and which ships beside them)."""
     lines, shown = set(), set()
     for lab in LABS:
         for cell in _cells(solution_notebook(lab)):
@@ -45,6 +46,8 @@ def secret_lines() -> set[str]:
                     if len(line) >= 12 and not line.startswith("#") and _names(line):
                         lines.add(line)
             shown.update(line.strip(" `") for line in _SECRET_REGION.sub("", source).splitlines())
+    for demo in (ROOT / "autograder" / "demos").glob("*.py"):
+        shown.update(line.strip() for line in demo.read_text(encoding="utf-8").splitlines())
     return {line for line in lines if not any(line in text for text in shown)}
 
 

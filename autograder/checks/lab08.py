@@ -75,7 +75,7 @@ def _compare_pair(received, expected, exercise: Exercise) -> str | None:
     """(value, slope): each an array judged like a single activation's, the value first."""
     if not (isinstance(received, (tuple, list)) and len(received) == 2):
         return (f"returned {format_value(received)}, expected a pair (value, slope): return both arrays, "
-                "e.g. `return t, 1 - t ** 2`")
+                "as `return values, slopes`")
     for part, got, want in zip(("the value", "the slope"), received, expected):
         reason = _compare_values(got, want, exercise)
         if reason:

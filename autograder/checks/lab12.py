@@ -130,15 +130,20 @@ def _show_report(value) -> str:
 
 
 def _stop_rule(val_losses, patience: int) -> tuple[int, int]:
-    """(epochs run, best epoch) of EarlyStopping(monitor="val_loss", patience) on these losses (Keras's rule)."""
-    best, wait, best_epoch = math.inf, 0, 0
-    for epoch, loss in enumerate(val_losses):
-        wait += 1
-        if loss < best:
-            best, best_epoch, wait = loss, epoch, 0
-        elif wait >= patience and epoch > 0:
-            return epoch + 1, best_epoch
-    return len(val_losses), best_epoch
+    """(epochs run, best epoch) of EarlyStopping(monitor="val_loss", patience) on these losses (Keras's rule).
+
+    An epoch improves when its loss is below every earlier one; an epoch waits (its index minus the last
+    improvement's, counted from −1 before any); the first epoch after epoch 0 that has waited ``patience``
+    ends the run. Written over whole arrays: the trusted side's reading of a history, not a callback.
+    """
+    losses = np.asarray(val_losses, dtype=float)
+    epochs = np.arange(len(losses))
+    earlier_best = np.r_[np.inf, np.fmin.accumulate(losses)[:-1]]
+    improved = losses < np.where(np.isnan(earlier_best), np.inf, earlier_best)
+    last_improvement = np.maximum.accumulate(np.where(improved, epochs, -1))
+    stops = np.flatnonzero((epochs - last_improvement >= patience) & (epochs > 0))
+    ran = int(stops[0]) + 1 if stops.size else len(losses)
+    return ran, max(int(last_improvement[ran - 1]), 0)
 
 
 def _said_epochs(count: int) -> str:

@@ -62,15 +62,18 @@ def range_test(x, y, learning_rates, batch_size=8, seed=0):
     return np.array(losses + [np.inf] * (len(learning_rates) - len(losses)))
 
 
-def steepest_descent_rate(learning_rates, losses, beta=0.9):
-    """The course notes' rule: the rate where the smoothed loss falls fastest per decade of the rate."""
+def steepest_descent_rate(learning_rates, losses, window=5):
+    """The course notes' rule: the rate where the loss falls fastest per decade of the rate.
+
+    The slope is read off the log of the losses (before the first one that is not finite), smoothed by a
+    centred moving average of ``window`` steps, against the log of the rate.
+    """
     finite = np.isfinite(losses)
     stop = int(np.argmin(finite)) if not finite.all() else len(losses)
-    average, smoothed = 0.0, []
-    for i, loss in enumerate(losses[:stop]):
-        average = beta * average + (1 - beta) * loss
-        smoothed.append(average / (1 - beta ** (i + 1)))
-    slope = np.gradient(np.log(smoothed), np.log(learning_rates[:stop]))
+    log_losses = np.log(np.asarray(losses[:stop], dtype=float))
+    padded = np.pad(log_losses, window // 2, mode="edge")
+    smooth = np.convolve(padded, np.ones(window) / window, mode="valid")
+    slope = np.gradient(smooth, np.log(learning_rates[:stop]))
     return float(learning_rates[int(np.argmin(slope))])
 
 

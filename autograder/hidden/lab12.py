@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from autograder.checks.lab12 import _stop_rule
 from autograder.hidden import build_case
 from autograder.probes.lab12 import dropout_backward_run, dropout_forward_run, early_stopping_run
 
@@ -352,14 +353,7 @@ def _sgd_epochs(weights, l2, X, y, X_val, y_val, learning_rate, epochs, momentum
 
 def stopping_epochs(val_losses, patience):
     """(epochs run, best epoch) under EarlyStopping(monitor="val_loss", patience): Keras's rule, as in lab 12."""
-    best, wait, best_epoch = np.inf, 0, 0
-    for epoch, loss in enumerate(val_losses):
-        wait += 1
-        if loss < best:
-            best, best_epoch, wait = loss, epoch, 0
-        elif wait >= patience and epoch > 0:
-            return epoch + 1, best_epoch
-    return len(val_losses), best_epoch
+    return _stop_rule(val_losses, patience)
 
 
 def _fit_report(weights, l2, rate, X, y, X_val, y_val, learning_rate, epochs, patience, restore=True, stop=True,
