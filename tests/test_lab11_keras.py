@@ -135,11 +135,37 @@ def _digits_run(epochs=3, count=200, learning_rate=3e-3, batch_size=32):
     return X, y, params, losses, orders
 
 
+def keras_adam_twin(X, y, weights, orders, batch_size, learning_rate, beta_1=0.9, beta_2=0.999):
+    """The same network and run in float64 Keras, with the betas handed to Adam as given (float or np.float64).
+
+    Keras's Adam forms β₁ᵗ and β₂ᵗ with ``ops.cast(beta, variable.dtype)``: a Python float goes through a
+    float32 tensor on the way (0.999 → 0.99900001287), a ``np.float64`` stays float64.
+
+    Returns:
+        ``(weights, losses)`` as ``fit`` leaves them.
+    """
+    import keras
+
+    from autograder.probes.keras_state import float_settings
+
+    with float_settings("float64"):
+        model = keras.Sequential([keras.Input(shape=(X.shape[1],)),
+                                  keras.layers.Dense(weights[0].shape[1], activation="relu"),
+                                  keras.layers.Dense(weights[2].shape[1])])
+        model.set_weights(weights)
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate, beta_1=beta_1, beta_2=beta_2),
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=False)
+        losses = []
+        for order in orders:
+            losses += model.fit(X[order], y[order], batch_size=batch_size, shuffle=False, verbose=0).history["loss"]
+        return model.get_weights(), np.array(losses)
+
+
 def test_keras_adam_with_python_float_betas_is_the_float32_powers_run():
     """fit with Adam's default betas equals the trusted run (float32 β in β^t) to 1e-12, and is 1e-7 to 1e-4 off
     the textbook formula's run: the notebook's rtol 2e-5 for the default betas is that gap."""
     X, y, params, losses, orders = _digits_run()
-    keras_weights, keras_losses = demo.keras_adam_twin(X, y, demo.initial_weights(0, hidden=16), orders, 32, 3e-3)
+    keras_weights, keras_losses = keras_adam_twin(X, y, demo.initial_weights(0, hidden=16), orders, 32, 3e-3)
     trusted_weights, trusted_losses = ref.keras_train(X, y, demo.initial_weights(0, hidden=16), orders, 32, 3e-3)
     np.testing.assert_allclose(keras_losses, trusted_losses, rtol=1e-12)
     for theirs, trusted in zip(keras_weights, trusted_weights):
@@ -150,7 +176,7 @@ def test_keras_adam_with_python_float_betas_is_the_float32_powers_run():
 
 def test_keras_adam_with_float64_betas_is_the_formula():
     X, y, params, losses, orders = _digits_run()
-    weights, keras_losses = demo.keras_adam_twin(X, y, demo.initial_weights(0, hidden=16), orders, 32, 3e-3,
+    weights, keras_losses = keras_adam_twin(X, y, demo.initial_weights(0, hidden=16), orders, 32, 3e-3,
                                                  beta_1=np.float64(0.9), beta_2=np.float64(0.999))
     np.testing.assert_allclose(keras_losses, losses, rtol=1e-12)
     for theirs, mine in zip(weights, params):
@@ -160,7 +186,7 @@ def test_keras_adam_with_float64_betas_is_the_formula():
 def test_fit_reports_the_size_weighted_mean_of_the_batches_losses():
     """train_numpy's losses are what fit reports, with a last batch smaller than the others (200 = 6·32 + 8)."""
     X, y, params, losses, orders = _digits_run(epochs=1)
-    _, keras_losses = demo.keras_adam_twin(X, y, demo.initial_weights(0, hidden=16), orders, 32, 3e-3,
+    _, keras_losses = keras_adam_twin(X, y, demo.initial_weights(0, hidden=16), orders, 32, 3e-3,
                                            beta_1=np.float64(0.9), beta_2=np.float64(0.999))
     assert len(X) % 32 and keras_losses[0] == pytest.approx(losses[0], rel=1e-12)
 

@@ -2,7 +2,7 @@
 
 The notebook passes the student's functions in (``iterate_batches``, ``softmax_mlp_gradients``,
 ``adam_update``, and the Keras exercise as ``keras_run``); nothing here names the Keras exercise.
-TensorFlow is imported only inside :func:`keras_adam_twin`.
+Nothing here imports TensorFlow: the Keras run is the student's own ``keras_train``, passed in by the notebook.
 """
 
 from __future__ import annotations
@@ -51,32 +51,6 @@ def train_numpy(params, X, y, *, epochs, batch_size, learning_rate, seed, iterat
         losses.append(total / seen)
         orders.append(np.array(order))
     return params, np.array(losses), orders
-
-
-def keras_adam_twin(X, y, weights, orders, batch_size, learning_rate, beta_1=0.9, beta_2=0.999):
-    """The same network and run in float64 Keras, with the betas handed to Adam as given (float or np.float64).
-
-    Keras's Adam forms β₁ᵗ and β₂ᵗ with ``ops.cast(beta, variable.dtype)``: a Python float goes through a
-    float32 tensor on the way (0.999 → 0.99900001287), a ``np.float64`` stays float64.
-
-    Returns:
-        ``(weights, losses)`` as ``fit`` leaves them.
-    """
-    import keras
-
-    from autograder.probes.keras_state import float_settings
-
-    with float_settings("float64"):
-        model = keras.Sequential([keras.Input(shape=(X.shape[1],)),
-                                  keras.layers.Dense(weights[0].shape[1], activation="relu"),
-                                  keras.layers.Dense(weights[2].shape[1])])
-        model.set_weights(weights)
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate, beta_1=beta_1, beta_2=beta_2),
-                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=False)
-        losses = []
-        for order in orders:
-            losses += model.fit(X[order], y[order], batch_size=batch_size, shuffle=False, verbose=0).history["loss"]
-        return model.get_weights(), np.array(losses)
 
 
 def plot_twins(numpy_losses, keras_losses, exact_losses=None):
