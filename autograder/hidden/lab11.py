@@ -245,13 +245,18 @@ def _log_softmax(z):
     return shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
 
 
-def softmax_mlp_gradients(X, labels, W1, b1, W2, b2):
+def _forward(X, labels, W1, b1, W2, b2):
+    """The inputs as float64 (labels as ints), and the pass through the network: (X, labels, W2, z1, h, z)."""
     X, W1, b1, W2, b2 = (_f(a) for a in (X, W1, b1, W2, b2))
-    labels = np.asarray(labels, dtype=int)
-    n = len(X)
     z1 = X @ W1 + b1
     h = np.maximum(z1, 0)
-    log_p = _log_softmax(h @ W2 + b2)
+    return X, np.asarray(labels, dtype=int), W2, z1, h, h @ W2 + b2
+
+
+def softmax_mlp_gradients(X, labels, W1, b1, W2, b2):
+    X, labels, W2, z1, h, z = _forward(X, labels, W1, b1, W2, b2)
+    n = len(X)
+    log_p = _log_softmax(z)
     loss = float(-np.mean(log_p[np.arange(n), labels]))
     delta = np.exp(log_p)
     delta[np.arange(n), labels] -= 1
@@ -262,12 +267,8 @@ def softmax_mlp_gradients(X, labels, W1, b1, W2, b2):
 
 def _mlp_with(slip):
     def gradients(X, labels, W1, b1, W2, b2):
-        X, W1, b1, W2, b2 = (_f(a) for a in (X, W1, b1, W2, b2))
-        labels = np.asarray(labels, dtype=int)
+        X, labels, W2, z1, h, z = _forward(X, labels, W1, b1, W2, b2)
         n, rows = len(X), np.arange(len(X))
-        z1 = X @ W1 + b1
-        h = np.maximum(z1, 0)
-        z = h @ W2 + b2
         if slip == "unstable_softmax":
             e = np.exp(z)
             p = e / e.sum(axis=1, keepdims=True)
@@ -425,12 +426,8 @@ def _float32(value: float) -> float:
 def _probability_gradients(X, labels, W1, b1, W2, b2):
     """SparseCategoricalCrossentropy(from_logits=False) on the logits: Keras clips them to [1e-7, 1 − 1e-7],
     takes their log and applies the softmax cross-entropy to that (keras/src/backend/tensorflow/nn.py)."""
-    X, W1, b1, W2, b2 = (_f(a) for a in (X, W1, b1, W2, b2))
-    labels = np.asarray(labels, dtype=int)
+    X, labels, W2, z1, h, z = _forward(X, labels, W1, b1, W2, b2)
     n, rows = len(X), np.arange(len(X))
-    z1 = X @ W1 + b1
-    h = np.maximum(z1, 0)
-    z = h @ W2 + b2
     eps = 1e-7
     clipped = np.clip(z, eps, 1 - eps)
     log_p = _log_softmax(np.log(clipped))
