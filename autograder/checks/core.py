@@ -253,6 +253,16 @@ def digits_to_tell_apart(received, expected, start: int = 6) -> int:
     return 17
 
 
+def format_pair(received, expected, digits: int = 6) -> tuple[str, str]:
+    """Two numbers as feedback puts them side by side ("X instead of Y"), never printed alike when they differ.
+
+    ``digits`` significant digits, or as many more as it takes to show them differently
+    (a float32 0.49164397 and a float64 0.49164395 both read 0.491644 at 6).
+    """
+    digits = digits_to_tell_apart(received, expected, digits)
+    return format_value(received, digits), format_value(expected, digits)
+
+
 def _is_number(value) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
 
@@ -302,7 +312,8 @@ def compare_numbers(received, expected, exercise: Exercise) -> str | None:
         return "different value"
     first = tuple(int(i) for i in np.argwhere(~close)[0])
     index = first[0] if len(first) == 1 else first
-    return f"first difference at index {index}: {format_value(r64[first])} instead of {format_value(e64[first])}"
+    shown, wanted = format_pair(r64[first], e64[first])
+    return f"first difference at index {index}: {shown} instead of {wanted}"
 
 
 def _beyond_float(value) -> bool:
@@ -483,8 +494,20 @@ def _value_feedback(lab: Lab, exercise: Exercise, judged: Judged, cause: str | N
         diagnosis += " This is a hidden case: its expected value is not shown."
     if total > 1:
         diagnosis += f" ({failed} of {total} cases fail.)" if failed > 1 else f" (1 of {total} cases fails.)"
-    return Feedback(lab.prefix(exercise.name), diagnosis, case=case.label, received=_safe(show, value),
-                    expected=_safe(show, case.expected) if reveal else None)
+    received, expected = _safe(show, value), _safe(show, case.expected) if reveal else None
+    if expected is not None and received == expected and exercise.show is None:
+        received, expected = _told_apart(value, case.expected, digits, focus) or (received, expected)
+    return Feedback(lab.prefix(exercise.name), diagnosis, case=case.label, received=received, expected=expected)
+
+
+def _told_apart(value, expected, digits: int, focus) -> tuple[str, str] | None:
+    """Received and expected rendered with the fewest more digits (17 at most) that read differently, or None."""
+    for more in range(digits + 1, 18):
+        pair = (_safe(lambda v, d=more: format_value(v, d, focus), value),
+                _safe(lambda v, d=more: format_value(v, d, focus), expected))
+        if pair[0] != pair[1]:
+            return pair
+    return None
 
 
 def _safe(show, value) -> str:
