@@ -47,6 +47,14 @@ def he_scipy(fan_in, fan_out, rng):
     return stats.truncnorm.rvs(-2, 2, scale=stddev, size=(fan_in, fan_out), random_state=rng)
 
 
+def he_scipy_frozen(fan_in, fan_out, rng):
+    """A frozen truncnorm built on every call: correct, and about 100 times slower than rng.normal per call."""
+    from scipy import stats
+
+    stddev = np.sqrt(2 / fan_in) / ref.TRUNCATION
+    return stats.truncnorm(-2, 2, loc=0, scale=stddev).rvs(size=(fan_in, fan_out), random_state=rng)
+
+
 def he_standard_normal_loop(fan_in, fan_out, rng):
     """Redraws one value at a time from the standard normal, then scales."""
     z = np.empty(fan_in * fan_out)
@@ -192,7 +200,8 @@ CORRECT = [
     ("standardize", ref.standardize), ("standardize", standardize_loops), ("standardize", standardize_float32),
     ("glorot_uniform", ref.glorot_uniform), ("glorot_uniform", glorot_from_random),
     ("glorot_uniform", glorot_float32),
-    ("he_normal", ref.he_normal), ("he_normal", he_scipy), ("he_normal", he_standard_normal_loop),
+    ("he_normal", ref.he_normal), ("he_normal", he_scipy), ("he_normal", he_scipy_frozen),
+    ("he_normal", he_standard_normal_loop),
     ("Dense", ref.Dense), ("Dense", DenseEinsum), ("Dense", DenseFloat32),
     ("ReLU", ref.ReLU), ("ReLU", ReluMask), ("ReLU", ReluCachedOutput),
     ("mse_loss", ref.mse_loss), ("mse_loss", mse_loss_square),
@@ -207,6 +216,30 @@ CORRECT = [
 @pytest.mark.parametrize(("exercise", "implementation"), CORRECT, ids=case_ids(CORRECT))
 def test_correct_implementation_passes(exercise, implementation):
     assert first_failure(LAB, exercise, implementation) is None
+
+
+@pytest.mark.parametrize("exercise", ["glorot_uniform", "he_normal"])
+@pytest.mark.parametrize("secret", [0, 1, 7, 123, 2027])
+def test_initialiser_cases_pool_enough_draws_in_few_calls(exercise, secret):
+    """Every kernel has 20 entries or more, so the probe's 500 calls pool 10,000 draws: a slow correct
+    initialiser (a frozen truncnorm per call) pays for 500 calls a case, not 40,000 / (entries per kernel)."""
+    from autograder.probes.lab07 import MAX_CALLS
+
+    cases = [*load_lab(LAB).public_cases()[exercise], *ref.hidden_cases(np.random.default_rng(secret))[exercise]]
+    assert all(fan_in * fan_out * MAX_CALLS >= 10_000 for fan_in, fan_out, _ in (c.args for c in cases))
+
+
+def test_the_initialiser_probe_stops_after_its_calls():
+    calls = []
+
+    def counted(fan_in, fan_out, rng):
+        calls.append(1)
+        return ref.he_normal(fan_in, fan_out, rng)
+
+    from autograder.probes.lab07 import MAX_CALLS, init_stats
+
+    assert init_stats(counted, 4, 5, 0)["n"] == MAX_CALLS * 20
+    assert len(calls) == MAX_CALLS + 1  # and one call with a fresh generator of the same seed
 
 
 # real mistakes -------------------------------------------------------------------------
