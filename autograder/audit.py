@@ -31,6 +31,7 @@ import importlib
 import json
 import os
 import pickle
+import re
 import select
 import signal
 import struct
@@ -91,6 +92,7 @@ class LabAudit:
     seconds: float = 0.0
     tensorflow: int = 0  # how many of the mutants are of TensorFlow exercises or definitions (0: not audited)
     killed_by: dict[str, str] = field(default_factory=dict)  # id → the first failing feedback of a killed mutant
+    unreached: dict[str, list[str]] = field(default_factory=dict)  # exercise → its causes no killed mutant was told
 
     @property
     def kill_rate(self) -> float:
@@ -105,7 +107,40 @@ class LabAudit:
             lines.append(f"survivor {mutant.id}\n{diff.rstrip()}")
         for stale in self.stale:
             lines.append(f"recorded as equivalent but not a surviving mutant any more: {stale}")
+        for exercise, keys in self.unreached.items():
+            lines.append(f"causes no mutant was told · {exercise}: {', '.join(keys)}")
         return "\n".join(lines) + "\n"
+
+
+def unreached_causes(lab, killed_feedback, exercises=None) -> dict[str, list[str]]:
+    """Per exercise (of ``exercises``, default all), the keys of its named causes that no feedback told.
+
+    A killed mutant's feedback starts with ``Lab NN · exercise: `` and, where a cause was named, holds
+    that cause's message (as plain text; a ``{placeholder}`` in a message stands for any text). A cause
+    no mutant reaches is dead weight or a missing case, unless the mistake it names is not one small
+    change of the reference (a new generator, another library's formula): the list says which to read.
+    """
+    from autograder.feedback import plain
+
+    told: dict[str, list[str]] = {}
+    for feedback in killed_feedback:
+        for exercise in lab.exercises:
+            if feedback.startswith(lab.prefix(exercise.name) + ":"):
+                told.setdefault(exercise.name, []).append(feedback)
+    chosen = lab.exercises if exercises is None else [e for e in lab.exercises if e.name in exercises]
+    unreached = {}
+    for exercise in chosen:
+        texts = told.get(exercise.name, [])
+        keys = [key for key, message in exercise.messages.items()
+                if not any(_message_pattern(plain(message)).search(text) for text in texts)]
+        if keys:
+            unreached[exercise.name] = keys
+    return unreached
+
+
+def _message_pattern(message: str) -> re.Pattern:
+    """A message as a pattern: its text literally, each ``{placeholder}`` any text."""
+    return re.compile(".*?".join(re.escape(part) for part in re.split(r"\{[A-Za-z_]\w*\}", message)), re.S)
 
 
 # finding the mutation sites ---------------------------------------------------------
@@ -771,5 +806,8 @@ def audit_lab(lab_id: str, secrets=DEFAULT_SECRETS, *, sandbox: bool = False, pa
             report.survivors.append((mutant, mutant.diff(originals[mutant.cell])))
     ids = {m.id for m in every}
     report.stale += [key for key in recorded if key not in ids]
+    profiles = {"numpy", "tensorflow"} if with_tensorflow else {"numpy"}
+    report.unreached = unreached_causes(lab, report.killed_by.values(),
+                                        {e.name for e in lab.exercises if e.profile in profiles})
     report.seconds = time.monotonic() - started
     return report

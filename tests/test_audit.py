@@ -9,6 +9,7 @@ import time
 import pytest
 
 from autograder import audit, checks
+from autograder.checks.core import Exercise, Lab
 from autograder.cli import build_parser, main
 
 KILL_RATE = 0.98
@@ -99,6 +100,38 @@ def test_a_reference_that_fails_its_checks_stops_the_audit(tmp_path):
     path.write_text(json.dumps(data))
     with pytest.raises(RuntimeError, match="fail their own checks"):
         audit.audit_lab(lab, ("s",), notebook=path)
+
+
+DEMO = Lab(id="99_demo", title="Demo", hidden_module="", exercises=(
+    Exercise(name="double", points=1, summary="2x", messages={
+        "square": "You *squared* x: use `2 * x`.",
+        "shape": "Your result has shape {received}: return one number per row.",
+        "triple": "You tripled x.",
+    }),
+    Exercise(name="halve", points=1, summary="x / 2", messages={"triple": "You tripled x."}),
+))
+
+
+def test_a_cause_is_reached_when_a_killed_mutants_feedback_tells_it():
+    """Markup is dropped as in feedback text; a placeholder stands for any text; a cause counts for its own
+    exercise only (halve's "triple" told under double does not reach halve's)."""
+    told = ["Lab 99 · double: You squared x: use 2 * x. (3 of 3 cases fail.)\n  case:     x = 1",
+            "Lab 99 · double: Your result has shape (2, 3): return one number per row.",
+            "Lab 99 · double: You tripled x.",
+            "timed out"]
+    assert audit.unreached_causes(DEMO, told) == {"halve": ["triple"]}
+    assert audit.unreached_causes(DEMO, told[:1]) == {"double": ["shape", "triple"], "halve": ["triple"]}
+    assert audit.unreached_causes(DEMO, told[:1], {"double"}) == {"double": ["shape", "triple"]}
+
+
+def test_the_audit_reports_the_causes_no_mutant_was_told():
+    """Lab 04's batch_update: flipping the step's sign is told "uphill" (ascent), no one-token change
+    of the reference averages the gradient (mean), so mean stays unreached."""
+    result = audit.audit_lab("04_backpropagation", ("s",), only=lambda m: m.function == "batch_update")
+    unreached = result.unreached["batch_update"]
+    assert "mean" in unreached and "ascent" not in unreached
+    assert set(unreached) < set(checks.load_lab("04_backpropagation").exercise("batch_update").messages)
+    assert f"causes no mutant was told · batch_update: {', '.join(unreached)}" in result.text().splitlines()
 
 
 def test_cli_usage_error_without_a_lab(capsys):
