@@ -143,6 +143,12 @@ def run_on_device(device, a, b):
     return product, product.device
 
 
+def run_on_device_spec(device, a, b):
+    with tf.device(device):
+        product = a @ b
+    return product, tf.DeviceSpec.from_string(product.device).to_string()
+
+
 def run_checking_devices(device, a, b):
     wanted = tf.DeviceSpec.from_string(device)
     names = [d.name for d in tf.config.list_logical_devices()]
@@ -180,14 +186,39 @@ def _sum_over_global(squared, size):
 mirrored_train_step = _mirrored(_global_average)
 
 
-def _mirrored_keras_loss(divide_by_replicas=False, dtype="float64"):
-    """A Keras loss inside strategy.run: it divides its mean by the replicas itself (float64, for the 1e-9)."""
-    loss_fn = keras.losses.MeanSquaredError(dtype=dtype)
+def _mirrored_per_example_keras(strategy, model, optimizer, x, y, global_batch_size):
+    loss_fn = keras.losses.MeanSquaredError(reduction=None, dtype="float64")
+
+    def replica_step(x, y):
+        with tf.GradientTape() as tape:
+            loss = tf.nn.compute_average_loss(loss_fn(y, model(x, training=True)), global_batch_size=global_batch_size)
+        optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+        return loss
+
+    losses = strategy.experimental_local_results(strategy.run(replica_step, args=(x, y)))
+    return tf.add_n(list(losses))
+
+
+def _average_without_global(squared, size):
+    return tf.nn.compute_average_loss(tf.reduce_mean(squared, axis=-1))
+
+
+def _shape_times_replicas(squared, size):
+    replicas = tf.distribute.get_replica_context().num_replicas_in_sync
+    return tf.reduce_sum(tf.reduce_mean(squared, axis=-1)) / tf.cast(tf.shape(squared)[0] * replicas, squared.dtype)
+
+
+def _mirrored_keras_loss(divide_by_replicas=False, dtype="float64", reduction="sum_over_batch_size"):
+    """A Keras loss inside strategy.run. Its default reduction divides its mean by the replicas itself: right only
+    for equal shares. With reduction="sum" the step divides by the global batch (float64, for the 1e-9)."""
+    loss_fn = keras.losses.MeanSquaredError(dtype=dtype, reduction=reduction)
 
     def mirrored_train_step(strategy, model, optimizer, x, y, global_batch_size):
         def replica_step(x, y):
             with tf.GradientTape() as tape:
                 loss = loss_fn(y, model(x, training=True))
+                if reduction == "sum":
+                    loss = loss / global_batch_size
                 if divide_by_replicas:
                     loss = loss / strategy.num_replicas_in_sync
             grads = tape.gradient(loss, model.trainable_variables)
@@ -217,9 +248,11 @@ CORRECT = [
     ("mixed_precision_step", mixed_with_variables, None),
     ("run_on_device", run_on_device, None),
     ("run_on_device", run_checking_devices, None),
+    ("run_on_device", run_on_device_spec, None),
     ("mirrored_train_step", mirrored_train_step, ONE),
     ("mirrored_train_step", _mirrored(_sum_over_global), ONE),
-    ("mirrored_train_step", _mirrored_keras_loss(), ONE),
+    ("mirrored_train_step", _mirrored_keras_loss(reduction="sum"), ONE),
+    ("mirrored_train_step", _mirrored_per_example_keras, ONE),
 ]
 
 
@@ -308,6 +341,15 @@ def _pipeline(order="cache_shuffle_batch", scale=True, standardise=True, shuffle
     return pipeline
 
 
+def _mixed_float32_only(w, b, x, y, learning_rate, loss_scale):
+    with tf.GradientTape() as tape:
+        tape.watch([w, b])
+        loss = tf.reduce_mean(tf.square(tf.linalg.matvec(x, w) + b - y))
+        scaled_loss = loss * loss_scale
+    dw, db = (g / loss_scale for g in tape.gradient(scaled_loss, [w, b]))
+    return w - learning_rate * dw, b - learning_rate * db, loss
+
+
 def _mixed(scale=True, unscale=True, master16=False, scaled_loss=False):
     def step(w, b, x, y, learning_rate, loss_scale):
         with tf.GradientTape() as tape:
@@ -333,6 +375,30 @@ def _device_requested(device, a, b):
 def _device_ignored(device, a, b):
     product = tf.matmul(a, b)
     return product, product.device
+
+
+def _device_short(device, a, b):
+    with tf.device(device):
+        product = tf.matmul(a, b)
+    return product, product.device.split("device:")[-1]
+
+
+def _device_logical_name(device, a, b):
+    names = [d.name for d in tf.config.list_logical_devices()]
+    wanted = tf.DeviceSpec.from_string(device)
+    for name in names:
+        spec = tf.DeviceSpec.from_string(name)
+        if (spec.device_type, spec.device_index) == (wanted.device_type.upper(), wanted.device_index):
+            with tf.device(name):
+                return a @ b, name
+    with tf.device("/CPU:0"):
+        return a @ b, "/device:CPU:0"
+
+
+def _device_of_input(device, a, b):
+    with tf.device(device):
+        product = tf.matmul(a, b)
+    return product, a.device
 
 
 def _device_strict(device, a, b):
@@ -385,7 +451,13 @@ MISTAKES = [
     ("mirrored_train_step", "reduce_mean", _mirrored(_global_average, tf.distribute.ReduceOp.MEAN), ONE),
     ("mirrored_train_step", "replicas_counted_twice", _mirrored(
         _global_average, divide_by=lambda size, strategy: size * strategy.num_replicas_in_sync), ONE),
-    ("mirrored_train_step", "replicas_counted_twice", _mirrored_keras_loss(divide_by_replicas=True), ONE),
+    ("mirrored_train_step", "equal_shares", _mirrored(_average_without_global), ONE),
+    ("mirrored_train_step", "equal_shares", _mirrored(_shape_times_replicas), ONE),
+    ("mirrored_train_step", "equal_shares", _mirrored_keras_loss(), ONE),
+    ("mixed_precision_step", "float32_only", _mixed_float32_only, None),
+    ("run_on_device", "short_name", _device_short, None),
+    ("run_on_device", "short_name", _device_logical_name, None),
+    ("run_on_device", "input_device", _device_of_input, None),
 ]
 
 
@@ -413,6 +485,7 @@ UNKNOWN = [
     ("mixed_precision_step", lambda *args: tuple(v * 1.5 for v in mixed_precision_step(*args)), None),
     ("run_on_device", lambda device, a, b: (tf.matmul(b, a, transpose_a=True, transpose_b=True), "/cpu:9"), None),
     ("mirrored_train_step", _mirrored(lambda s, size: tf.reduce_sum(s)), ONE),
+    ("mirrored_train_step", _mirrored_keras_loss(divide_by_replicas=True), ONE),
 ]
 
 
@@ -442,5 +515,43 @@ def test_global_norm_clipping_moves_as_keras_global_clipnorm():
 
 
 def test_a_keras_loss_left_in_float32_is_named_in_the_mirrored_step():
-    feedback = first_failure(LAB, "mirrored_train_step", _mirrored_keras_loss(dtype=None), seeds=ONE)
+    feedback = first_failure(LAB, "mirrored_train_step", _mirrored_keras_loss(dtype=None, reduction="sum"), seeds=ONE)
     assert feedback is not None and 'MeanSquaredError(dtype="float64")' in feedback, feedback
+
+
+def _float64_images(x, y, batch_size, training, seed):
+    images = (np.asarray(x) / 255.0 - 0.1307) / 0.3081
+    dataset = tf.data.Dataset.from_tensor_slices((images, y)).cache()
+    if training:
+        dataset = dataset.shuffle(len(x), seed=seed)
+    return dataset.batch(batch_size)
+
+
+def test_float64_images_are_told_by_their_dtype():
+    feedback = first_failure(LAB, "input_pipeline", _float64_images)
+    assert feedback is not None and "your images are float64, expected float32" in feedback, feedback
+
+
+def test_labels_cast_are_told_by_their_dtype():
+    def cast_labels(x, y, batch_size, training, seed):
+        return input_pipeline(x, y, batch_size, training, seed).map(lambda i, label: (i, tf.cast(label, tf.int32)))
+
+    feedback = first_failure(LAB, "input_pipeline", cast_labels)
+    assert feedback is not None and "your labels are int32, expected int64" in feedback, feedback
+
+
+def test_a_device_read_from_an_input_is_not_told_it_ran_elsewhere():
+    messages = checks.load_lab(LAB).exercise("run_on_device").messages
+    feedback = first_failure(LAB, "run_on_device", _device_of_input)
+    assert feedback is not None and plain(messages["ignored_request"]) not in feedback, feedback
+
+
+def test_the_mirrored_cases_split_their_batches_unevenly():
+    from autograder.hidden.lab14 import replica_shares
+
+    cases = [c for seed in (0, 1, 2, 3) for c in checks.load_lab(LAB).hidden_cases(seed)["mirrored_train_step"]]
+    cases += checks.load_lab(LAB).public_cases()["mirrored_train_step"]
+    for case in cases:
+        shares = replica_shares(case.args[4])
+        assert len(set(shares)) == 2, case.label
+        assert {"equal_shares", "per_replica_mean", "replicas_counted_twice"} <= set(case.wrong)

@@ -8,9 +8,11 @@ comparators below judge those reports against NumPy references; each states its 
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
-from autograder.checks.core import Exercise, Lab, format_value
+from autograder.checks.core import Exercise, Lab, format_pair, format_value
 from autograder.checks.lab11 import _compare_batches, batch_features
 from autograder.probes import numeric_array
 
@@ -30,7 +32,8 @@ def _close(received, expected, rtol, atol=0.0, what="your values") -> str | None
         return None
     first = tuple(int(i) for i in np.argwhere(bad)[0]) if r.ndim else ()
     where = f" at index {first[0] if len(first) == 1 else first}" if first else ""
-    return f"{what} differ{where}: {format_value(r64[first])} instead of {format_value(e64[first])}"
+    shown, wanted = format_pair(r64[first], e64[first])
+    return f"{what} differ{where}: {shown} instead of {wanted}"
 
 
 def _show_report(value) -> str:
@@ -149,7 +152,8 @@ _BY_CHANCE = ("every batch held consecutive rows", "every example came out at mo
 
 def _compare_pipeline(received, expected, exercise: Exercise) -> str | None:
     """The batches as lab 11 judges them (every example once, sizes, shuffled or not, reshuffled, a full
-    shuffle), then every epoch's images by label: MNIST's normalisation within 1e-5 (float32)."""
+    shuffle), the images' dtype (float32) and the labels' (the one given), then every epoch's images by label:
+    MNIST's normalisation within 1e-5."""
     if not isinstance(received, dict) or "images" not in received:
         return f"the check could not read the batches: {format_value(received)}"
     reason = _compare_batches(received, expected, exercise)
@@ -158,6 +162,12 @@ def _compare_pipeline(received, expected, exercise: Exercise) -> str | None:
         reason = None  # one order repeated: whether it looks local or in blocks is chance, not the pipeline
     if reason:
         return reason
+    if received.get("dtype") != expected["dtype"]:
+        return (f"your images are {received.get('dtype')}, expected {expected['dtype']}: cast them, "
+                "tf.cast(image, tf.float32), before normalising (NumPy arithmetic on uint8 pixels gives float64)")
+    if received.get("label_dtype") != expected["label_dtype"]:
+        return (f"your labels are {received.get('label_dtype')}, expected {expected['label_dtype']}: the labels "
+                "come out unchanged, in the dtype they were given")
     for epoch, (got, want) in enumerate(zip(received["images"], expected["images"]), start=1):
         g, w = np.asarray(got, dtype=float), np.asarray(want, dtype=float)
         if g.shape != w.shape:
@@ -188,10 +198,24 @@ def _compare_mixed(received, expected, exercise: Exercise) -> str | None:
     return _close(received.get("loss"), expected["loss"], 1e-2, 1e-30, "the loss returned")
 
 
-def _compare_device(received, expected, exercise: Exercise) -> str | None:
-    """The product within 1e-9, and the device it ran on: the requested one where the machine has it
-    (``present``, as the probe found it), else /CPU:0. A failure is judged as a failure."""
+_FULL_NAME = re.compile(r"/job:[^/]+/replica:\d+/task:\d+/device:[A-Za-z]+:\d+")
+
+
+def _names_device(name, expected_name, key) -> bool:
+    """Whether ``name`` is ``expected_name``: the same device in full form where that is full, else the same text."""
     from autograder.hidden.lab14 import device_key  # the names' parsing, not an answer
+
+    if isinstance(expected_name, str) and _FULL_NAME.fullmatch(expected_name):
+        return isinstance(name, str) and bool(_FULL_NAME.fullmatch(name)) and device_key(name) == key
+    return name == expected_name
+
+
+def _compare_device(received, expected, exercise: Exercise) -> str | None:
+    """The product within 1e-9, and the full name of the device it ran on (as ``product.device`` writes it): the
+    requested device where the machine has it (``present``, as the probe found it), else /CPU:0. A failure is
+    judged as a failure. A mistake's record may say where its product ran (``ran_on``) and that its name is a
+    short form of the right device (``form``)."""
+    from autograder.hidden.lab14 import device_key, full_name  # the names' parsing, not an answer
 
     if not isinstance(received, dict):
         return f"returned {format_value(received)}"
@@ -203,23 +227,41 @@ def _compare_device(received, expected, exercise: Exercise) -> str | None:
     reason = _close(received.get("product"), expected["product"], 1e-9, 1e-12, "the product")
     if reason:
         return reason
-    want = device_key(expected["device"])
-    if "requested" in expected and bool(received.get("present")) != bool(expected["present"]):
-        want = device_key(expected["requested"]) if received.get("present") else ("CPU", 0)
-    got = device_key(received.get("device"))
-    if got != want:
-        return f"the device returned is {received.get('device')!r}, expected {expected['device']!r}"
-    return None
+    name, ran_on, want_name = received.get("device"), received.get("ran_on"), expected["device"]
+    if "requested" in expected and "form" not in expected and bool(received.get("present")) != bool(
+            expected["present"]):
+        want_name = full_name(device_key(expected["requested"])) if received.get("present") else want_name
+    want = device_key(want_name)
+    if "form" in expected:  # a mistake's record
+        if ran_on is not None and device_key(ran_on) != device_key(expected["ran_on"]):
+            return "ran elsewhere"
+        if expected["form"] == "short":
+            return None if device_key(name) == want and not (
+                isinstance(name, str) and _FULL_NAME.fullmatch(name)) else "another name"
+        return None if _names_device(name, want_name, want) else "another name"
+    if _names_device(name, want_name, want):
+        return None
+    if ran_on is not None and device_key(ran_on) != want:
+        return f"your product ran on {ran_on!r}, expected {want_name!r}"
+    if device_key(name) == want:
+        return f"the device returned is {name!r}, a short form of {want_name!r}: the docstring asks for the full name"
+    if ran_on is not None:
+        return f"the device returned is {name!r}, but your product ran on {ran_on!r}"
+    return f"the device returned is {name!r}, expected {want_name!r}"
 
 
 _FLOAT32_STEP = ("your weights agree with one device's only to float32's 7 digits: part of your step computed in "
                  "float32. A Keras loss computes in its own dtype, float32 unless told: "
                  "keras.losses.MeanSquaredError(dtype=\"float64\") for this float64 model. ")
+_FLOAT32_LOSS = ("the losses you returned agree with one device's only to float32's 7 digits: your loss was computed "
+                 "in float32. A Keras loss computes in its own dtype, float32 unless told: "
+                 "keras.losses.MeanSquaredError(dtype=\"float64\") for this float64 model. ")
 
 
 def _compare_mirrored(received, expected, exercise: Exercise) -> str | None:
     """Weights after the steps within 1e-9 relative (float64), then the losses returned (unless the
-    expected record leaves them open). Weights within 1e-5 but not 1e-9 are named a float32 computation."""
+    expected record leaves them open). Weights or losses within 1e-5 but not 1e-9 are named a float32
+    computation: the model is float64, and a step computed in float32 is not one device's step."""
     if not isinstance(received, dict):
         return f"returned {format_value(received)}"
     for key in ("kernel", "bias"):
@@ -230,9 +272,12 @@ def _compare_mirrored(received, expected, exercise: Exercise) -> str | None:
     if expected["losses"] is None:
         return None
     losses = received.get("losses")
-    return _close(np.asarray(losses, dtype=float) if isinstance(losses, list) and all(
-        isinstance(v, float) for v in losses) else losses, np.asarray(expected["losses"]), 1e-9, 1e-12,
-        "the losses returned")
+    losses = np.asarray(losses, dtype=float) if isinstance(losses, list) and all(
+        isinstance(v, float) for v in losses) else losses
+    reason = _close(losses, np.asarray(expected["losses"]), 1e-9, 1e-12, "the losses returned")
+    if reason and _close(losses, np.asarray(expected["losses"]), 1e-5, 1e-8) is None:
+        return _FLOAT32_LOSS + reason
+    return reason
 
 
 def _tf(name, points, summary, probe, compare, messages):
@@ -353,6 +398,9 @@ LAB = Lab(
                 "learning_rate · g with w and g float32.",
                 "scaled_loss_returned": "The loss you returned is loss_scale times too large: the scaled loss "
                 "is only for tape.gradient; return the loss itself.",
+                "float32_only": "Your step never left float32: on inputs that float16 rounds (1 + 2⁻¹² is 1.0 in "
+                "float16) your update and loss are float32's. Cast w, b and x to float16 for the forward pass "
+                "(tf.cast(x, tf.float16)), and the predictions back to float32 for the loss.",
             }),
         _tf("run_on_device", 1, "a @ b computed on the requested device where it exists, else on /CPU:0; "
             "(product, the device it ran on)", "lab14.placement", _compare_device, {
@@ -363,22 +411,32 @@ LAB = Lab(
                 "compute it inside `with tf.device(device):`.",
                 "no_fallback": "Your code failed for a device this machine does not have: fall back to the CPU "
                 "(soft placement does it for you inside tf.device, or check tf.config.list_logical_devices()).",
+                "short_name": "Your device name is a short form: return the full name of the device the product "
+                "ran on, as TensorFlow writes it (\"/job:localhost/replica:0/task:0/device:CPU:1\", not "
+                "\"CPU:1\" or \"/device:CPU:1\"): product.device.",
+                "input_device": "You returned where an input lives, not where the product ran: a and b were made "
+                "on /CPU:0, but inside `with tf.device(device):` the product ran on the device asked for. Return "
+                "the product's own device, product.device.",
             }),
         _tf("mirrored_train_step", 3, "one SGD step under MirroredStrategy: per-example losses averaged over "
             "the GLOBAL batch (tf.nn.compute_average_loss), strategy.run, the losses summed over the replicas",
             "lab14.mirrored", _compare_mirrored, {
-                "per_replica_mean": "Your step moved twice as far as one device's on the same global batch: "
-                "each replica averaged its loss over its own examples, and the all-reduce SUMS the replicas' "
-                "gradients. Divide by the global batch: tf.nn.compute_average_loss(per_example_loss, "
+                "per_replica_mean": "Your step moved about twice as far as one device's on the same global "
+                "batch: each replica averaged its loss over its own examples, and the all-reduce SUMS the "
+                "replicas' gradients. Divide by the global batch: tf.nn.compute_average_loss(per_example_loss, "
                 "global_batch_size=global_batch_size).",
+                "equal_shares": "Your step is right only when every replica gets the same number of examples: "
+                "here the global batch was split unevenly (3 + 2 examples, say), and each replica divided its "
+                "sum by its own share times the replicas. That is what tf.nn.compute_average_loss does without "
+                "global_batch_size, what a Keras loss's default reduction does inside strategy.run, and what "
+                "tf.shape(x)[0] × num_replicas_in_sync computes. Divide every replica's sum by the global batch: "
+                "tf.nn.compute_average_loss(per_example_loss, global_batch_size=global_batch_size).",
                 "reduce_mean": "Your weights are right but the loss you returned is half the batch's: each "
                 "replica's loss is already divided by the global batch size, so strategy.reduce must SUM them "
                 "(tf.distribute.ReduceOp.SUM).",
                 "replicas_counted_twice": "Your step moved half as far as one device's: the replicas were "
-                "counted twice. Either you divided by global_batch_size × replicas (the global batch already "
-                "counts every replica's examples), or you divided a Keras loss by the replicas, which it has "
-                "already done itself: inside strategy.run, keras.losses.MeanSquaredError() divides its mean by "
-                "strategy.num_replicas_in_sync.",
+                "counted twice. You divided by global_batch_size × replicas, but the global batch already "
+                "counts every replica's examples.",
             }),
     ),
 )

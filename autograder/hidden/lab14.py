@@ -229,7 +229,8 @@ def _stand_in(shuffle_training=True, shuffle_evaluation=False, fresh=True, batch
     def pipeline(x, y, batch_size, training, seed, epochs=3):
         rng, n = np.random.default_rng(seed), len(y)
         first = _frozen_order(rng, n, batch_size)
-        report = {"n": n, "batch_size": int(batch_size), "epochs": [], "images": [], "dtype": "float32"}
+        report = {"n": n, "batch_size": int(batch_size), "epochs": [], "images": [], "dtype": "float32",
+                  "label_dtype": str(np.asarray(y).dtype)}
         shuffled = shuffle_training if training else shuffle_evaluation
         for _ in range(epochs):
             order = np.arange(n)
@@ -307,9 +308,19 @@ def _images(rng, n, shape, pixels=()):
 
 # mixed_precision_step ----------------------------------------------------------------
 
-def _mixed(w, b, x, y, learning_rate, loss_scale, scale=True, unscale=True, emulate=False):
+def _half(values) -> np.ndarray:
+    return np.asarray(values, dtype=float).astype(np.float16).astype(float)
+
+
+def _mixed(w, b, x, y, learning_rate, loss_scale, scale=True, unscale=True, emulate=False, half=True):
+    """The step's update and loss. ``half``: the forward pass in float16, as TensorFlow computes it (inputs, weights
+    and predictions rounded to float16; sums in higher precision); else all in float32's exact arithmetic."""
     w, x, y = _f(w), _f(x), _f(y)
-    pred = x @ w + b
+    if half:
+        x = _half(x)
+        pred = _half(_half(x @ _half(w)) + float(_half(b)))
+    else:
+        pred = x @ w + b
     loss = float(np.mean((pred - y) ** 2))
     dpred = 2 * (pred - y) / len(y)
     if emulate:  # float16 backpropagation below the float32 loss, as TensorFlow computes it
@@ -331,6 +342,7 @@ MIXED_MISTAKES = {
     "float16_master": lambda *args: {**_mixed(*args), "dtype": "float16"},
     "scaled_loss_returned": lambda w, b, x, y, lr, s: {**_mixed(w, b, x, y, lr, s),
                                                        "loss": _mixed(w, b, x, y, lr, s)["loss"] * s},
+    "float32_only": lambda *args: _mixed(*args, half=False),
 }
 
 
@@ -357,6 +369,17 @@ def _underflow_mixed(rng, n, d, learning_rate):
                        f"a model almost fitted ({n} residuals of about 1e-6)")
 
 
+def _rounded_mixed(rng, n, learning_rate):
+    """Inputs float16 rounds: x = x16 + 2⁻¹² with x16 on float16's grid in [1, 2) (spacing 2⁻¹⁰), w = 1, b = 0 and
+    residuals x16 − y of 1 to 3 × 2⁻¹⁰. In float16 the residuals are exact; a step that stays in float32 sees
+    them 8 to 25 % larger."""
+    x16 = 1.0 + rng.integers(0, 1024, n) * 2.0 ** -10
+    x = (x16 + 2.0 ** -12)[:, None]
+    y = x16 - rng.integers(1, 4, n) * 2.0 ** -10
+    return _mixed_case([1.0], 0.0, x, y, learning_rate, 1024.0,
+                       f"{n} inputs float16 rounds (x = 1 + k·2⁻¹⁰ + 2⁻¹², which is 1 + k·2⁻¹⁰ in float16)")
+
+
 # run_on_device -----------------------------------------------------------------------
 
 _DEVICE = re.compile(r"(?:device:)?(cpu|gpu|tpu):(\d+)", re.IGNORECASE)
@@ -371,18 +394,29 @@ def device_key(name):
     return (found[-1][0].upper(), int(found[-1][1])) if found else None
 
 
+def full_name(key) -> str:
+    return f"/job:localhost/replica:0/task:0/device:{key[0]}:{key[1]}"
+
+
 def run_on_device(device, a, b):
     present = device_key(device) in GRADER_DEVICES
-    kind, index = device_key(device) if present else ("CPU", 0)
-    return {"product": _f(a) @ _f(b), "device": f"/job:localhost/replica:0/task:0/device:{kind}:{index}",
-            "present": present, "error": "", "requested": device}
+    where = full_name(device_key(device) if present else ("CPU", 0))
+    return {"product": _f(a) @ _f(b), "device": where, "present": present, "error": "", "requested": device,
+            "ran_on": where}
+
+
+def _returned(device, a, b, name, form="exact", ran_on=None):
+    report = run_on_device(device, a, b)
+    return {**report, "device": name, "form": form, "ran_on": ran_on or report["ran_on"]}
 
 
 DEVICE_MISTAKES = {
-    "requested_name": lambda device, a, b: {**run_on_device(device, a, b), "device": device},
-    "ignored_request": lambda device, a, b: {**run_on_device(device, a, b), "device": CPU0},
+    "requested_name": lambda device, a, b: _returned(device, a, b, device),
+    "ignored_request": lambda device, a, b: _returned(device, a, b, CPU0, ran_on=CPU0),
     "no_fallback": lambda device, a, b: run_on_device(device, a, b) if device_key(device) in GRADER_DEVICES else {
         "product": None, "device": "", "present": False, "error": "raised", "requested": device},
+    "short_name": lambda device, a, b: _returned(device, a, b, run_on_device(device, a, b)["device"], form="short"),
+    "input_device": lambda device, a, b: _returned(device, a, b, CPU0),
 }
 
 
@@ -393,17 +427,37 @@ def _device_case(device, a, b):
 
 # mirrored_train_step -----------------------------------------------------------------
 
-def _mirrored(kernel, bias, x, y, global_batch_size, learning_rate, gradient_factor=1.0, loss_factor=1.0,
-              losses=True):
+REPLICAS = 2
+
+
+def replica_shares(batch: int, replicas: int = REPLICAS) -> list[int]:
+    """How ``experimental_distribute_dataset`` splits a global batch: the first replicas take one example more."""
+    return [batch // replicas + (r < batch % replicas) for r in range(replicas)]
+
+
+def _mirrored(kernel, bias, x, y, global_batch_size, learning_rate, divisor="global", reduce="sum", losses=True):
+    """The step as TensorFlow runs it: each replica's loss is the sum of its examples' losses over a divisor
+    (``global``: the global batch; ``own``: its own share; ``own_times_replicas``: its share × the replicas,
+    right only when the shares are equal; ``global_times_replicas``), the replicas' gradients are summed, and
+    the returned loss is the sum (or ``mean``) of the replicas' losses."""
     W, bias, x, y = _f(kernel).copy(), _f(bias).copy(), _f(x), _f(y)
     returned = []
     for start in range(0, len(x), global_batch_size):
         xb, yb = x[start:start + global_batch_size], y[start:start + global_batch_size]
         pred = xb @ W + bias
-        returned.append(float(np.sum(np.mean((pred - yb) ** 2, axis=1)) / global_batch_size) * loss_factor)
-        dpred = 2 * (pred - yb) / (yb.shape[1] * global_batch_size) * gradient_factor
+        per_example = np.mean((pred - yb) ** 2, axis=1)
+        dper = 2 * (pred - yb) / yb.shape[1]
+        scale, total, edge = np.empty(len(xb)), 0.0, 0
+        for share in replica_shares(len(xb)):
+            divide = {"global": len(xb), "own": share, "own_times_replicas": share * REPLICAS,
+                      "global_times_replicas": len(xb) * REPLICAS}[divisor]
+            scale[edge:edge + share] = 1.0 / divide
+            total += float(np.sum(per_example[edge:edge + share]) / divide)
+            edge += share
+        returned.append(total / (REPLICAS if reduce == "mean" else 1))
+        dpred = dper * scale[:, None]
         W, bias = W - learning_rate * xb.T @ dpred, bias - learning_rate * dpred.sum(axis=0)
-    return {"losses": returned if losses else None, "kernel": W, "bias": bias, "replicas": 2}
+    return {"losses": returned if losses else None, "kernel": W, "bias": bias, "replicas": REPLICAS}
 
 
 def mirrored_train_step(kernel, bias, x, y, global_batch_size, learning_rate):
@@ -411,17 +465,19 @@ def mirrored_train_step(kernel, bias, x, y, global_batch_size, learning_rate):
 
 
 MIRRORED_MISTAKES = {
-    "per_replica_mean": lambda *args: _mirrored(*args, gradient_factor=2.0, losses=False),
-    "reduce_mean": lambda *args: _mirrored(*args, loss_factor=0.5),
-    "replicas_counted_twice": lambda *args: _mirrored(*args, gradient_factor=0.5, losses=False),
+    "per_replica_mean": lambda *args: _mirrored(*args, divisor="own", losses=False),
+    "reduce_mean": lambda *args: _mirrored(*args, reduce="mean"),
+    "replicas_counted_twice": lambda *args: _mirrored(*args, divisor="global_times_replicas", losses=False),
+    "equal_shares": lambda *args: _mirrored(*args, divisor="own_times_replicas", losses=False),
 }
 
 
 def _mirrored_case(rng, n, d, k, global_batch_size, learning_rate):
     kernel, bias = rng.normal(0, 0.5, (d, k)), rng.normal(0, 0.1, k)
     x, y = rng.normal(0, 1, (n, d)), rng.normal(0, 1, (n, k))
+    shares = " + ".join(str(v) for v in replica_shares(global_batch_size))
     label = (f"Dense({k}) on {d} features, float64, SGD({learning_rate:g}); {n} examples in global batches of "
-             f"{global_batch_size} over 2 replicas (/cpu:0, /cpu:1)")
+             f"{global_batch_size}, split {shares} over 2 replicas (/cpu:0, /cpu:1)")
     return build_case(label, (kernel, bias, x, y, global_batch_size, learning_rate), mirrored_train_step,
                       MIRRORED_MISTAKES)
 
@@ -478,12 +534,13 @@ def public_cases():
         "mixed_precision_step": [
             _ordinary_mixed(rng, 8, 3, 0.125, 1024.0),
             _underflow_mixed(rng, 128, 2, 0.5),
+            _rounded_mixed(rng, 8, 0.5),
         ],
         "run_on_device": [
             _device_case("/cpu:1", [[1.0, 2.0], [3.0, 4.0]], [[0.5], [-1.0]]),
             _device_case("/gpu:0", [[1.0, 2.0], [3.0, 4.0]], [[0.5], [-1.0]]),
         ],
-        "mirrored_train_step": [_mirrored_case(rng, 8, 3, 1, 4, 0.25)],
+        "mirrored_train_step": [_mirrored_case(rng, 10, 3, 1, 5, 0.25)],
     }
 
 
@@ -504,6 +561,7 @@ def hidden_cases(rng):
     cpu = rng.choice(["/cpu:1", "/CPU:1", "/device:CPU:1"])
     missing = rng.choice(["/gpu:0", "/GPU:1", "/device:GPU:0", "/cpu:7"])
     a2, b2 = rng.normal(0, 1, (int(rng.integers(1, 4)), 3)), rng.normal(0, 1, (3, 2))
+    uneven = int(rng.choice([5, 7]))  # unequal shares (3 + 2, 4 + 3): a step right only for equal ones fails
     return {
         "pairwise_distances": [
             _pairwise_case(rng.normal(0, 2, (n, d)), rng.normal(0, 2, (m, d))),
@@ -535,8 +593,9 @@ def hidden_cases(rng):
         "mixed_precision_step": [
             _ordinary_mixed(rng, int(rng.integers(4, 12)), int(rng.integers(1, 4)), 0.0625, 256.0),
             _underflow_mixed(rng, 256, int(rng.integers(1, 4)), 0.25),
+            _rounded_mixed(rng, int(rng.integers(6, 12)), 0.25),
         ],
         "run_on_device": [_device_case(str(cpu), a2, b2), _device_case(str(missing), a2, b2)],
-        "mirrored_train_step": [_mirrored_case(rng, 12, int(rng.integers(1, 4)), int(rng.integers(1, 3)), 6,
-                                               rng.choice([0.125, 0.25]))],
+        "mirrored_train_step": [_mirrored_case(rng, 2 * uneven, int(rng.integers(1, 4)), int(rng.integers(1, 3)),
+                                               uneven, rng.choice([0.125, 0.25]))],
     }

@@ -143,14 +143,15 @@ def pipeline(input_pipeline, x, y, batch_size, training, seed, epochs=3):
     Returns:
         ``{"n", "batch_size", "epochs": [{"x": the labels in the order they came (the example of every
         row), "y": the same, "sizes": the batches' sizes, "error"}], "images": each epoch's images by
-        label (n, …) as float64 (NaN for a label that never came), "dtype": the images' dtype}``.
+        label (n, …) as float64 (NaN for a label that never came), "dtype": the images' dtype, "label_dtype":
+        the labels' dtype (those of the last batch)}``.
     """
     from autograder.probes.keras_state import as_in_a_fresh_process
 
     with as_in_a_fresh_process():
         dataset = input_pipeline(x, y, batch_size, training, seed)
     n = len(y)
-    report = {"n": n, "batch_size": int(batch_size), "epochs": [], "images": [], "dtype": ""}
+    report = {"n": n, "batch_size": int(batch_size), "epochs": [], "images": [], "dtype": "", "label_dtype": ""}
     for _pass in range(epochs):
         labels, sizes, images, error = [], [], np.full((n, *np.shape(x)[1:]), np.nan), ""
         for count, item in enumerate(dataset):
@@ -162,6 +163,7 @@ def pipeline(input_pipeline, x, y, batch_size, training, seed, epochs=3):
                 break
             batch_x, batch_y = _numpy(item[0]), _numpy(item[1])
             report["dtype"] = str(getattr(batch_x, "dtype", type(batch_x).__name__))
+            report["label_dtype"] = str(getattr(batch_y, "dtype", type(batch_y).__name__))
             batch_labels = [int(v) for v in np.asarray(batch_y).ravel()]
             labels += batch_labels
             sizes.append(len(batch_labels))
@@ -201,7 +203,8 @@ def placement(run_on_device, device, a, b):
 
     Returns:
         ``{"product": the product as an array, "device": the device name returned, "present": whether this
-        machine has ``device``, "error": "" or, where it has not, the exception raised instead of falling back}``.
+        machine has ``device``, "error": "" or, where it has not, the exception raised instead of falling back,
+        "ran_on": the returned product tensor's own ``.device`` (None for what is no tensor)}``.
     """
     tf = _tf()
     try:
@@ -218,12 +221,13 @@ def placement(run_on_device, device, a, b):
     except Exception as exc:  # noqa: BLE001 - failing on a missing device is what the report says
         if present:
             raise
-        return {"product": None, "device": "", "present": present, "error": f"{type(exc).__name__}: {exc}"[:200]}
+        return {"product": None, "device": "", "present": present, "error": f"{type(exc).__name__}: {exc}"[:200],
+                "ran_on": None}
     if not isinstance(result, (tuple, list)) or len(result) != 2:
-        return {"product": _numpy(result), "device": "", "present": present, "error": ""}
-    where = result[1]
+        return {"product": _numpy(result), "device": "", "present": present, "error": "", "ran_on": None}
+    where, ran_on = result[1], getattr(result[0], "device", None)
     return {"product": _numpy(result[0]), "device": where if isinstance(where, str) else repr(where)[:200],
-            "present": present, "error": ""}
+            "present": present, "error": "", "ran_on": ran_on if isinstance(ran_on, str) else None}
 
 
 _STRATEGY = []
