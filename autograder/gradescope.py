@@ -12,13 +12,22 @@ notebook under ``/autograder/submission``, grades it and writes
 ``/autograder/results/results.json``. Test outputs are the curated feedback messages
 only: hidden checks' code never appears in them.
 
+Hidden inputs are drawn per student, as in ``grade``: the student is read from Gradescope's
+``/autograder/submission_metadata.json`` (:func:`student_identity`: each submitter's student
+ID, else e-mail, else Gradescope user id; a group's members joined), so one student's
+harvested inputs are worth nothing to a classmate. Where the file is missing or unreadable,
+every submission is graded as the student "submission" and the output says so.
+
 The student's code runs in the same bubblewrap sandbox as ``grade`` where the container
 allows it (``setup.sh`` installs it with the requirements). Docker's default seccomp
 profile may forbid the namespaces it needs; then the student's process still runs as an
-unprivileged user of its own, and the secret, the hidden checks, the submission and the
-results folder are made readable by root only (the zip also stores them 0600), so that
-user can read none of them and cannot signal the grader. Only where even that is
-impossible (the grader is not root) does it refuse to grade, with a clear message.
+unprivileged user of its own under the same seccomp filter (every ``socket`` call refused:
+it shares the container's network), in a cgroup of its own where the container lets the
+grader make one, and the secret, the hidden checks, the submission and the results folder
+are made readable by root only (the zip also stores them 0600), so that user can read none
+of them and cannot signal the grader. Only where even that is impossible (the grader is not
+root, or the kernel has no seccomp filter for this processor) does it refuse to grade, with
+a clear message.
 """
 
 from __future__ import annotations
@@ -55,6 +64,11 @@ cd "$ROOT/source"
 exec "${AUTOGRADER_PYTHON:-python3}" -m autograder.gradescope --root "$ROOT"
 """
 _ZIP_TIME = (2020, 1, 1, 0, 0, 0)
+METADATA = "submission_metadata.json"
+MAX_METADATA_BYTES = 1024**2
+NO_METADATA = ("note: Gradescope's submission metadata could not be read ({why}), so this submission's hidden "
+               "inputs are those of a student named \"submission\", the same for every submission graded "
+               "without it. Please tell your instructor.")
 
 
 def _add(archive: zipfile.ZipFile, name: str, data: bytes, executable: bool = False, private: bool = False) -> None:
@@ -119,6 +133,34 @@ def _other_lab(notebook: Path, lab_id: str) -> str | None:
     return found if found not in (None, lab_id) else None
 
 
+def student_identity(root: Path) -> tuple[str, str | None]:
+    """Who submitted, from ``root/submission_metadata.json``: the key of their hidden inputs, and a note if unknown.
+
+    Each submitter is their student ID (``sid``) where the course set one, else their e-mail,
+    else their Gradescope user id; a group's members are sorted and joined with ``+``. The
+    same student gets the same hidden inputs on every resubmission and regrade.
+    """
+    path = root / METADATA
+    try:
+        if path.stat().st_size > MAX_METADATA_BYTES:
+            raise ValueError("larger than 1 MB")
+        users = json.loads(path.read_text(encoding="utf-8")).get("users")
+        names = []
+        for user in users:
+            key = next((str(user[field]).strip() for field in ("sid", "email", "id")
+                        if isinstance(user.get(field), (str, int)) and str(user[field]).strip()), None)
+            if key is None:
+                raise ValueError("a submitter has no sid, email or id")
+            names.append(key)
+        if not names:
+            raise ValueError("no submitter listed")
+        return "+".join(sorted(set(names))), None
+    except FileNotFoundError:
+        return "submission", NO_METADATA.format(why=f"no {METADATA}")
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        return "submission", NO_METADATA.format(why=f"{METADATA}: {type(exc).__name__}: {str(exc)[:100]}")
+
+
 def results_for(root: Path) -> dict:
     """Grades the submission under ``root`` (Gradescope's /autograder) and returns results.json's content."""
     from autograder.grading import GradingOptions, SubmissionResult, grade_notebook
@@ -127,8 +169,9 @@ def results_for(root: Path) -> dict:
     config = json.loads((source / "gradescope.json").read_text(encoding="utf-8"))
     lab_id, visibility = config["lab"], config.get("visibility", "visible")
     notebook = _submission(root / "submission", lab_id)
+    student, note = student_identity(root)
     if notebook is None:
-        result = SubmissionResult("submission", lab_id, "", error="no notebook (.ipynb) was submitted: upload "
+        result = SubmissionResult(student, lab_id, "", error="no notebook (.ipynb) was submitted: upload "
                                   f"your {lab_id}.ipynb")
     else:
         from autograder.sandbox import isolation
@@ -141,12 +184,14 @@ def results_for(root: Path) -> dict:
         options = GradingOptions(secret=secret, hidden_paths=tuple(hidden), visible_paths=visible, isolation=mode)
         other = _other_lab(notebook, lab_id)
         if other is not None:
-            result = SubmissionResult("submission", lab_id, str(notebook), error=(
+            result = SubmissionResult(student, lab_id, str(notebook), error=(
                 f"this assignment is lab {lab_id}, but the notebook you submitted ({notebook.name}) is "
                 f"{other}: upload your {lab_id}.ipynb"))
         else:
-            result = grade_notebook(notebook, "submission", options, lab_hint=lab_id)
+            result = grade_notebook(notebook, student, options, lab_hint=lab_id)
     data = report.gradescope(result)
+    if note is not None and notebook is not None:
+        data["output"] = "\n".join(filter(None, [data.get("output"), note]))
     data["max_score"] = checks.load_lab(lab_id).max_score  # also where nothing could be graded
     data["visibility"] = visibility
     for test in data["tests"]:

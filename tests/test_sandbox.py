@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from autograder.sandbox import bwrap, isolation, runner
+from autograder.sandbox import bwrap, isolation, limits, runner
 
 SANDBOX = bwrap.probe() is None
 needs_sandbox = pytest.mark.skipif(not SANDBOX and os.environ.get("CI") != "true",
@@ -87,6 +87,31 @@ try:
 except OSError:
     out["scratch_cap"] = "enforced"
 os.remove("/scratch/big")
+# memory that RLIMIT_AS does not see: a memfd filled with fallocate and parked in a socket, SysV shared
+# memory, /dev/shm; and native code run from a memfd, past the scratch's noexec
+try:
+    fd = os.memfd_create("hoard")
+    os.posix_fallocate(fd, 0, 64 * 1024**2)
+    left, right = socket.socketpair(socket.AF_UNIX)
+    socket.send_fds(left, [b"x"], [fd])
+    os.close(fd)
+    out["memfd"] = "allowed"
+except OSError as exc:
+    out["memfd"] = "refused" if exc.errno == 1 else repr(exc)
+segment = libc.syscall(29, 0, 64 * 1024**2, 0o1600)  # shmget(IPC_PRIVATE, ...)
+out["shmget"] = "refused" if segment == -1 and ctypes.get_errno() == 1 else "allowed"
+try:
+    with open("/dev/shm/hoard", "wb") as handle:
+        handle.write(b"\0" * 1024**2)
+    out["dev_shm"] = "allowed"
+except OSError:
+    out["dev_shm"] = "refused"
+try:
+    with open("/dev/null", "w") as handle:
+        handle.write("still works")
+    out["dev_null"] = "ok"
+except OSError:
+    out["dev_null"] = "broken"
 print(json.dumps(out))
 """
 BOOT = ("import sys; sys.path.insert(0, {root!r}); from autograder.sandbox import isolation; "
@@ -199,6 +224,16 @@ def test_the_scratch_folder_has_a_size_cap(raw):
 @pytest.mark.skipif(os.geteuid() != 0, reason="a noexec scratch needs a root grader")
 def test_native_code_written_to_scratch_cannot_be_mapped_executable(raw):
     assert raw["exec"] == "refused"
+
+
+@needs_sandbox
+@pytest.mark.parametrize("attack", ["memfd", "shmget", "dev_shm"])
+def test_memory_outside_the_address_space_limit_cannot_be_held(raw, attack):
+    """A memfd filled with fallocate and parked in a socket, SysV shared memory, /dev/shm: all refused.
+
+    The same refusal keeps native code carried into a memfd from running (noexec bypassed otherwise)."""
+    assert raw[attack] == "refused"
+    assert raw["dev_null"] == "ok"  # /dev is read-only; its device nodes still work
 
 
 @needs_sandbox
@@ -348,3 +383,169 @@ def test_a_child_that_never_starts_fails_with_a_message_after_a_few_tries(monkey
     outcome, _ = run_one("def f():\n    return 2\n" + OK)
     assert len(calls) == 1 + runner.MAX_SLOW_STARTS
     assert outcome["error"]["type"] == "Crash" and "did not finish loading" in outcome["error"]["message"]
+
+
+# -- round 3: limits that hold in aggregate, the own-user fallback ------------------------------------------
+
+LIMITED_BOOT = ("import sys; sys.path.insert(0, {root!r}); from autograder.sandbox import isolation; "
+                "isolation.become_sandbox_user('/scratch'); isolation.apply_limits(isolation.limits_for({profile!r})); "
+                "exec(sys.stdin.read())")
+THREAD_BOMB = r"""
+import json, threading
+stop, started = threading.Event(), 0
+try:
+    for _ in range(440):
+        threading.Thread(target=stop.wait, daemon=True).start()
+        started += 1
+except RuntimeError:
+    pass
+stop.set()
+print(json.dumps(started))
+"""
+
+
+def limited(code: str, profile: str, limits=None, timeout=60):
+    """``code`` in the sandbox under ``profile``'s real limits (rlimits, and its cgroup where there is one)."""
+    scratch = tempfile.mkdtemp(prefix="autograder-test-")
+    try:
+        process = bwrap.popen([sys.executable, "-I", "-c", LIMITED_BOOT.format(root=str(ROOT), profile=profile)],
+                              readable=isolation.interpreter_paths(), hidden=[], scratch=scratch, limits=limits,
+                              env=isolation.child_env(bwrap.SCRATCH, profile), stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cgroup = process.cgroup
+        stdout, stderr = process.communicate(code, timeout=timeout)
+        return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr), cgroup
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+@needs_sandbox
+@pytest.mark.parametrize("profile", ["numpy", "tensorflow"])
+def test_a_thread_bomb_is_capped_in_every_profile(profile):
+    """440 threads asked for: a NumPy child gets none, a TensorFlow child its cap (its pools need 12)."""
+    result, _ = limited(THREAD_BOMB, profile)
+    assert result.returncode == 0, result.stderr
+    started = json.loads(result.stdout)
+    cap = isolation.limits_for(profile).processes
+    assert started == 0 if profile == "numpy" else 0 < started < cap <= limits.TENSORFLOW_THREADS
+
+
+@needs_sandbox
+@pytest.mark.skipif(limits.cgroups_unavailable() is not None, reason=f"no cgroups here: {limits.cgroups_unavailable()}")
+def test_each_child_has_a_cgroup_that_counts_its_tmpfs_pages_too():
+    """Files in its scratch tmpfs count against its memory.max: 200 MiB written under a 96 MiB cgroup is killed."""
+    small = isolation.Limits(resident_bytes=96 * 1024**2, file_bytes=1024**3)
+    code = "print('started', flush=True)\nwith open('/scratch/fill', 'wb') as h:\n" \
+           "    for _ in range(200):\n        h.write(b'x' * 1024**2)\nprint('wrote 200 MiB')\n"
+    result, cgroup = limited(code, "numpy", limits=small)
+    assert cgroup is not None and "started" in result.stdout
+    assert "wrote 200 MiB" not in result.stdout and result.returncode != 0
+    assert not any(os.path.exists(folder) for folder in cgroup.folders)  # removed once the child ended
+
+
+HOSTILE_NEIGHBOUR = """
+def f():
+    import autograder.sandbox.guard as guard
+    guard.inside = lambda path, folder: True
+    for table in (guard._FORBIDDEN_EVENTS, guard._MUTATING_EVENTS, guard._LISTING_EVENTS):
+        table.clear()
+    import os, socket, threading
+    got = []
+    try:
+        fd = os.memfd_create("hoard")
+        os.posix_fallocate(fd, 0, 3 * 1024**3)
+        left, right = socket.socketpair(socket.AF_UNIX)
+        socket.send_fds(left, [b"x"], [fd])
+        got.append("memfd")
+    except OSError:
+        pass
+    try:
+        with open("/dev/shm/hoard", "wb") as handle:
+            handle.write(b"\\0" * 64 * 1024**2)
+        got.append("/dev/shm")
+    except OSError:
+        pass
+    def burn():
+        while True:
+            pass
+    try:
+        for _ in range(440):
+            threading.Thread(target=burn, daemon=True).start()
+        got.append("440 threads")
+    except RuntimeError:
+        pass
+    return got or 7
+"""
+
+
+@needs_sandbox
+def test_a_hostile_neighbour_gains_nothing_and_its_classmate_keeps_full_marks():
+    """memfd hoard parked in a socket, /dev/shm, 440 busy threads, the audit hook off: all refused by the
+    operating system, while a correct classmate is graded at the same time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:
+        hostile = pool.submit(run_one, HOSTILE_NEIGHBOUR + OK)
+        classmate = pool.submit(run_one, "def f():\n    return 2\n" + OK)
+        (attack, ok), (honest, honest_ok) = hostile.result(), classmate.result()
+    assert attack == {"value": 7, "mutated": []}, attack
+    assert honest == {"value": 2, "mutated": []} and honest_ok == {"value": 1, "mutated": []}
+    assert ok == {"value": 1, "mutated": []}
+
+
+SYSTEM_PYTHON = next((p for p in ("/usr/bin/python3", "/usr/local/bin/python3") if os.path.exists(p)), None)
+OWN_USER_PROBE = r"""
+import ctypes, json, os, socket, sys
+out = {"uid": os.getuid()}
+try:
+    connection = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2)
+    connection.sendall(b"a hidden case's inputs")
+    out["tcp"] = "sent"
+except OSError as exc:
+    out["tcp"] = "refused" if exc.errno == 1 else repr(exc)
+for family in (socket.AF_UNIX, socket.AF_INET6, socket.AF_NETLINK):
+    try:
+        socket.socket(family, socket.SOCK_DGRAM)
+        out[str(int(family))] = "allowed"
+    except OSError as exc:
+        out[str(int(family))] = "refused" if exc.errno == 1 else repr(exc)
+try:
+    os.memfd_create("x")
+    out["memfd"] = "allowed"
+except OSError:
+    out["memfd"] = "refused"
+libc = ctypes.CDLL(None, use_errno=True)
+out["ptrace"] = "refused" if libc.syscall(101, 16, 1, 0, 0) == -1 and ctypes.get_errno() == 1 else "allowed"
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or SYSTEM_PYTHON is None or sys.platform != "linux",
+                    reason="the own-user fallback needs a root grader and a Python others may run")
+def test_the_own_user_fallback_has_no_network_and_the_same_seccomp_filter():
+    """Where bubblewrap cannot start (Gradescope's container), the child still reaches no listener on the host's
+    loopback, makes no socket at all, and meets the sandbox's filter (raw calls, no audit hook)."""
+    import socket as sockets
+
+    listener = sockets.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(0.5)
+    scratch = tempfile.mkdtemp(prefix="autograder-test-")
+    try:
+        result = subprocess.run([SYSTEM_PYTHON, "-I", "-c", OWN_USER_PROBE, str(listener.getsockname()[1])],
+                                capture_output=True, text=True, timeout=60, cwd="/",
+                                preexec_fn=isolation.preexec(scratch, True), env={"PATH": "/usr/bin:/bin"})
+        try:
+            received = listener.accept()[0].recv(100)
+        except OSError:
+            received = b""
+    finally:
+        listener.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["uid"] >= bwrap.UID_BASE
+    assert out["tcp"] == "refused" and received == b""
+    assert {out[str(int(f))] for f in (sockets.AF_UNIX, sockets.AF_INET6, sockets.AF_NETLINK)} == {"refused"}
+    assert out["memfd"] == "refused" and out["ptrace"] == "refused"

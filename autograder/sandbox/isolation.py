@@ -1,14 +1,18 @@
 """What a student process gets besides the sandbox: its limits, its environment, its user.
 
-The boundary is :mod:`autograder.sandbox.bwrap` (bubblewrap). This module holds what
-every mode shares — resource limits, the environment, the paths the child must read —
-and decides the mode a grading run uses:
+The boundary is :mod:`autograder.sandbox.bwrap` (bubblewrap), which this module uses and
+which never uses it. This module holds what every mode shares — resource limits (from
+:mod:`autograder.sandbox.limits`), the environment, the paths the child must read, the
+switch to a user of its own — and decides the mode a grading run uses:
 
 - ``"sandbox"``: bubblewrap can start here; every child runs inside it;
 - ``"own-user"``: no sandbox, but the grader is root and Python is readable by others,
   so each child drops to a user of its own, which cannot read files that only root may
   read (the secret, the hidden checks, the results) nor signal the grader (the fallback
-  of the Gradescope bundle, whose container may forbid namespaces);
+  of the Gradescope bundle, whose container may forbid namespaces); it loads the same
+  seccomp filter as the sandbox itself, with every ``socket`` call refused (it shares the
+  host's network), a network namespace of its own where the kernel allows one, and its
+  cgroup;
 - ``"trusted"``: neither; only for code the instructor trusts (a student's ``check`` of
   their own notebook, or ``grade --trusted-code``).
 """
@@ -18,38 +22,18 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
-import resource
 import sys
-from dataclasses import dataclass
 
-from autograder.sandbox.bwrap import UID_BASE
+from autograder.sandbox import bwrap, seccomp
+from autograder.sandbox import limits as limits_module
+from autograder.sandbox.limits import TENSORFLOW_LIMITS, Limits, apply_limits, limits_for  # noqa: F401 - their home
 
+UID_BASE = bwrap.UID_BASE
+CLONE_NEWNET = 0x40000000
 PR_SET_PDEATHSIG = 1
 MODES = ("sandbox", "own-user", "trusted")
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True) if sys.platform == "linux" else None
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Resource limits of one student process.
-
-    Args:
-        memory_bytes: address-space limit. Defaults to 2 GiB.
-        cpu_seconds: CPU-time limit of the whole process. Defaults to `120`.
-        file_bytes: largest file the process may write. Defaults to 16 MiB.
-        open_files: open file descriptors. Defaults to `256`.
-        processes: processes and threads of the student's user (``RLIMIT_NPROC``). Defaults to
-            `1`: the student process itself, so it can start neither programs nor threads.
-            Where it runs as the grader's own user, that user's other processes count too,
-            which only makes the limit stricter.
-    """
-
-    memory_bytes: int = 2 * 1024**3
-    cpu_seconds: int = 120
-    file_bytes: int = 16 * 1024**2
-    open_files: int = 256
-    processes: int = 1
 
 
 def sandbox_uid(pid: int) -> int:
@@ -73,26 +57,6 @@ def die_with_parent() -> None:
         _libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)
 
 
-def apply_limits(limits: Limits) -> None:
-    """Sets the resource limits of the calling process, each one the platform supports."""
-    for kind, value in ((resource.RLIMIT_AS, limits.memory_bytes), (resource.RLIMIT_CPU, limits.cpu_seconds),
-                        (resource.RLIMIT_FSIZE, limits.file_bytes), (resource.RLIMIT_NOFILE, limits.open_files),
-                        (resource.RLIMIT_NPROC, limits.processes), (resource.RLIMIT_CORE, 0)):
-        try:
-            resource.setrlimit(kind, (value, value))
-        except (ValueError, OSError):  # e.g. RLIMIT_AS on macOS: the other limits still apply
-            pass
-
-
-TENSORFLOW_LIMITS = Limits(memory_bytes=16 * 1024**3, cpu_seconds=600, processes=512)
-"""TensorFlow's child: its thread pools and its address-space reservations (far beyond its real use)."""
-
-
-def limits_for(profile: str) -> Limits:
-    """The limits of a child of ``profile`` (``"numpy"`` or ``"tensorflow"``)."""
-    return TENSORFLOW_LIMITS if profile == "tensorflow" else Limits()
-
-
 def child_env(home: str, profile: str = "numpy") -> dict:
     """The whole environment of a student process: nothing of the grader's (it may hold the secret)."""
     env = {
@@ -101,7 +65,7 @@ def child_env(home: str, profile: str = "numpy") -> dict:
         "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",  # NPROC 1: no threads
         "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "", "AUTOGRADER_PROFILE": profile,
     }
-    if profile == "tensorflow":  # small, deterministic pools: graded in parallel with other submissions
+    if profile == "tensorflow":  # small, deterministic pools under a thread cap (limits.TENSORFLOW_THREADS)
         env.update(TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="1", KERAS_BACKEND="tensorflow",
                    TF_ENABLE_ONEDNN_OPTS="0", ABSL_MIN_LOG_LEVEL="3")
     return env
@@ -137,8 +101,12 @@ def _blocked_folders(paths: list[str]) -> list[str]:
 
 
 def can_drop_user() -> bool:
-    """Whether a child without a sandbox can run as a user of its own: root, with Python readable by others."""
-    return os.geteuid() == 0 and not _blocked_folders([os.path.realpath(p) for p in interpreter_paths()])
+    """Whether a child without a sandbox can run as a user of its own under the seccomp filter.
+
+    Root, on Linux with a filter for this processor, with Python readable by others.
+    """
+    return (sys.platform == "linux" and seccomp.supported() and os.geteuid() == 0
+            and not _blocked_folders([os.path.realpath(p) for p in interpreter_paths()]))
 
 
 def become_sandbox_user(scratch: str) -> None:
@@ -157,23 +125,43 @@ def become_sandbox_user(scratch: str) -> None:
     os.chdir(scratch)
 
 
-def preexec(scratch: str, own_user: bool):
+def preexec(scratch: str, own_user: bool, profile: str = "numpy"):
     """What a child started without a sandbox runs between fork and exec.
 
-    Its own session (so its whole process group can be killed) and, with ``own_user``
-    (root), a user of its own that owns only ``scratch``; the parent-death signal is set
-    after the switch, which would clear it.
+    Its own session (so its whole process group can be killed) and the OOM killer's first
+    place. With ``own_user`` (root, the fallback where bubblewrap cannot start): a cgroup of
+    its own set to ``profile``'s limits where the machine offers one, a network namespace of
+    its own where the kernel allows it (nothing but a downed loopback), a user of its own
+    that owns only ``scratch``, and the sandbox's seccomp filter with every ``socket`` call
+    refused. The parent-death signal is set after the switch, which would clear it.
+
+    The cgroup is made here, in the grading process; it is removed when the grading process
+    ends (this mode grades one submission per run: Gradescope).
     """
+    cgroup = limits_module.child_cgroup(limits_for(profile)) if own_user else None
+    window = limits_module.cpu_window(limits_for(profile))
+    program = seccomp.program(sockets=False) if own_user and seccomp.supported() else None
 
     def run() -> None:
         os.setsid()
+        limits_module.pin(window)
+        limits_module.child_oom_score()
         if own_user:
+            if cgroup is not None:
+                try:
+                    cgroup.join()
+                except OSError:
+                    pass
+            if _libc is not None:
+                _libc.unshare(CLONE_NEWNET)  # refused in most containers: then the filter is what keeps it off
             uid = sandbox_uid(os.getpid())
             os.chown(scratch, uid, uid)
             os.chmod(scratch, 0o700)
             _become(uid)
         die_with_parent()
         os.chdir(scratch)
+        if program is not None:
+            seccomp.install(program)
 
     return run
 
@@ -184,8 +172,6 @@ def mode(allow: tuple[str, ...] = ("sandbox",)) -> tuple[str, str | None]:
     Raises:
         autograder.sandbox.bwrap.SandboxUnavailable: when none of ``allow`` is possible.
     """
-    from autograder.sandbox import bwrap
-
     why = bwrap.probe()
     if why is None and "sandbox" in allow:
         return "sandbox", None

@@ -16,9 +16,16 @@ every thread and every line of native code in it. It refuses, with ``EPERM``:
 - the kernel's larger attack surface: ``bpf``, ``perf_event_open``, ``userfaultfd``,
   ``io_uring_*``, ``keyctl``/``add_key``/``request_key``, handles, modules, ``kexec``,
   clocks, swap, reboot, ``personality``;
-- sockets of any family but ``AF_UNIX`` (the child has no network anyway).
+- memory that no per-process limit sees and code that ``noexec`` would stop: ``memfd_create``
+  and ``memfd_secret`` (a memfd filled with ``fallocate`` is outside ``RLIMIT_AS``, and native
+  code carried in one runs from it whatever the scratch's ``noexec``), SysV ``shmget``/``shmat``
+  (segments outlive their mapping);
+- sockets of any family but ``AF_UNIX`` (the child has no network anyway); with
+  ``sockets=False`` (a child without a network namespace of its own: the own-user fallback)
+  every ``socket`` call, so nothing on the host's loopback can be reached.
 
-The program is classic BPF, assembled here so that no library is needed.
+The program is classic BPF, assembled here so that no library is needed. :func:`install`
+loads it into the calling process, for a child that bubblewrap does not start.
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ _DENIED = (
     "delete_module", "kexec_load", "kexec_file_load", "iopl", "ioperm", "swapon", "swapoff", "reboot", "acct",
     "syslog", "quotactl", "fanotify_init", "lookup_dcookie", "settimeofday", "clock_settime", "clock_adjtime",
     "adjtimex", "sethostname", "setdomainname", "personality", "uselib", "migrate_pages", "move_pages",
+    "memfd_create", "memfd_secret", "shmget", "shmat",
 )
 
 # System call numbers from the kernel's arch/x86/entry/syscalls/syscall_64.tbl and
@@ -61,7 +69,8 @@ _TABLES = {
         "swapon": 167, "swapoff": 168, "reboot": 169, "acct": 163, "syslog": 103, "quotactl": 179,
         "fanotify_init": 300, "lookup_dcookie": 212, "settimeofday": 164, "clock_settime": 227,
         "clock_adjtime": 305, "adjtimex": 159, "sethostname": 170, "setdomainname": 171, "personality": 135,
-        "uselib": 134, "migrate_pages": 256, "move_pages": 279,
+        "uselib": 134, "migrate_pages": 256, "move_pages": 279, "memfd_create": 319, "memfd_secret": 447,
+        "shmget": 29, "shmat": 30,
         "prlimit64": 302, "clone": 56, "clone3": 435, "socket": 41,
     }),
     "aarch64": (0xC00000B7, {
@@ -75,7 +84,8 @@ _TABLES = {
         "kexec_load": 104, "kexec_file_load": 294, "swapon": 224, "swapoff": 225, "reboot": 142, "acct": 89,
         "syslog": 116, "quotactl": 60, "fanotify_init": 262, "lookup_dcookie": 18, "settimeofday": 170,
         "clock_settime": 112, "clock_adjtime": 266, "adjtimex": 171, "sethostname": 161, "setdomainname": 162,
-        "personality": 92, "migrate_pages": 238, "move_pages": 239,
+        "personality": 92, "migrate_pages": 238, "move_pages": 239, "memfd_create": 279, "memfd_secret": 447,
+        "shmget": 194, "shmat": 196,
         "prlimit64": 261, "clone": 220, "clone3": 435, "socket": 198,
     }),
 }
@@ -95,8 +105,11 @@ def supported() -> bool:
     return platform.machine() in _TABLES
 
 
-def program(machine: str | None = None) -> bytes:
+def program(machine: str | None = None, sockets: bool = True) -> bytes:
     """The filter for ``machine`` (default: this one) as ``struct sock_filter`` records.
+
+    ``sockets=False`` refuses every ``socket`` call (``AF_UNIX`` too): for a child that shares
+    the host's network namespace.
 
     Raises:
         ValueError: for an architecture without a system call table here.
@@ -120,6 +133,31 @@ def program(machine: str | None = None) -> bytes:
         _insn(_LD_W_ABS, _ARG0_LOW), _insn(_JSET, CLONE_NAMESPACES, 1, 0), _insn(_JSET, CLONE_THREAD, 1, 0),
         eperm, load_nr])
     code += _when_nr(numbers["socket"], [
-        _insn(_LD_W_ABS, _ARG0_LOW), _insn(_JEQ, AF_UNIX, 1, 0), eperm, load_nr])
+        _insn(_LD_W_ABS, _ARG0_LOW), _insn(_JEQ, AF_UNIX, 1, 0), eperm, load_nr] if sockets else [eperm])
     code.append(_insn(_RET, _ALLOW))
     return b"".join(code)
+
+
+PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
+
+
+def install(filter_program: bytes) -> None:
+    """Loads ``filter_program`` into the calling process (and all it starts), with no new privileges.
+
+    For a child that bubblewrap does not start (the own-user fallback, a forked zygote child):
+    call it after the last step that needs a refused call, right before student code or ``exec``.
+
+    Raises:
+        OSError: where the kernel refuses the filter.
+    """
+    import ctypes
+
+    class _Filter(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    fprog = _Filter(len(filter_program) // 8, filter_program)
+    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
+    if libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_SECCOMP)")
