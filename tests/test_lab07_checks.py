@@ -162,9 +162,9 @@ def train_while(mlp, X, y, learning_rate, epochs):
     return list(history)
 
 
-def gradient_check_vectorised(net, X, eps=1e-6, rng=None):
+def gradient_check_vectorised(net, X, eps=1e-6, rng=None, symmetric=False):
     """Every parameter of every Dense (isinstance works: the check's layers subclass the notebook's Dense),
-    the errors collected in one array, the symmetric denominator |a| + |n| floored at 1e-8."""
+    the errors collected in one array; ``symmetric``: CS231n's denominator |a| + |n| floored at 1e-8."""
     rng = rng if rng is not None else np.random.default_rng(0)
     G = rng.normal(size=net.forward(X).shape)
     net.backward(G)
@@ -180,12 +180,34 @@ def gradient_check_vectorised(net, X, eps=1e-6, rng=None):
                 numerical[i] = (up - (G * net.forward(X)).sum()) / (2 * eps)
                 flat[i] = keep
             a = np.ravel(grads)
-            errors.append(np.abs(a - numerical) / np.maximum(np.abs(a) + np.abs(numerical), 1e-8))
+            size = np.maximum(np.abs(a) + np.abs(numerical), 1e-8) if symmetric else np.maximum.reduce(
+                [np.abs(a), np.abs(numerical), np.full(a.shape, 1e-12)])
+            errors.append(np.abs(a - numerical) / size)
     return float(np.concatenate(errors).max())
 
 
 def gradient_check_eps_1e_5(net, X, eps=1e-5, rng=None):
     return ref.gradient_check(net, X, eps, rng)
+
+
+def gradient_check_mean_of_errors(net, X, eps=1e-6, rng=None):
+    """numpy-ml style: every relative error collected, their mean returned."""
+    rng = np.random.default_rng(0) if rng is None else rng
+    G = rng.standard_normal(net.forward(X).shape)
+    net.backward(G)
+    errors = []
+    for layer in net.layers:
+        for name in ("W", "b") if hasattr(layer, "W") else ():
+            params, grads = getattr(layer, name), getattr(layer, "d" + name)
+            for index in np.ndindex(params.shape):
+                keep = params[index]
+                params[index] = keep + eps
+                up = np.sum(G * net.forward(X))
+                params[index] = keep - eps
+                n = (up - np.sum(G * net.forward(X))) / (2 * eps)
+                params[index] = keep
+                errors.append(abs(grads[index] - n) / max(abs(grads[index]), abs(n), 1e-12))
+    return float(np.mean(errors))
 
 
 def predict_minutes_loop(mlp, miles, x_stats, y_stats):
@@ -319,6 +341,9 @@ WRONG = [
      "1e-12 or less"),
     ("gradient_check", lambda net, X, eps=1e-6, rng=None: gradient_check_vectorised(net, X, 1e-2, rng),
      "Your step is too large"),
+    ("gradient_check", lambda net, X, eps=1e-6, rng=None: gradient_check_vectorised(net, X, eps, rng, True),
+     "CS231n's rel_error"),
+    ("gradient_check", gradient_check_mean_of_errors, "the *mean* of the entries' relative errors"),
 ]
 
 

@@ -238,15 +238,27 @@ def _verdict(error) -> str:
     return "tiny" if 0 <= error < TINY else "large" if error >= TINY else "negative"
 
 
-def _compare_checker(received, expected, exercise: Exercise) -> str | None:
-    """The reported error's verdict only: tiny (0 ≤ error < 1e-6), large (≥ 1e-6), or NaN/infinity.
+CHECKER_RTOL = 1e-4  # a large error's value: central differences of these networks are exact to ~1e-9
 
-    The value itself depends on the random upstream gradient the checker draws, so only its size
-    is judged: a correct backward gives about 1e-8 here, a wrong one an error of order 1.
+
+def _compare_checker(received, expected, exercise: Exercise) -> str | None:
+    """The reported error's verdict: tiny (0 ≤ error < 1e-6), large (≥ 1e-6), or NaN/infinity; a large one's value.
+
+    On a right backward the error is rounding noise (about 1e-8), so only its size is judged. On a
+    wrong one it is the docstring's largest |a − n| / max(|a|, |n|, 1e-12), which the upstream G =
+    rng.standard_normal(output.shape) fixes: it must agree within a relative 1e-4 (another error
+    measure, a mean of the errors or CS231n's |a| + |n| denominator, gives another number). A known
+    mistake whose error is rounding noise comes as ("size only", error): its size alone is matched.
     """
     if isinstance(received, str):
         return received
+    if isinstance(expected, (tuple, list)):  # ("size only", error): a mistake whose value is rounding noise
+        return None if _verdict(received) == _verdict(expected[1]) else "another size"
     got, want = _verdict(received), _verdict(expected)
+    if got == want == "large" and abs(received - expected) > CHECKER_RTOL * abs(expected):
+        return (f"your checker reported {format_value(received)} for this network, whose gradients are wrong: "
+                f"expected {format_value(expected)}, the largest |a − n| / max(|a|, |n|, 1e-12) over every entry "
+                "of every W and b, with G = rng.standard_normal(output.shape)")
     if got == want:
         return None
     if want == "tiny":
@@ -458,6 +470,11 @@ LAB = Lab(
                 "(here the last Linear's db) went unnoticed. Loop over every W and b of every layer that has them.",
                 "all_at_once": "You nudged a whole array at once: that measures the sum of its partial derivatives, "
                 "not each one. Nudge one entry at a time (np.ndindex(W.shape)), restoring it before the next.",
+                "summed_denominator": "Your relative error divides by |a| + |n| (CS231n's rel_error): this "
+                "lab's is |a − n| / max(|a|, |n|, 1e-12), which reads 0.5 where one gradient is twice the other "
+                "and 2 where they have opposite signs.",
+                "mean_error": "Your checker reports the *mean* of the entries' relative errors: one wrong entry "
+                "among many then looks small. Report the largest, max over every entry of every W and b.",
                 "ones_upstream": "Your checker uses an all-ones upstream gradient (the loss Σ output): a backward "
                 "that ignores its upstream gradient is then right by accident. Draw G = rng.standard_normal("
                 "output.shape) and check L = Σ G ⊙ output.",
