@@ -68,3 +68,21 @@ def test_feedback_keeps_six_digits_where_they_already_read_differently():
     case = Case(label="one step", expected=(0.5, np.array([0.25, -0.5])))
     feedback = calls.judge_all(LAB, PAIR, [case], [calls.run_case(lambda: (0.75, np.array([0.25, -0.5])), case)])
     assert (feedback.feedback.received, feedback.feedback.expected) == ("(0.75, [0.25, -0.5])", "(0.5, [0.25, -0.5])")
+
+
+FLOAT64 = Exercise(name="grad", points=1, summary="a float64 gradient", rtol_float32=1e-3, dtype="float64")
+
+
+@pytest.mark.parametrize("received", [np.float32(0.5), np.array([0.5, 1.0], dtype=np.float32),
+                                      np.array([0.5, 1.0], dtype=np.float16)])
+def test_a_promised_float64_fails_other_floats_whatever_the_tolerance(received):
+    expected = np.array([0.5, 1.0]) if np.ndim(received) else 0.5
+    reason = compare_numbers(received, expected, FLOAT64)
+    assert reason.startswith(f"returned {np.asarray(received).dtype} numbers where the docstring promises float64")
+    assert compare_numbers(received, expected, Exercise(name="any", points=1, summary="", rtol_float32=1e-3)) is None
+
+
+@pytest.mark.parametrize("received", [[0.5, 1.0], np.array([0.5, 1.0]), np.array([1, 2])])
+def test_a_promised_float64_accepts_float64_lists_and_exact_ints(received):
+    assert compare_numbers(received, np.array([0.5, 1.0]) if np.asarray(received).dtype.kind == "f" else
+                           np.array([1.0, 2.0]), FLOAT64) is None

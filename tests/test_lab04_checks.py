@@ -193,7 +193,6 @@ CORRECT = [
     ("online_update", ref.online_update),
     ("online_update", online_as_list_of_arrays),
     ("online_update", online_preallocated),
-    ("online_update", online_float32),
     ("batch_update", ref.batch_update),
     ("batch_update", batch_update_vectorised),
     ("minibatch_update", ref.minibatch_update),
@@ -361,6 +360,18 @@ def test_hidden_cases_are_drawn_quickly_and_differ_between_seeds():
     first, second = ref.hidden_cases(np.random.default_rng(1)), ref.hidden_cases(np.random.default_rng(2))
     assert time.perf_counter() - started < 0.5
     assert first["backward"][0].label != second["backward"][0].label
+
+
+@pytest.mark.parametrize(("exercise", "implementation"), [
+    ("backward", backward_float32), ("online_update", online_float32),
+    ("batch_gradient", lambda w, X, y: ref.batch_gradient(w, X, y).astype(np.float32)),
+    ("numerical_gradient", lambda w, X, y, h=1e-5: ref.numerical_gradient(w, X, y, h).astype(np.float32)),
+    ("batch_update", lambda w, X, y, learning_rate: ref.batch_update(w, X, y, learning_rate).astype(np.float32)),
+    ("minibatch_update", lambda w, X, y, learning_rate, batch_size: [
+        row.astype(np.float32) for row in ref.minibatch_update(w, X, y, learning_rate, batch_size)]),
+], ids=["backward", "online_update", "batch_gradient", "numerical_gradient", "batch_update", "minibatch_update"])
+def test_float32_where_the_docstring_promises_float64_fails_with_its_own_message(exercise, implementation):
+    assert_fails_with(LAB, exercise, implementation, "returned float32 numbers where the docstring promises float64")
 
 
 def test_an_analytic_gradient_in_float32_is_not_accepted():

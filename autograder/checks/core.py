@@ -115,6 +115,10 @@ class Exercise:
     grader runs it in a child of its own, with TensorFlow's threads and memory, so that the
     NumPy exercises never import it. Give such an exercise a ``time_limit`` that covers
     importing TensorFlow (about 5 s on a laptop).
+
+    ``dtype`` (e.g. ``"float64"``) is the float dtype the docstring promises for returned numbers:
+    :func:`compare_numbers` then fails floats of another dtype (float32 from float64 inputs) with a
+    message of their own, whatever the tolerance would allow. None (the default) accepts any.
     """
 
     name: str
@@ -130,6 +134,7 @@ class Exercise:
     probe: str | None = None
     show: Callable[[Any], str] | None = None
     profile: str = "numpy"
+    dtype: str | None = None
 
 
 @dataclass(frozen=True)
@@ -299,6 +304,9 @@ def compare_numbers(received, expected, exercise: Exercise) -> str | None:
         return f"returned an array of dtype {r.dtype}, expected numbers"
     if r.shape != e.shape:
         return f"returned shape {r.shape}, expected shape {e.shape}"
+    if exercise.dtype is not None and r.dtype.kind == "f" and r.dtype != np.dtype(exercise.dtype):
+        return (f"returned {r.dtype} numbers where the docstring promises {exercise.dtype}: compute in "
+                f"{exercise.dtype} (np.asarray(x, dtype=float)); {r.dtype} keeps fewer digits")
     if not np.all(np.isfinite(r)) and np.all(np.isfinite(e)):
         return "contains NaN or infinity"
     rtol = max(exercise.rtol, exercise.rtol_float32) if r.dtype == np.float32 else exercise.rtol
