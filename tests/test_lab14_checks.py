@@ -105,6 +105,13 @@ def input_pipeline(x, y, batch_size, training, seed):
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
+def pipeline_global_seed(x, y, batch_size, training, seed):
+    tf.random.set_seed(seed)
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).map(
+        lambda image, label: ((tf.cast(image, tf.float32) / 255.0 - 0.1307) / 0.3081, label)).cache()
+    return (dataset.shuffle(len(x)) if training else dataset).batch(batch_size)
+
+
 def pipeline_normalised_first(x, y, batch_size, training, seed):
     images = ((np.asarray(x, dtype=np.float32) / 255.0 - 0.1307) / 0.3081).astype(np.float32)
     dataset = tf.data.Dataset.from_tensor_slices((images, y))
@@ -244,6 +251,7 @@ CORRECT = [
     ("clip_by_global_norm", clip_with_tf, None),
     ("input_pipeline", input_pipeline, None),
     ("input_pipeline", pipeline_normalised_first, None),
+    ("input_pipeline", pipeline_global_seed, None),
     ("mixed_precision_step", mixed_precision_step, None),
     ("mixed_precision_step", mixed_with_variables, None),
     ("run_on_device", run_on_device, None),
@@ -318,7 +326,7 @@ def _clip_always(grads, clip_norm):
 
 
 def _pipeline(order="cache_shuffle_batch", scale=True, standardise=True, shuffle_eval=False, drop=False,
-              buffer=None, reshuffle=True):
+              buffer=None, reshuffle=True, seed_of=lambda seed: seed):
     def pipeline(x, y, batch_size, training, seed):
         def normalise(image, label):
             image = tf.cast(image, tf.float32) / (255.0 if scale else 1.0)
@@ -336,7 +344,7 @@ def _pipeline(order="cache_shuffle_batch", scale=True, standardise=True, shuffle
             return dataset.shuffle(size, seed=seed).cache().batch(batch_size, drop_remainder=drop)
         dataset = dataset.cache()
         if shuffle:
-            dataset = dataset.shuffle(size, seed=seed, reshuffle_each_iteration=reshuffle)
+            dataset = dataset.shuffle(size, seed=seed_of(seed), reshuffle_each_iteration=reshuffle)
         return dataset.batch(batch_size, drop_remainder=drop).prefetch(tf.data.AUTOTUNE)
     return pipeline
 
@@ -440,6 +448,8 @@ MISTAKES = [
     ("input_pipeline", "no_255", _pipeline(scale=False), None),
     ("input_pipeline", "only_255", _pipeline(standardise=False), None),
     ("input_pipeline", "remainder_dropped", _pipeline(drop=True), None),
+    ("input_pipeline", "seed_ignored", _pipeline(seed_of=lambda seed: None), None),
+    ("input_pipeline", "seed_constant", _pipeline(seed_of=lambda seed: 42), None),
     ("mixed_precision_step", "no_unscale", _mixed(unscale=False), None),
     ("mixed_precision_step", "no_loss_scaling", _mixed(scale=False), None),
     ("mixed_precision_step", "float16_master", _mixed(master16=True), None),
@@ -525,6 +535,24 @@ def _float64_images(x, y, batch_size, training, seed):
     if training:
         dataset = dataset.shuffle(len(x), seed=seed)
     return dataset.batch(batch_size)
+
+
+def test_a_float32_gradient_breaks_the_float64_promise():
+    def in_float32(X1, theta, y):
+        X1, theta, y = (np.asarray(v, dtype=np.float32) for v in (X1, theta, y))
+        return 2 / len(y) * X1.T @ (X1 @ theta - y)
+
+    feedback = first_failure(LAB, "mse_gradient_matrix", in_float32)
+    assert feedback is not None and "your gradient is float32: the docstring promises a float64 array" in feedback
+
+
+def test_a_gradient_from_lists_and_loops_passes():
+    def looped(X1, theta, y):
+        n, p = len(X1), len(X1[0])
+        residual = [sum(float(X1[i][j]) * float(theta[j]) for j in range(p)) - float(y[i]) for i in range(n)]
+        return [2.0 / n * sum(float(X1[i][j]) * residual[i] for i in range(n)) for j in range(p)]
+
+    assert first_failure(LAB, "mse_gradient_matrix", looped) is None
 
 
 def test_float64_images_are_told_by_their_dtype():

@@ -12,7 +12,7 @@ import re
 
 import numpy as np
 
-from autograder.checks.core import Exercise, Lab, format_pair, format_value
+from autograder.checks.core import Exercise, Lab, compare_numbers, format_pair, format_value
 from autograder.checks.lab11 import _compare_batches, batch_features
 from autograder.probes import numeric_array
 
@@ -81,6 +81,14 @@ def _compare_pairwise(received, expected, exercise: Exercise) -> str | None:
     if np.isnan(r64[first]):
         return f"NaN at index {first} where the distance is {format_value(e64[first])}"
     return f"first difference at index {first}: {format_value(r64[first])} instead of {format_value(e64[first])}"
+
+
+def _compare_float64(received, expected, exercise: Exercise) -> str | None:
+    """The values within the exercise's tolerances, in the float64 the docstring promises (a float32 array fails)."""
+    if isinstance(received, (np.ndarray, np.floating)) and received.dtype.kind == "f" and received.dtype != np.float64:
+        return (f"your gradient is {received.dtype}: the docstring promises a float64 array. Compute in float64 "
+                "(np.asarray(X1, dtype=float)), with no cast to a smaller float")
+    return compare_numbers(received, expected, exercise)
 
 
 def _compare_tape(received, expected, exercise: Exercise) -> str | None:
@@ -152,8 +160,9 @@ _BY_CHANCE = ("every batch held consecutive rows", "every example came out at mo
 
 def _compare_pipeline(received, expected, exercise: Exercise) -> str | None:
     """The batches as lab 11 judges them (every example once, sizes, shuffled or not, reshuffled, a full
-    shuffle), the images' dtype (float32) and the labels' (the one given), then every epoch's images by label:
-    MNIST's normalisation within 1e-5."""
+    shuffle), the seed's use (the same seed repeats the first epoch's order, another changes it when training),
+    the images' dtype (float32) and the labels' (the one given), then every epoch's images by label: MNIST's
+    normalisation within 1e-5."""
     if not isinstance(received, dict) or "images" not in received:
         return f"the check could not read the batches: {format_value(received)}"
     reason = _compare_batches(received, expected, exercise)
@@ -162,6 +171,10 @@ def _compare_pipeline(received, expected, exercise: Exercise) -> str | None:
         reason = None  # one order repeated: whether it looks local or in blocks is chance, not the pipeline
     if reason:
         return reason
+    for flag, text in (("repeatable", "the same seed gave another order"),
+                       ("seed_matters", "another seed gave the same order")):
+        if bool(received.get(flag)) != bool(expected[flag]):
+            return text if expected[flag] else f"expected {flag.replace('_', ' ')}"
     if received.get("dtype") != expected["dtype"]:
         return (f"your images are {received.get('dtype')}, expected {expected['dtype']}: cast them, "
                 "tf.cast(image, tf.float32), before normalising (NumPy arithmetic on uint8 pixels gives float64)")
@@ -313,6 +326,7 @@ LAB = Lab(
             name="mse_gradient_matrix",
             points=1,
             summary="the MSE's gradient in matrix form, 2/n · X1ᵀ(X1·θ − y), in NumPy",
+            compare=_compare_float64,
             messages={
                 "matrix_summed": "Your gradient is n times too large: the loss is the *mean* squared error, so the "
                 "gradient carries 1/n: 2/n · X1ᵀ(X1θ − y).",
@@ -385,6 +399,10 @@ LAB = Lab(
                 "and divide by its std 0.3081 (127 → 1.1923).",
                 "remainder_dropped": "The last, smaller batch is missing: 10 examples in batches of 4 are 4 + 4 + "
                 "2 (60,000 / 64 → 938 batches). Keep it: .batch(batch_size) drops nothing by default.",
+                "seed_ignored": "Two pipelines made with the same seed shuffled differently: pass the seed to "
+                "shuffle, .shuffle(len(x), seed=seed), so that a run can be repeated.",
+                "seed_constant": "A pipeline made with another seed shuffled the same way: shuffle with the seed "
+                "you are given, .shuffle(len(x), seed=seed), not a number of your own.",
             }),
         _tf("mixed_precision_step", 3, "one SGD step with float16 arithmetic and a loss scale: scale the loss, "
             "unscale the gradients, update float32 master weights", "lab14.mixed", _compare_mixed, {

@@ -225,13 +225,14 @@ def _buffer_order(size):
 
 
 def _stand_in(shuffle_training=True, shuffle_evaluation=False, fresh=True, batch_first=False, buffer=None,
-              drop=False, scale=_normalised):
+              drop=False, scale=_normalised, seeded=True, seed_used=True):
     def pipeline(x, y, batch_size, training, seed, epochs=3):
         rng, n = np.random.default_rng(seed), len(y)
         first = _frozen_order(rng, n, batch_size)
-        report = {"n": n, "batch_size": int(batch_size), "epochs": [], "images": [], "dtype": "float32",
-                  "label_dtype": str(np.asarray(y).dtype)}
         shuffled = shuffle_training if training else shuffle_evaluation
+        report = {"n": n, "batch_size": int(batch_size), "epochs": [], "images": [], "dtype": "float32",
+                  "label_dtype": str(np.asarray(y).dtype), "repeatable": not (shuffled and not seeded),
+                  "seed_matters": shuffled and (seed_used or not seeded)}
         for _ in range(epochs):
             order = np.arange(n)
             if shuffled:
@@ -273,6 +274,8 @@ PIPELINE_MISTAKES = {
     "no_255": _stand_in(scale=lambda x: (_f(x) - MNIST_MEAN) / MNIST_STD),
     "only_255": _stand_in(scale=lambda x: _f(x) / 255.0),
     "remainder_dropped": _stand_in(drop=True),
+    "seed_ignored": _stand_in(seeded=False),
+    "seed_constant": _stand_in(seed_used=False),
 }
 
 
@@ -295,7 +298,8 @@ def _pipeline_case(x, y, batch_size, training, seed):
     want = batch_features(case.expected)
     telling = {k: v for k, v in case.wrong.items()
                if batch_features(v) != want or not np.allclose(v["images"][0], case.expected["images"][0],
-                                                                equal_nan=True)}
+                                                                equal_nan=True)
+               or any(v[flag] != case.expected[flag] for flag in ("repeatable", "seed_matters"))}
     return replace(case, wrong=telling)
 
 

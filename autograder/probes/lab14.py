@@ -144,12 +144,14 @@ def pipeline(input_pipeline, x, y, batch_size, training, seed, epochs=3):
         ``{"n", "batch_size", "epochs": [{"x": the labels in the order they came (the example of every
         row), "y": the same, "sizes": the batches' sizes, "error"}], "images": each epoch's images by
         label (n, …) as float64 (NaN for a label that never came), "dtype": the images' dtype, "label_dtype":
-        the labels' dtype (those of the last batch)}``.
+        the labels' dtype (those of the last batch), "repeatable": whether a second pipeline made with the same
+        seed gave the first epoch's order again, "seed_matters": whether one made with seed + 1 gave another}``.
     """
     from autograder.probes.keras_state import as_in_a_fresh_process
 
     with as_in_a_fresh_process():
         dataset = input_pipeline(x, y, batch_size, training, seed)
+        again, other = (input_pipeline(x, y, batch_size, training, s) for s in (seed, seed + 1))
     n = len(y)
     report = {"n": n, "batch_size": int(batch_size), "epochs": [], "images": [], "dtype": "", "label_dtype": ""}
     for _pass in range(epochs):
@@ -173,7 +175,20 @@ def pipeline(input_pipeline, x, y, batch_size, training, seed, epochs=3):
         report["epochs"].append({"x": np.array(labels, dtype=np.int64), "y": np.array(labels, dtype=np.int64),
                                  "sizes": np.array(sizes, dtype=np.int64), "error": error})
         report["images"].append(images)
+    first = [int(v) for v in report["epochs"][0]["x"]]
+    report["repeatable"] = _first_order(again, n) == first
+    report["seed_matters"] = _first_order(other, n) != first
     return report
+
+
+def _first_order(dataset, n):
+    """The labels of one pass over ``dataset`` (at most 10·n batches), in the order they came."""
+    labels = []
+    for count, item in enumerate(dataset):
+        if count > 10 * n or not isinstance(item, (tuple, list)) or len(item) != 2:
+            break
+        labels += [int(v) for v in np.asarray(_numpy(item[1])).ravel()]
+    return labels
 
 
 def mixed(mixed_precision_step, w, b, x, y, learning_rate, loss_scale):
