@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import encoding
-from autograder.sandbox import bwrap, guard, isolation
+from autograder.sandbox import bwrap, guard, isolation, zygote
+from autograder.sandbox import limits as limits_module
 from autograder.sandbox.isolation import Limits
 
 PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
@@ -81,29 +82,44 @@ class _Child:
     as a user of its own in ``"own-user"`` mode.
     """
 
-    def __init__(self, hidden: list[str], readable: list[str], mode: str, profile: str = "numpy"):
-        self.scratch = tempfile.mkdtemp(prefix=guard.SCRATCH_PREFIX)
+    def __init__(self, hidden: list[str], readable: list[str], mode: str, profile: str = "numpy",
+                 zygote_allowed: bool = True):
         self.eof = False
         self.closed = False
         self.profile = profile
-        inside = bwrap.SCRATCH if mode == "sandbox" else self.scratch
+        self.process = self.zygote = self.lifeline = self.scratch = self.cgroup = None
+        inside = bwrap.SCRATCH if mode == "sandbox" else None
         read_fd, write_fd = os.pipe()
-        self.fixed = {"hidden_paths": hidden, "visible_paths": readable, "scratch": inside,
-                      "results_fd": write_fd, "mode": mode}
         self.key = (tuple(hidden), tuple(readable), mode, profile)
-        argv = [sys.executable, "-I", "-c", _BOOT.format(root=PACKAGE_PARENT)]
-        streams = {"stdin": subprocess.PIPE, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL,
-                   "env": isolation.child_env(inside, profile), "pass_fds": (write_fd,)}
         try:
-            if mode == "sandbox":
-                self.process = bwrap.popen(argv, readable=readable, hidden=hidden, scratch=self.scratch, **streams)
-            else:
-                self.process = subprocess.Popen(argv, cwd="/", **streams,
-                                                preexec_fn=isolation.preexec(self.scratch, mode == "own-user"))
+            if profile == "tensorflow" and mode == "sandbox" and zygote_allowed:
+                job_read, job_write = os.pipe()
+                try:
+                    forked = zygote.fork(hidden, readable, job_read, write_fd)
+                finally:
+                    os.close(job_read)
+                if forked is None:
+                    os.close(job_write)
+                else:
+                    (self.zygote, self.lifeline), self.job_fd = forked, job_write
+            if self.zygote is None:
+                self.scratch = tempfile.mkdtemp(prefix=guard.SCRATCH_PREFIX)
+                inside = inside or self.scratch
+                argv = [sys.executable, "-I", "-c", _BOOT.format(root=PACKAGE_PARENT)]
+                streams = {"stdin": subprocess.PIPE, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL,
+                           "env": isolation.child_env(inside, profile), "pass_fds": (write_fd,)}
+                if mode == "sandbox":
+                    self.process = bwrap.popen(argv, readable=readable, hidden=hidden, scratch=self.scratch,
+                                               **streams)
+                else:
+                    self.process = subprocess.Popen(argv, cwd="/", **streams, preexec_fn=isolation.preexec(
+                        self.scratch, mode == "own-user", profile))
+                self.job_fd = os.dup(self.process.stdin.fileno())
+                self.process.stdin.close()
         finally:
             os.close(write_fd)
-        self.job_fd = os.dup(self.process.stdin.fileno())
-        self.process.stdin.close()
+        self.fixed = {"hidden_paths": hidden, "visible_paths": readable, "scratch": inside,
+                      "results_fd": write_fd, "mode": mode}
         try:  # room for a whole header: the child reads it only once its imports are done
             fcntl.fcntl(self.job_fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
         except OSError:
@@ -121,7 +137,18 @@ class _Child:
         TensorFlow) until it reads this; nothing of any submission has reached it before.
         """
         starting = IMPORT_SECONDS if self.profile == "tensorflow" else 0.0  # it may still be importing
-        return self.ready and self.send(header, time.monotonic() + START_SECONDS + starting)
+        deadline = time.monotonic() + START_SECONDS + starting
+        if self.zygote is not None and self.ready:  # into its cgroup before its submission reaches it
+            pid = zygote.child_pid(self.lifeline, deadline)
+            if pid is None:
+                return False
+            self.cgroup = limits_module.child_cgroup(Limits(**header.get("limits", {})))
+            if self.cgroup is not None:
+                try:
+                    self.cgroup.add(pid)
+                except OSError:  # as a fresh child that cannot join its cgroup: its own limits still hold
+                    pass
+        return self.ready and self.send(header, deadline)
 
     def send(self, message: dict, deadline: float) -> bool:
         """Writes one JSON line to the child; False if it cannot take it before ``deadline``."""
@@ -176,6 +203,18 @@ class _Child:
         if self.closed:  # its pid may already belong to another process
             return
         self.closed = True
+        if self.zygote is not None:  # its waiting parent exits, and the kernel empties the child's PID namespace
+            self.lifeline.close()
+            self.zygote.release()
+            self.end_of_work()
+            ends = time.monotonic() + 5.0
+            while not self.eof and time.monotonic() < ends:  # gone once nothing holds the results pipe
+                ready, _, _ = select.select([self.reader], [], [], max(ends - time.monotonic(), 0))
+                self.eof = not ready or not self.reader.read(1 << 16)
+            self.reader.close()
+            if self.cgroup is not None:
+                self.cgroup.remove()
+            return
         try:  # its own session: bubblewrap, and through --die-with-parent everything inside
             os.killpg(self.process.pid, 9)
         except (ProcessLookupError, PermissionError):
@@ -222,7 +261,36 @@ def run(chunks: list[dict], tasks: list[Task], *, hidden_paths: list[str], visib
     and defines the definitions that need it (:class:`autograder.notebook.Chunk`); it is
     isolated exactly like a NumPy child. ``first``, from :func:`spawn` with the same paths,
     mode and profile, is used as the first child (and closed by this call).
+
+    A TensorFlow child in the sandbox is forked from the grading run's zygote where one can
+    run (:mod:`autograder.sandbox.zygote`), and started fresh otherwise. When a forked child
+    times out, crashes or loses a result, the whole run is done again in fresh children and
+    that report is the one returned: a fault of the fast path (a fork-unsafe hang) can never
+    cost a student points, and the report is the one a fresh child gives.
     """
+    kwargs = {"hidden_paths": hidden_paths, "visible_paths": visible_paths, "limits": limits,
+              "define_seconds": define_seconds, "mode": mode, "seconds": seconds, "profile": profile}
+    report, forked = _run(chunks, tasks, **kwargs, first=first, zygote_allowed=True)
+    if forked and _anomalous(report):
+        zygote.stats["reruns"] += 1
+        report, _ = _run(chunks, tasks, **kwargs, first=None, zygote_allowed=False)
+    return report
+
+
+_RUN_NOTES = ("stopped the process running your code", "did not finish loading")
+
+
+def _anomalous(report: RunReport) -> bool:
+    """Whether a run ended anything abnormally: a time-out, a crash, a missing result."""
+    errors = {(outcome.get("error") or {}).get("type") if isinstance(outcome, dict) else None
+              for outcomes in report.outcomes.values() for outcome in outcomes}
+    return bool(errors & {"Timeout", "Crash", "Missing"}) or any(
+        marker in note for note in report.notes for marker in _RUN_NOTES)
+
+
+def _run(chunks: list[dict], tasks: list[Task], *, hidden_paths, visible_paths, limits, define_seconds, mode,
+         seconds, profile, first, zygote_allowed: bool) -> tuple[RunReport, bool]:
+    """:func:`run`, and whether a child of the zygote served it."""
     limits = limits or isolation.limits_for(profile)
     readable = readable_paths(visible_paths)
     if first is not None and first.key != (tuple(hidden_paths), tuple(readable), mode, profile):
@@ -231,7 +299,7 @@ def run(chunks: list[dict], tasks: list[Task], *, hidden_paths: list[str], visib
     ends = time.monotonic() + (budget(tasks, define_seconds) if seconds is None else seconds)
     report = RunReport()
     report.outcomes = {t.exercise: [None] * len(t.cases) for t in tasks}
-    pending, skipped, defined_once, slow_starts = list(tasks), [], False, 0
+    pending, skipped, defined_once, slow_starts, forked = list(tasks), [], False, 0, False
     while pending:
         if time.monotonic() >= ends:
             for task in pending:
@@ -240,8 +308,9 @@ def run(chunks: list[dict], tasks: list[Task], *, hidden_paths: list[str], visib
             break
         header = {"chunks": chunks, "skip": skipped, "define_seconds": define_seconds,
                   "limits": dataclasses.asdict(limits), "profile": profile}
-        child, first = (first, None) if first is not None else (_Child(list(hidden_paths), readable, mode, profile),
-                                                                None)
+        child, first = (first, None) if first is not None else (_Child(list(hidden_paths), readable, mode, profile,
+                                                                       zygote_allowed), None)
+        forked = forked or child.zygote is not None
         before = len(pending)
         try:
             if child.begin(header):
@@ -254,6 +323,7 @@ def run(chunks: list[dict], tasks: list[Task], *, hidden_paths: list[str], visib
             # no student code ran and the budget is not spent: the machine was too slow to start the
             # child (or it died starting), which is not the submission's fault; a fresh child tries again
             slow_starts += 1
+            zygote_allowed = zygote_allowed and child.zygote is None  # a zygote's child failed: a fresh one
             continue
         if not defined:
             if time.monotonic() >= ends:
@@ -277,7 +347,7 @@ def run(chunks: list[dict], tasks: list[Task], *, hidden_paths: list[str], visib
         defined_once = True
     if first is not None:  # never handed a submission: no task, or no time left
         first.close()
-    return report
+    return report, forked
 
 
 def _fill(report: RunReport, task: Task, outcome: dict) -> None:
