@@ -229,6 +229,62 @@ class ValueFromReference(ref.Value):
     """A subclass: its operations return the base class, which is a Value all the same."""
 
 
+class ValueWithBackwardMethods:
+    """_backward a method that dispatches on _op (no closures); backward() zeroes every grad first,
+    then walks a Kahn order: the check watches each node's _backward whatever it is made of."""
+
+    def __init__(self, data, _prev=(), _op="", _exponent=None):
+        self.data, self.grad = float(data), 0.0
+        self._prev, self._op, self._exponent = tuple(_prev), _op, _exponent
+
+    def _backward(self):
+        if self._op == "+":
+            for operand in self._prev:
+                operand.grad += self.grad
+        elif self._op == "*":
+            a, b = self._prev
+            a.grad += b.data * self.grad
+            b.grad += a.data * self.grad
+        elif self._op == "**":
+            (a,) = self._prev
+            a.grad += self._exponent * a.data ** (self._exponent - 1) * self.grad
+        elif self._op == "relu":
+            (a,) = self._prev
+            a.grad += self.grad if a.data > 0 else 0.0
+
+    @staticmethod
+    def _of(other):
+        return other if isinstance(other, ValueWithBackwardMethods) else ValueWithBackwardMethods(other)
+
+    def __add__(self, other):
+        other = self._of(other)
+        return ValueWithBackwardMethods(self.data + other.data, (self, other), "+")
+
+    def __mul__(self, other):
+        other = self._of(other)
+        return ValueWithBackwardMethods(self.data * other.data, (self, other), "*")
+
+    def __radd__(self, other):
+        return self._of(other) + self
+
+    def __rmul__(self, other):
+        return self._of(other) * self
+
+    def __pow__(self, k):
+        return ValueWithBackwardMethods(self.data**k, (self,), "**", k)
+
+    def relu(self):
+        return ValueWithBackwardMethods(max(self.data, 0.0), (self,), "relu")
+
+    def backward(self):
+        order = order_kahn(self)
+        for node in order:
+            node.grad = 0.0
+        self.grad = 1.0
+        for node in reversed(order):
+            node._backward()
+
+
 CORRECT = [
     ("nested_forward", ref.nested_forward),
     ("nested_forward", forward_in_one_go),
@@ -246,6 +302,7 @@ CORRECT = [
     ("Value", ValueWithSetAndKahn),
     ("Value", ValueFloat32),
     ("Value", ValueFromReference),
+    ("Value", ValueWithBackwardMethods),
 ]
 
 
@@ -311,6 +368,8 @@ VALUE_MESSAGES = {
     "rmul_recursion": "`other * self` in __rmul__",
     "no_wrap_add": "arrived in __add__",
     "no_wrap_mul": "arrived in __mul__",
+    "unwatched": "never called the nodes' _backward",
+    "idle_calls": "added nothing to the grads in _prev",
 }
 
 WRONG = [

@@ -7,43 +7,81 @@ from dataclasses import replace
 import numpy as np
 
 from autograder.checks.core import Exercise, Lab, compare_numbers, compare_values, format_value
-from autograder.probes.lab03 import STALE
+from autograder.probes.lab03 import STALE, node_names
 
 FLOAT32_ATOL = 1e-4
 
 
-def _order_verdict(findings) -> str:
-    """What is wrong with a topological order, as reported by ``probes.lab03.topological_order``."""
-    if isinstance(findings, str):
-        return findings
-    if not isinstance(findings, dict) or not isinstance(findings.get("order"), list):
-        return "unreadable"
-    if STALE in findings["order"]:
-        return "stale"
-    if "?" in findings["order"]:
-        return "not_nodes"
+def _reachable(parents: dict, root: str = "y") -> set:
+    seen, stack = set(), [root]
+    while stack:
+        name = stack.pop()
+        if name not in seen:
+            seen.add(name)
+            stack.extend(parents.get(name, ()))
+    return seen
+
+
+def _order_findings(order, graph) -> tuple[str, dict]:
+    """What is wrong with ``order`` (the names the probe read off what topological_order returned) on
+    ``graph``, judged here from the graph the grader drew: (verdict, the nodes concerned)."""
+    if isinstance(order, str):
+        return order, {}
+    if not isinstance(order, (list, tuple)) or not all(isinstance(name, str) for name in order):
+        return "unreadable", {}
+    order = list(order)
+    parents = {name: tuple(prev) for name, _, prev in graph}
+    if STALE in order:
+        return "stale", {}
+    if "?" in order or any(name not in parents for name in order):
+        return "not_nodes", {}
+    first = {}
+    for position, name in enumerate(order):
+        first.setdefault(name, position)
+    nodes = [name for name, _, _ in sorted(graph, key=lambda entry: _course_rank(entry[0]))]
+    needed = _reachable(parents)
+    findings = {
+        "missing": [n for n in nodes if n in needed and n not in first],
+        "repeated": [n for n in nodes if order.count(n) > 1],
+        "before_inputs": [n for n in nodes if n in first and any(first.get(p, -1) > first[n] for p in parents[n])],
+    }
     for key in ("missing", "repeated"):
-        if findings.get(key):
-            return key
-    if findings.get("before_inputs"):
-        return "output_first" if findings["order"][:1] == ["y"] else "before_inputs"
-    return "valid"
+        if findings[key]:
+            return key, findings
+    if findings["before_inputs"]:
+        return ("output_first" if order[:1] == ["y"] else "before_inputs"), findings
+    return "valid", findings
+
+
+def _course_rank(name: str):
+    """Inputs, then the letters, then y: the order names are listed in messages."""
+    return (0, int(name[1:]) if name[1:].isdigit() else 0, name) if name.startswith("x") else (
+        (2, 0, name) if name == "y" else (1, 0, name))
+
+
+def _order_of(value):
+    return value.get("order") if isinstance(value, dict) else value
 
 
 def _compare_order(received, expected, exercise: Exercise) -> str | None:
     """Any valid topological order passes; a wrong one matches a mistake of the same kind.
 
-    The probe reports which nodes are missing, repeated, or placed before one of their
-    inputs; the expected value (and each mistake's value) is judged the same way, so two
-    results match when they are wrong (or right) in the same way.
+    The probe reports only the names of the nodes the student's function returned, in its
+    order; the verdict (missing, repeated, placed before one of its inputs) is made here from
+    the graph the grader drew, which ``expected`` (and each mistake's value) carries. A report
+    made up in the student's process therefore passes only if it is a valid order of a graph
+    it was given in a non-topological order. Two results match when they are wrong (or right)
+    in the same way.
     """
-    verdict = _order_verdict(received)
-    if verdict == _order_verdict(expected):
+    if not isinstance(expected, dict):
+        return None if received == expected else "a different result"
+    graph = expected["graph"]
+    verdict, findings = _order_findings(_order_of(received), graph)
+    if verdict == _order_findings(expected["order"], graph)[0]:
         return None
-    if not isinstance(received, dict):
-        return verdict
-    names = lambda key: ", ".join(received.get(key, []))  # noqa: E731
+    names = lambda key: ", ".join(findings.get(key, []))  # noqa: E731
     return {
+        "unreadable": "expected the list of nodes that topological_order returned",
         "not_nodes": "some items are not nodes of the graph: return the nodes themselves, not their data or names",
         "stale": "your list still holds nodes from an earlier call. A default argument such as `order=[]` (or a "
         "global list) is created once and shared by every call: create the list and the set inside the function",
@@ -55,6 +93,13 @@ def _compare_order(received, expected, exercise: Exercise) -> str | None:
     }.get(verdict, verdict)
 
 
+def _show_order(value) -> str:
+    order = _order_of(value)
+    if isinstance(order, (list, tuple)):
+        return "[" + ", ".join(str(name) for name in order) + "]"
+    return str(order)
+
+
 def _compare_tuple(received, expected, exercise: Exercise) -> str | None:
     """A tuple of numbers; a list or a 1-D array of the same length is fine too."""
     if isinstance(received, np.ndarray) and received.ndim == 1:
@@ -63,30 +108,94 @@ def _compare_tuple(received, expected, exercise: Exercise) -> str | None:
 
 
 def _compare_autograd(received, expected, exercise: Exercise) -> str | None:
-    """(y.data, input grads) with the exercise's tolerances; a string names a line that failed."""
+    """(y.data, input grads) with the exercise's tolerances, then how backward() got them.
+
+    The numbers alone cannot tell backpropagation from a gradient found another way (complex-step
+    differentiation is exact to the last digit). So the probe also watches each operation's
+    ``_backward`` (``probes.lab03._Watch``), and the record is judged against the reference's,
+    run through the same probe: every node's ``_backward`` called exactly once, the node's grad
+    at that moment equal to ∂y/∂node (so every node computed from it had already passed its
+    gradient back), and that call adding the node's grad times the local derivatives to its
+    operands' grads (the chain rule's step). A backward() that fills in the grads by itself
+    never calls them, or calls them without effect, and fails, however exact its numbers.
+    The record is compared with the tolerances of the gradients, relative to the largest
+    amount in the reference's record. A string names a line that failed.
+    """
     if isinstance(expected, str):
         return None if received == expected else "a different result"
     if isinstance(received, str):
         return received
-    if not isinstance(received, (tuple, list)) or len(received) != 2:
-        return "expected the pair (y.data, grads)"
-    data, grads = received
+    if not isinstance(received, (tuple, list)) or len(received) != 3:
+        return "expected (y.data, grads, the record of the _backward calls)"
+    data, grads, calls = received
     if np.asarray(grads).dtype == np.float32:
         # float32 loses ~1e-7 of the largest intermediate value (up to a few hundred here), so a
         # small gradient that is a difference of large terms gets an absolute tolerance.
-        exercise = replace(exercise, atol=FLOAT32_ATOL)
+        exercise = replace(exercise, atol=FLOAT32_ATOL, rtol=max(exercise.rtol, exercise.rtol_float32))
     reason = compare_numbers(data, expected[0], exercise)
     if reason is not None:
         return f"y.data: {reason}"
     reason = compare_numbers(grads, expected[1], exercise)
-    if reason is None:
+    if reason is not None:
+        got, want = np.asarray(grads, dtype=float), np.asarray(expected[1], dtype=float)
+        if got.shape != want.shape:
+            return reason
+        bad = int(np.argmax(np.abs(got - want) > exercise.atol + exercise.rtol * np.abs(want)))
+        return f"x{bad + 1}.grad is {format_value(got[bad])}, expected {format_value(want[bad])}"
+    return _compare_calls(calls, expected[2], len(expected[1]), exercise)
+
+
+def _compare_calls(received, expected, num_inputs: int, exercise: Exercise) -> str | None:
+    """The record of the ``_backward`` calls against the reference's (or a mistake's)."""
+    if expected is None:
+        return None if received is None else "a different record"
+    if received is None:
+        return ("the check could not watch your Values' `_backward` (it sets each node's `_backward` "
+                "attribute): keep `_backward` a plain attribute, as in the class given")
+    try:
+        counts, at_call, added = (np.asarray(part) for part in received)
+        want_counts, want_at_call, want_added = (np.asarray(part) for part in expected)
+        readable = (counts.shape == want_counts.shape and added.shape == want_added.shape
+                    and at_call.shape == want_at_call.shape and counts.dtype.kind in "iu"
+                    and at_call.dtype.kind == "f" and added.dtype.kind == "f")
+    except (TypeError, ValueError):
+        readable = False
+    if not readable:
+        return "expected the record of the _backward calls"
+    names = node_names(num_inputs, len(want_counts))
+    for k in reversed(range(len(want_counts))):
+        name, got, want = names[num_inputs + k], int(counts[k]), int(want_counts[k])
+        if got != want and want == 1:
+            return (f"{name}'s _backward was never called: backward() must call the _backward of every Value the "
+                    "output depends on, once each, output first (the check watches those calls, so gradients "
+                    "found another way, e.g. numerically, do not count)") if got == 0 else (
+                f"{name}'s _backward ran {got} times: call each node's _backward exactly once")
+        if got != want:
+            return f"{name}'s _backward ran {got} times, expected {want}"
+    if not np.all(want_counts == 1):
         return None
-    got, want = np.asarray(grads, dtype=float), np.asarray(expected[1], dtype=float)
-    if got.shape != want.shape:
-        return reason
-    rtol = max(exercise.rtol, exercise.rtol_float32) if np.asarray(grads).dtype == np.float32 else exercise.rtol
-    bad = int(np.argmax(np.abs(got - want) > exercise.atol + rtol * np.abs(want)))
-    return f"x{bad + 1}.grad is {format_value(got[bad])}, expected {format_value(want[bad])}"
+    scale = max(float(np.nanmax(np.abs(want_added), initial=0.0)), float(np.nanmax(np.abs(want_at_call),
+                                                                                    initial=0.0)), 1.0)
+    tolerance = lambda want: exercise.atol + exercise.rtol * (np.abs(want) + 1e-3 * scale)  # noqa: E731
+    with np.errstate(invalid="ignore"):
+        for k in reversed(range(len(want_counts))):
+            name = names[num_inputs + k]
+            if not abs(at_call[k] - want_at_call[k]) <= tolerance(want_at_call[k]):
+                return (f"when {name}'s _backward ran, {name}.grad was {format_value(float(at_call[k]))}, expected "
+                        f"{format_value(float(want_at_call[k]))}: a node's _backward must run after every node "
+                        "computed from it has passed its gradient back (reversed topological order)")
+            wrong = ~(np.abs(added[k] - want_added[k]) <= tolerance(want_added[k]))
+            if np.any(wrong):
+                j = int(np.argmax(wrong))
+                return (f"{name}'s _backward added {format_value(float(added[k, j]))} to {names[j]}.grad, "
+                        f"expected {format_value(float(want_added[k, j]))} ({name}.grad times the local derivative)")
+    return None
+
+
+def _show_autograd(value) -> str:
+    if isinstance(value, (tuple, list)) and len(value) == 3:
+        return f"y.data = {format_value(value[0])}, grads = {format_value(value[1])}"
+    return format_value(value)
 
 
 def _compare_tape(received, expected, exercise: Exercise) -> str | None:
@@ -175,6 +284,7 @@ LAB = Lab(
             summary="every node the output depends on, each once, inputs first and the output last",
             probe="lab03.topological_order",
             compare=_compare_order,
+            show=_show_order,
             messages={
                 "parents_only": "Some nodes are missing: the order must hold every node the output depends on, "
                 "the inputs too, not only the output's direct inputs. Visit each node's `_prev` recursively.",
@@ -194,6 +304,7 @@ LAB = Lab(
             summary="a scalar autograd: +, *, ** (number exponent), relu() and backward() in topological order",
             probe="lab03.autograd",
             compare=_compare_autograd,
+            show=_show_autograd,
             builds_on=("topological_order",),
             messages={
                 "no_seed": "Every gradient is 0: backward() must start the chain with `self.grad = 1` "
@@ -227,6 +338,14 @@ LAB = Lab(
                 "Wrap it first: `other = other if isinstance(other, Value) else Value(other)`.",
                 "no_wrap_mul": "A plain number arrived in __mul__ as `other`, and numbers have no `.data`. "
                 "Wrap it first: `other = other if isinstance(other, Value) else Value(other)`.",
+                "unwatched": "Your gradients are right, but backward() never called the nodes' _backward: they "
+                "were found another way (numerically, by complex steps, or by rules kept elsewhere). This exercise "
+                "is backpropagation, and the check watches it: backward() calls each node's _backward once, output "
+                "first, and each _backward adds its node's grad times the local derivatives to the grads in _prev.",
+                "idle_calls": "backward() called every node's _backward, but those calls added nothing to the grads "
+                "in _prev: your gradients came from elsewhere. Each _backward is the chain rule's step, and the "
+                "check watches what it adds: its node's grad times the local derivative, to each operand's grad "
+                "(`self.grad += ...`).",
             },
         ),
         Exercise(

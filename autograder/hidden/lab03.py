@@ -175,14 +175,62 @@ ORDER_MISTAKES = {
 }
 
 
-def _order_case(program, num_inputs):
-    label = f"{probe.describe(program, num_inputs=num_inputs)}; topological_order(y)"
+def _operands(op) -> tuple:
+    kind, i, *rest = op
+    return (i, rest[0]) if kind in ("add", "mul") else (i,)
+
+
+def _is_topological(sequence, parents) -> bool:
+    placed = set()
+    for name in sequence:
+        if any(parent not in placed for parent in parents[name]):
+            return False
+        placed.add(name)
+    return True
+
+
+def draw_graph(rng, program, num_inputs):
+    """``program`` as the graph ``probes.lab03.topological_order`` builds: ``(name, op, parent names)`` per node.
+
+    Neither the listing (the order the probe creates the nodes in) nor the names sorted are a
+    topological order: the intermediate nodes' letters are shuffled until their alphabetical order
+    breaks an edge (where the graph has an edge between two of them), and the listing is shuffled
+    until some node comes before one of its inputs. Returns (graph, names in program order).
+    """
+    names = probe.node_names(num_inputs, len(program))
+    inner = names[num_inputs:-1]
+    parents = {}
+    for _ in range(200):
+        letters = [inner[i] for i in rng.permutation(len(inner))]
+        renamed = names[:num_inputs] + letters + names[len(names) - 1:]
+        parents = {renamed[m]: () for m in range(num_inputs)}
+        parents.update({renamed[num_inputs + k]: tuple(renamed[i] for i in _operands(op))
+                        for k, op in enumerate(program)})
+        if not _is_topological(names[:num_inputs] + sorted(letters) + ["y"], parents):
+            break
+    entries = [(name, "" if m < num_inputs else program[m - num_inputs][0], parents[name])
+               for m, name in enumerate(renamed)]
+    for _ in range(200):
+        listing = [entries[i] for i in rng.permutation(len(entries))]
+        if not _is_topological([name for name, _, _ in listing], parents):
+            break
+    return tuple(listing), renamed
+
+
+def _order_case(program, num_inputs, rng):
+    graph, names = draw_graph(rng, program, num_inputs)
+    lines = [", ".join(names[:num_inputs]) + (" is an input" if num_inputs == 1 else " are inputs")]
+    lines += [f"{names[num_inputs + k]} = {probe.expression(op, names)}" for k, op in enumerate(program)]
+    label = f"{'; '.join(lines)}; topological_order(y)"
 
     def run(order_fn):
-        return lambda program, num_inputs: probe.topological_order(order_fn, program, num_inputs)
+        def judged(graph):
+            order = probe.topological_order(order_fn, graph)
+            return {"graph": graph, "order": tuple(order) if isinstance(order, list) else order}
 
-    return build_case(label, (tuple(program), num_inputs), run(topological_order),
-                      {key: run(fn) for key, fn in ORDER_MISTAKES.items()})
+        return judged
+
+    return build_case(label, (graph,), run(topological_order), {key: run(fn) for key, fn in ORDER_MISTAKES.items()})
 
 
 # Value --------------------------------------------------------------------------------
@@ -194,6 +242,13 @@ def make_value_class(*, accumulate=True, backward_mode="topological", pow_rule="
 
     def give(node, amount):
         node.grad = node.grad + amount if accumulate else amount
+
+    def attach(out, rule):
+        # "unwatched" and "idle_calls" keep the chain rule where the check does not watch it (_rule): exact
+        # gradients with no _backward call, or with calls that do nothing, as a backward() computing its
+        # gradients another way (numerically, by complex steps) gives
+        out._rule = rule
+        out._backward = (lambda: None) if backward_mode == "idle_calls" else rule
 
     class Value:
         def __init__(self, data, _prev=(), _op=""):
@@ -215,7 +270,7 @@ def make_value_class(*, accumulate=True, backward_mode="topological", pow_rule="
                 give(self, out.grad)
                 give(other, out.grad)
 
-            out._backward = _backward
+            attach(out, _backward)
             return out
 
         def __mul__(self, other):
@@ -228,7 +283,7 @@ def make_value_class(*, accumulate=True, backward_mode="topological", pow_rule="
                 give(self, (self.data if own else other.data) * out.grad)
                 give(other, (other.data if own else self.data) * out.grad)
 
-            out._backward = _backward
+            attach(out, _backward)
             return out
 
         def __pow__(self, exponent):
@@ -242,7 +297,7 @@ def make_value_class(*, accumulate=True, backward_mode="topological", pow_rule="
                          "not_reduced": exponent * self.data**exponent}[pow_rule]
                 give(self, local * out.grad)
 
-            out._backward = _backward
+            attach(out, _backward)
             return out
 
         def relu(self):
@@ -252,7 +307,7 @@ def make_value_class(*, accumulate=True, backward_mode="topological", pow_rule="
                 gate = {"data": self.data > 0, "always": True, "grad_sign": out.grad > 0}[relu_rule]
                 give(self, out.grad if gate else 0.0)
 
-            out._backward = _backward
+            attach(out, _backward)
             return out
 
         def backward(self):
@@ -265,6 +320,14 @@ def make_value_class(*, accumulate=True, backward_mode="topological", pow_rule="
                         run(parent)
 
                 run(self)
+                return
+            if backward_mode in ("unwatched", "idle_calls"):
+                order = topological_order(self)
+                self.grad = 1.0
+                for node in reversed(order):
+                    getattr(node, "_rule", lambda: None)()
+                for node in reversed(order) if backward_mode == "idle_calls" else ():
+                    node._backward()
                 return
             order = (_no_visited if backward_mode == "duplicates" else topological_order)(self)
             if backward_mode != "no_seed":
@@ -302,6 +365,8 @@ VALUE_MISTAKES = {
     "rmul_recursion": make_value_class(rmul="recursion"),
     "no_wrap_add": make_value_class(wrap_add=False),
     "no_wrap_mul": make_value_class(wrap_mul=False),
+    "unwatched": make_value_class(backward_mode="unwatched"),
+    "idle_calls": make_value_class(backward_mode="idle_calls"),
 }
 
 
@@ -465,7 +530,9 @@ def public_cases():
         "nested_backward": [_backward_case(1.0, 2.0), _backward_case(-1.5, 0.5)],
         # (1, 2) and (−1.5, 0.5) are exact in float32 too; (0.37, −1.21) is not, and tells float32 apart
         "nested_tape_gradient": [_tape_case(1.0, 2.0), _tape_case(-1.5, 0.5), _tape_case(0.37, -1.21)],
-        "topological_order": [_order_case(CHAIN, 1), _order_case(SHORTCUT, 2), _order_case(SQUARE, 1)],
+        # names and listing drawn once, with a fixed generator: public, like every public case
+        "topological_order": [_order_case(program, num_inputs, np.random.default_rng(3))
+                              for program, num_inputs in ((CHAIN, 1), (SHORTCUT, 2), (SQUARE, 1))],
         "Value": [
             _value_case(SQUARE, (3.0,), "x used twice"),
             _value_case(ADD_MUL, (1.5, -2.0), "+ and * only"),
@@ -502,11 +569,13 @@ def hidden_cases(rng):
                   for _ in range(3)]
     zero = float(rng.integers(1, 9)) / 4
     programs = [random_program(rng, int(rng.integers(1, 4)), int(rng.integers(5, 10))) for _ in range(4)]
+    # a generator of its own for the graphs' names and listings: the other draws stay as they were
+    shuffler = np.random.default_rng(int(rng.integers(2**63)))
     return {
         "nested_forward": [_forward_case(*p) for p in points],
         "nested_backward": [_backward_case(*p) for p in points],
         "nested_tape_gradient": [_tape_case(*p) for p in points],
-        "topological_order": [_order_case(program, len(inputs)) for program, inputs in structures],
+        "topological_order": [_order_case(program, len(inputs), shuffler) for program, inputs in structures],
         "Value": [_value_case(*_polynomial(rng), "a polynomial")]
         + [_value_case(RELU_AT_ZERO, (zero, -zero), "ReLU exactly at 0 passes no gradient")]
         + [_value_case(program, inputs) for program, inputs in programs],

@@ -17,8 +17,9 @@ operation                   creates             Python it runs
 ``("rmul", i, c)``          ``a = 1.5 * x1``
 ==========================  ==================  ===========================
 
-The probes only build graphs and read back what the student's objects hold; they contain
-no rule of differentiation.
+The probes only build graphs, watch the student's objects and read back what they hold; they
+contain no rule of differentiation and judge nothing: the grader judges their reports against
+the graph it drew.
 """
 
 from __future__ import annotations
@@ -118,8 +119,83 @@ def _stub(line: str, method: str) -> str:
     return f"`{line}` called {name}, which is still a stub (raise NotImplementedError): write it next"
 
 
+class _Watch:
+    """Records each program node's ``_backward`` calls: how often, the node's grad when its first call
+    began, and what that call added to the grads of the other nodes.
+
+    The nodes are kept in a shuffled pool while backward() runs, so that this object lists them in
+    no useful order; the report maps them back to program order afterwards.
+    """
+
+    def __init__(self, nodes, num_inputs):
+        rng = random.Random()
+        shuffled = rng.sample(range(len(nodes)), len(nodes))
+        self._pool = [nodes[k] for k in shuffled]
+        self._program_index = {id(nodes[k]): k for k in shuffled}
+        self._num_inputs = num_inputs
+        self._counts = [0] * len(self._pool)
+        self._first = [None] * len(self._pool)
+        self.watching = True
+        for slot, node in enumerate(self._pool):
+            if self._program_index[id(node)] >= num_inputs:
+                self._wrap(slot, node)
+
+    def _grads(self):
+        return [_number_or_nan(getattr(node, "grad", None)) for node in self._pool]
+
+    def _wrap(self, slot, node):
+        original = getattr(node, "_backward", None)
+        if not callable(original):
+            return
+
+        def _backward(*args, **kwargs):
+            self._counts[slot] += 1
+            if self._counts[slot] > 1:
+                return original(*args, **kwargs)
+            own, before = _number_or_nan(getattr(node, "grad", None)), self._grads()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self._first[slot] = (own, [a - b for a, b in zip(self._grads(), before)])
+
+        try:
+            node._backward = _backward
+        except (AttributeError, TypeError):
+            self.watching = False
+
+    def report(self):
+        """(counts, grad at the first call, what the first call added to each node's grad), in program order,
+        one row per operation; or None where a node's _backward could not be watched."""
+        if not self.watching:
+            return None
+        size = len(self._pool)
+        ops = size - self._num_inputs
+        counts = np.zeros(ops, dtype=np.int64)
+        at_call = np.full(ops, np.nan)
+        added = np.full((ops, size), np.nan)
+        for slot, node in enumerate(self._pool):
+            k = self._program_index[id(node)] - self._num_inputs
+            if k < 0:
+                continue
+            counts[k] = self._counts[slot]
+            if self._first[slot] is not None:
+                at_call[k] = self._first[slot][0]
+                for other, amount in zip(self._pool, self._first[slot][1]):
+                    added[k, self._program_index[id(other)]] = amount
+        return counts, at_call, added
+
+
+def _number_or_nan(value) -> float:
+    number = _scalar(value)
+    return np.nan if number is None else float(number)
+
+
 def autograd(value_class, program, inputs):
     """Builds ``program`` with ``value_class``, calls ``backward()`` on the output, reports.
+
+    Each operation's node has its ``_backward`` watched: backpropagation calls it once, when the
+    node's grad is complete, and it adds the node's grad times the local derivatives to its
+    operands' grads. The report says what happened; the grader judges it.
 
     Args:
         value_class: the student's ``Value`` class.
@@ -127,9 +203,10 @@ def autograd(value_class, program, inputs):
         inputs: the input numbers, one per input node.
 
     Returns:
-        ``(y.data, grads)`` with ``grads`` an array holding each input's ``.grad`` (float32
-        where the student's numbers are float32, else float64); or a string saying which
-        line of the program failed where it did not produce a number or a Value.
+        ``(y.data, grads, calls)`` with ``grads`` an array holding each input's ``.grad`` (float32
+        where the student's numbers are float32, else float64) and ``calls`` the record of the
+        ``_backward`` calls (``_Watch.report``); or a string saying which line of the program
+        failed where it did not produce a number or a Value.
     """
     names = node_names(len(inputs), len(program))
     nodes = [value_class(x) for x in inputs]
@@ -152,24 +229,24 @@ def autograd(value_class, program, inputs):
     # backward() must find its own order: the list of nodes in program order (already a valid
     # one) is dropped before the call, so that code reading this frame finds only the leaves.
     output, leaves = nodes[-1], nodes[:len(inputs)]
+    watch = _Watch(nodes, len(inputs))
     del nodes, node
     try:
         output.backward()
     except NotImplementedError as exc:
         return _stub("y.backward()", str(exc) or "backward")
-    nodes = leaves + [output]
     data = _scalar(getattr(output, "data", None))
     if data is None:
         return f"y.data is a {type(getattr(output, 'data', None)).__name__}, not a number"
     grads = []
-    for name, node in zip(names, nodes[:len(inputs)]):
-        grad = _scalar(getattr(node, "grad", None))
+    for name, leaf in zip(names, leaves):
+        grad = _scalar(getattr(leaf, "grad", None))
         if grad is None:
-            return f"{name}.grad is a {type(getattr(node, 'grad', None)).__name__}, not a number"
+            return f"{name}.grad is a {type(getattr(leaf, 'grad', None)).__name__}, not a number"
         grads.append(grad)
     single = any(np.asarray(v).dtype == np.float32 for v in [data, *grads])
     dtype = np.float32 if single else np.float64
-    return dtype(data), np.array(grads, dtype=dtype)
+    return dtype(data), np.array(grads, dtype=dtype), watch.report()
 
 
 # topological_order: bare nodes -------------------------------------------------------
@@ -189,83 +266,38 @@ class _Node:
         return f"Node({self.name})"
 
 
-def build_nodes(program, num_inputs):
-    """The graph of ``program`` as bare nodes (structure only): the list of all nodes, in program order.
-
-    The nodes are created in a shuffled order, so neither creation order nor memory addresses
-    tell a valid order.
-    """
-    names = node_names(num_inputs, len(program))
-    rng = random.Random()
-    made = {}
-    for index in rng.sample(range(len(names)), len(names)):
-        made[index] = _Node(names[index])
-    for k, (kind, i, *rest) in enumerate(program):
-        made[num_inputs + k]._prev = (made[i], made[rest[0]]) if kind in ("add", "mul") else (made[i],)
-        made[num_inputs + k]._op = kind
-    return [made[index] for index in range(len(names))]
+MAX_ITEMS = 10_000
 
 
-def _reachable(root) -> set:
-    seen, stack = set(), [root]
-    while stack:
-        node = stack.pop()
-        if id(node) not in seen:
-            seen.add(id(node))
-            stack.extend(node._prev)
-    return seen
+def topological_order(order_fn, graph):
+    """Calls ``order_fn(y)`` on the bare nodes of ``graph`` and returns the names of what it returned.
 
-
-def _call_blind(order_fn, program, num_inputs):
-    """Calls ``order_fn`` on the output of a fresh graph, holding nothing an answer can be read from.
-
-    Student code can reach this frame (and its callers'): during the call, the nodes carry
-    opaque shuffled labels instead of the course's names (which follow program order), and
-    the only list of them here is shuffled. Returns (result, nodes in program order).
-    """
-    nodes = build_nodes(program, num_inputs)
-    rng = random.Random()
-    labels = rng.sample(range(100, 1000), len(nodes))
-    pool = rng.sample(nodes, len(nodes))
-    course_names = {id(node): node.name for node in pool}
-    for node, label in zip(nodes, labels):
-        node.name = f"n{label}"
-    output = nodes[-1]
-    del nodes
-    try:
-        result = order_fn(output)
-    finally:
-        for node in pool:
-            node.name = course_names[id(node)]
-    position = {name: i for i, name in enumerate(node_names(num_inputs, len(program)))}
-    return result, sorted(pool, key=lambda node: position[node.name])
-
-
-def topological_order(order_fn, program, num_inputs):
-    """Calls ``order_fn(y)`` on the bare graph of ``program`` and reports what it returned.
+    Args:
+        order_fn: the student's ``topological_order``.
+        graph: a tuple of ``(name, op, parent names)``, one per node, the output named ``"y"``. The
+            grader lists the nodes in an order that is not a topological one and names them so that
+            sorting by name is not one either; the nodes are created in the listed order.
 
     Returns:
-        A dict: ``order``, the names of the returned nodes in their order (``"?"`` for an
-        item that is not a node, ``STALE`` for a node of a graph built for an earlier call);
-        ``missing``, the nodes that ``y`` depends on but that were not returned; ``repeated``,
-        the nodes returned more than once; ``before_inputs``, the nodes returned before one of
-        the nodes in their ``_prev``. Or a string when the result is not a list.
+        The list of the returned items' names in their order: ``"?"`` for an item that is not a
+        node, ``STALE`` for a node of a graph built for an earlier call. Or a string when the
+        result is not a list. Judging the order (missing, repeated, misplaced nodes) is the
+        grader's: this function says nothing about it.
     """
-    result, nodes = _call_blind(order_fn, program, num_inputs)
+    made = {name: _Node(name, op=op) for name, op, _ in graph}
+    for name, _, parents in graph:
+        made[name]._prev = tuple(made[parent] for parent in parents)
+    name_of = {id(node): name for name, node in made.items()}
+    output = made["y"]
+    del made
+    result = order_fn(output)
     if isinstance(result, (set, frozenset)):
         return f"returned a {type(result).__name__}, which keeps no order: return a list"
     if isinstance(result, (str, bytes, dict)) or not hasattr(result, "__iter__"):
         return f"returned a {type(result).__name__}, not a list of nodes"
-    by_id = {id(node): node for node in nodes}
-    order = [item.name if id(item) in by_id else STALE if isinstance(item, _Node) else "?" for item in result]
-    needed = _reachable(nodes[-1])
-    first = {}
-    for position, name in enumerate(order):
-        first.setdefault(name, position)
-    return {
-        "order": order,
-        "missing": [n.name for n in nodes if id(n) in needed and n.name not in first],
-        "repeated": [n.name for n in nodes if order.count(n.name) > 1],
-        "before_inputs": [n.name for n in nodes if n.name in first
-                          and any(first.get(p.name, -1) > first[n.name] for p in n._prev)],
-    }
+    names = []
+    for item in result:
+        if len(names) >= MAX_ITEMS:
+            break
+        names.append(name_of.get(id(item), STALE if isinstance(item, _Node) else "?"))
+    return names
