@@ -208,3 +208,51 @@ def test_the_blank_stub_is_not_implemented(exercise):
     exec(f"def {exercise}(*args, **kwargs):\n    raise NotImplementedError({exercise!r})", namespace)  # noqa: S102
     stub = namespace[exercise]
     assert "not implemented yet" in first_failure(LAB, exercise, stub, seeds=(0,))
+
+
+# the clip-then-log causes, through the real grader, under several course secrets ------
+
+SIGMOID_THEN_CLIP_FLOAT32 = '''def binary_cross_entropy_from_logits(y_true, z):
+    z = np.asarray(z, dtype=np.float32)
+    p = np.clip(1 / (1 + np.exp(-z)), 1e-7, 1 - 1e-7)
+    y = np.asarray(y_true, dtype=np.float32)
+    return np.mean(-(y * np.log(p) + (1 - y) * np.log(1 - p)))
+'''
+
+SOFTMAX_THEN_CLIP_FLOAT32 = '''def sparse_cross_entropy_from_logits(labels, z):
+    z = np.asarray(z, dtype=np.float32)
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    p = np.clip(e / e.sum(axis=1, keepdims=True), 1e-7, 1 - 1e-7)
+    return -np.mean(np.log(p[np.arange(len(labels)), labels]))
+'''
+
+SIGMOID_THEN_CLIP = SIGMOID_THEN_CLIP_FLOAT32.replace("np.float32", "float")
+SOFTMAX_THEN_CLIP = SOFTMAX_THEN_CLIP_FLOAT32.replace("np.float32", "float")
+
+
+@pytest.mark.parametrize(("sources", "causes"), [
+    ((SIGMOID_THEN_CLIP_FLOAT32, SOFTMAX_THEN_CLIP_FLOAT32),
+     ("sigmoid_then_clip_float32", "softmax_then_clip_float32")),
+    ((SIGMOID_THEN_CLIP, SOFTMAX_THEN_CLIP), ("sigmoid_then_clip", "softmax_then_clip")),
+], ids=["float32", "float64"])
+@pytest.mark.parametrize("secret", ["course-a", "course-b", "course-c"])
+def test_the_clip_then_log_causes_are_named_by_the_grader(tmp_path, sources, causes, secret):
+    """Float32 clips at 1 − 1.19e-7 (15.94 per sure, wrong example, not 16.12): named all the same."""
+    import json
+
+    from conftest import replace_function, solution_notebook, without_keras
+
+    from autograder.grading import GradingOptions, grade_notebook
+    from autograder.sandbox import isolation
+
+    notebook = without_keras(json.loads(solution_notebook(LAB).read_text(encoding="utf-8")), LAB)
+    for name, source in zip(("binary_cross_entropy_from_logits", "sparse_cross_entropy_from_logits"), sources):
+        notebook = replace_function(notebook, name, source)
+    path = tmp_path / f"{LAB}.ipynb"
+    path.write_text(json.dumps(notebook), encoding="utf-8")
+    options = GradingOptions(secret=secret, isolation=isolation.mode(("sandbox", "trusted"))[0])
+    results = {e.name: e for e in grade_notebook(path, "ada", options, LAB).exercises}
+    messages = {name: load_lab(LAB).exercise(name).messages for name in results}
+    for name, cause in zip(("binary_cross_entropy_from_logits", "sparse_cross_entropy_from_logits"), causes):
+        assert results[name].score == 0 and results[name].cause == cause, results[name].feedback
+        assert messages[name][cause].split(":")[0] in results[name].feedback

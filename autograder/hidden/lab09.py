@@ -110,9 +110,22 @@ def _naive_sigmoid(z):
     return 1 / (1 + np.exp(-_f(z)))
 
 
+EPS_FLOAT32 = np.float32(EPS)
+ONE_MINUS_EPS_FLOAT32 = np.float32(1) - EPS_FLOAT32  # 1 − 1.19e-7: a sure, wrong example costs 15.94, not 16.12
+
+
+def _clipped_log_loss_float32(y, p):
+    """The clipped binary cross-entropy computed in float32, as NumPy float32 code or Keras's default floatx does."""
+    y = np.asarray(y, dtype=np.float32)
+    p = np.clip(np.asarray(p, dtype=np.float32), EPS_FLOAT32, ONE_MINUS_EPS_FLOAT32)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
 LOGITS_MISTAKES = {
     "sigmoid_then_log": lambda y, z: _bce_with(y, _naive_sigmoid(z)),
     "sigmoid_then_clip": lambda y, z: binary_cross_entropy(y, _naive_sigmoid(z)),
+    "sigmoid_then_clip_float32": lambda y, z: _clipped_log_loss_float32(
+        y, 1 / (1 + np.exp(-np.asarray(z, dtype=np.float32)))),
     "exp_overflow": lambda y, z: float(np.mean(np.maximum(_f(z), 0) - _f(z) * _f(y) + np.log(1 + np.exp(-_f(z))))),
     "softplus_overflow": lambda y, z: float(np.mean(np.log(1 + np.exp(_f(z))) - _f(z) * _f(y))),
     "flipped_labels": lambda y, z: binary_cross_entropy_from_logits(1 - _f(y), z),
@@ -183,11 +196,19 @@ def _stable_softmax(z):
     return np.exp(_log_softmax(z))
 
 
+def _softmax_then_clip_float32(labels, z):
+    z = np.asarray(z, dtype=np.float32)
+    e = np.exp(z - np.max(z, axis=-1, keepdims=True))
+    p = np.clip(_picked(labels, e / np.sum(e, axis=-1, keepdims=True)), EPS_FLOAT32, ONE_MINUS_EPS_FLOAT32)
+    return float(-np.mean(np.log(p)))
+
+
 SPARSE_MISTAKES = {
     "no_shift": lambda labels, z: float(np.mean(np.log(np.sum(np.exp(_f(z)), axis=-1)) - _picked(labels, _f(z)))),
     "softmax_then_log": lambda labels, z: float(-np.mean(np.log(_picked(labels, _stable_softmax(z))))),
     "softmax_then_clip": lambda labels, z: float(-np.mean(np.log(np.clip(_picked(labels, _stable_softmax(z)),
                                                                           EPS, 1 - EPS)))),
+    "softmax_then_clip_float32": lambda labels, z: _softmax_then_clip_float32(labels, z),
     "sparse_summed": lambda labels, z: sparse_cross_entropy_from_logits(labels, z) * len(labels),
     "mean_over_classes": lambda labels, z: sparse_cross_entropy_from_logits(labels, z) / _f(z).shape[-1],
     "max_not_logsumexp": lambda labels, z: float(np.mean(np.max(_f(z), axis=-1) - _picked(labels, _f(z)))),
@@ -340,14 +361,18 @@ def keras_xor(X, y, W1, b1, W2, b2, last_activation, learning_rate, epochs):
     return _run_report(history, X, params, last_activation)
 
 
-def _clipped_logits_step(X, y, W1, b1, W2, b2):
+def _clipped_logits_step(X, y, W1, b1, W2, b2, dtype=np.float64):
     """Loss and gradients of BinaryCrossentropy(from_logits=False) on a linear output: the logits clipped to
-    [EPS, 1 − EPS] and read as probabilities; tf.clip_by_value passes no gradient outside its range."""
+    [EPS, 1 − EPS] and read as probabilities; tf.clip_by_value passes no gradient outside its range. With
+    ``dtype`` float32, the clip and the loss are float32's (a sure, right example costs 1.19e-7, a wrong one
+    15.94), the gradients float64 with float32's bounds."""
     X, y = _f(X), _f(y).reshape(-1, 1)
     h, z = _xor_forward(X, (W1, b1, W2, b2))
-    p = np.clip(z, EPS, 1 - EPS)
-    loss = float(np.mean(-(y * np.log(p) + (1 - y) * np.log(1 - p))))
-    dz = np.where((z >= EPS) & (z <= 1 - EPS), ((1 - y) / (1 - p) - y / p) / len(X), 0.0)
+    low, high = (dtype(EPS), dtype(1) - dtype(EPS))
+    clipped = np.clip(z.astype(dtype), low, high)
+    loss = float(np.mean(-(y.astype(dtype) * np.log(clipped) + (1 - y.astype(dtype)) * np.log(1 - clipped))))
+    p, low, high = _f(clipped), float(low), float(high)
+    dz = np.where((z >= low) & (z <= high), ((1 - y) / (1 - p) - y / p) / len(X), 0.0)
     dh = dz @ _f(W2).T * (1 - h ** 2)
     return loss, X.T @ dh, dh.sum(axis=0), h.T @ dz, dz.sum(axis=0)
 
@@ -357,6 +382,21 @@ def _logits_as_probabilities(X, y, W1, b1, W2, b2, last_activation, learning_rat
         raise ValueError("Keras recovers a sigmoid's logits whatever from_logits says")
     history, params = _xor_fit(X, y, (W1, b1, W2, b2), learning_rate, epochs, _clipped_logits_step)
     return {**_run_report(history, X, params, "linear"), "loose": True}
+
+
+def _logits_as_probabilities_float32(X, y, W1, b1, W2, b2, last_activation, learning_rate, epochs):
+    """The same mistake in Keras's default float32: its clip's top, 1 − 1e-7, rounds to 1 − 1.19e-7, so a sure,
+    wrong example costs 15.94 where float64 says 16.12. Its loss computed in float32, its steps in float64, matched
+    within float32's tolerance (``"loose": "float32"``). A sigmoid model's run is the right one, in float32: Keras
+    recovers a sigmoid's logits whatever from_logits says."""
+    if last_activation != "linear":
+        return {**keras_xor(X, y, W1, b1, W2, b2, last_activation, learning_rate, epochs), "loose": "float32"}
+
+    def step(*args):
+        return _clipped_logits_step(*args, dtype=np.float32)
+
+    history, params = _xor_fit(X, y, (W1, b1, W2, b2), learning_rate, epochs, step)
+    return {**_run_report(history, X, params, "linear"), "loose": "float32"}
 
 
 def _other_outputs(kind):
@@ -371,6 +411,7 @@ def _other_outputs(kind):
 
 KERAS_MISTAKES = {
     "logits_as_probabilities": _logits_as_probabilities,
+    "logits_as_probabilities_float32": _logits_as_probabilities_float32,
     "outputs_logits": _other_outputs("linear"),
     "outputs_probabilities": _other_outputs("sigmoid"),
 }
