@@ -138,6 +138,22 @@ def without_keras(notebook: dict, lab_id: str) -> dict:
     return copy
 
 
+SMALL_CLASS = ("ada/01_gradient_descent", "ada/02_gradient_checking", "ben/01_gradient_descent",
+               "cy/02_gradient_checking", "dee/01_gradient_descent")
+"""Five submissions of the example class (labs 01–02: a perfect one each, two classic mistakes, an endless loop,
+a truncated file), for tests that grade a class for its reports rather than its grades: the whole class, which
+``tests/test_examples.py`` grades, takes several times longer."""
+
+
+def copy_small_class(destination: Path) -> Path:
+    """Copies :data:`SMALL_CLASS` from ``examples/submitted`` to ``destination`` (STUDENT/LAB/*.ipynb)."""
+    import shutil
+
+    for folder in SMALL_CLASS:
+        shutil.copytree(ROOT / "examples" / "submitted" / folder, destination / folder)
+    return destination
+
+
 @pytest.fixture
 def write_notebook(tmp_path):
     """Writes a notebook dict (or raw text) as STUDENT/LAB/name.ipynb under tmp_path."""

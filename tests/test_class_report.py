@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, copy_small_class
 
 from autograder import checks, class_report, merge
 from autograder.grading import ExerciseResult, SubmissionResult
@@ -24,7 +24,7 @@ HOSTILE = '<img src=x onerror=alert(1)> & *bold* | `x`'
 def graded(tmp_path_factory):
     """The example class plus a student with a hostile name whose notebook cannot be read, graded by the CLI."""
     work = tmp_path_factory.mktemp("class")
-    shutil.copytree(ROOT / "examples" / "submitted", work / "submitted")
+    copy_small_class(work / "submitted")
     broken = work / "submitted" / HOSTILE / "01_gradient_descent"
     broken.mkdir(parents=True)
     shutil.copy(ROOT / "examples" / "submitted" / "dee" / "01_gradient_descent" / "01_gradient_descent.ipynb", broken)
@@ -90,7 +90,7 @@ def rendered(graded, chromium, tmp_path_factory):
 def test_grade_writes_both_reports(graded):
     assert (graded / "report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     md = (graded / "report.md").read_text(encoding="utf-8")
-    assert md.startswith("# Class report\n\n6 submissions graded; 2 could not be run.\n")
+    assert md.startswith("# Class report\n\n6 submissions graded; 2 could not be run or were refused; ")
     assert "## 01_gradient_descent — Gradient descent" in md
     assert "| `central_difference` | 2 | 1 / 4 | 25 % |" in md
     assert "| dee | `01_gradient_descent` | 01\\_gradient\\_descent.ipynb | the file is not valid notebook JSON" in md

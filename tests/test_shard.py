@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, copy_small_class
 
 from autograder import batch, cli, merge
 from autograder.batch import Submission
@@ -28,9 +28,9 @@ def _grade(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    """The example class graded once whole and once as 3 shards, each by the real CLI."""
+    """Five submissions of the example class graded once whole and once as 3 shards, each by the real CLI."""
     work = tmp_path_factory.mktemp("sharded")
-    shutil.copytree(ROOT / "examples" / "submitted", work / "submitted")
+    copy_small_class(work / "submitted")
     whole = _grade(work, "grade", "submitted", "--out", "whole", "--jobs", "2")
     assert whole.returncode == 0, whole.stderr
     for k in range(1, SHARDS + 1):
