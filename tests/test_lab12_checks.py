@@ -213,7 +213,44 @@ class EarlyStoppingCounterAfter(ref.EarlyStopping):
         return False
 
 
+class EarlyStoppingSetUpOnce:
+    """Sets its state when made: the way a loop's variables are set before a loop, which on_train_begin never resets."""
+
+    def __init__(self, patience=0, min_delta=0.0, restore_best_weights=False):
+        self.patience, self.min_delta, self.restore_best_weights = patience, abs(min_delta), restore_best_weights
+        self.best, self.wait, self.best_weights = float("inf"), 0, None
+
+    def on_train_begin(self):
+        pass
+
+    def on_epoch_end(self, epoch, val_loss, weights):
+        self.wait += 1
+        if val_loss < self.best - self.min_delta:
+            self.best, self.wait = val_loss, 0
+            self.best_weights = [np.array(w) for w in weights]
+            return False
+        return self.wait >= self.patience and epoch > 0
+
+    def on_train_end(self, weights):
+        return self.best_weights if self.restore_best_weights and self.best_weights is not None else weights
+
+
+class EarlyStoppingClassList(ref.EarlyStopping):
+    """Keeps the best weights in a list made in the class body: every instance shares it."""
+
+    saved = []
+
+    def on_epoch_end(self, epoch, val_loss, weights):
+        if self.best is None or val_loss < self.best - self.min_delta:
+            self.saved.append([np.array(w) for w in weights])
+        return super().on_epoch_end(epoch, val_loss, weights)
+
+    def on_train_end(self, weights):
+        return self.saved[-1] if self.restore_best_weights and self.saved else weights
+
+
 WRONG = [
+    ("EarlyStopping", EarlyStoppingSetUpOnce, _message("EarlyStopping", "no_reset")),
     *[("polynomial_sweep", fn, _message("polynomial_sweep", key)) for key, fn in ref.POLYNOMIAL_SWEEP_MISTAKES.items()],
     *[("l2_penalty", fn, _message("l2_penalty", key)) for key, fn in ref.L2_PENALTY_MISTAKES.items()],
     *[("l2_gradient", fn, _message("l2_gradient", key)) for key, fn in ref.L2_GRADIENT_MISTAKES.items()],
@@ -255,6 +292,7 @@ UNKNOWN = [
     ("dropout_forward", dropout_keeps_rate_but_scales_twice),
     ("dropout_backward", lambda g, mask, rate: np.asarray(g) * mask * 2.0),
     ("EarlyStopping", EarlyStoppingMaxMode),
+    ("EarlyStopping", EarlyStoppingClassList),
     ("batchnorm_forward", lambda x, g, b, m, v, training=True, momentum=0.99, epsilon=1e-3: ref.batchnorm_forward(
         x, g, b, m, v, training, momentum, 10 * epsilon)),
     ("batchnorm_backward", lambda g, x, gamma, epsilon=1e-3: tuple(2 * a for a in ref.batchnorm_backward(

@@ -347,6 +347,9 @@ LAB = Lab(
                 "when training ran through every epoch.",
                 "restored_last": "Training ended with the last epoch's weights, not the best: either you did not "
                 "restore them, or you kept a reference to the weights that training then changed. " + _FRESH,
+                "no_reset": "Your stopper carried its state over from an earlier training: on_train_begin must "
+                "reset it (no best loss yet, wait = 0, no best weights), as Keras's does, so that one "
+                "EarlyStopping serves several calls of fit. The check trains it once before the run it judges.",
             },
         ),
         Exercise(

@@ -170,9 +170,20 @@ class _RestoredLast(EarlyStopping):
         return weights
 
 
+class _NoReset(EarlyStopping):
+    """State set once, when the object is made: a second training starts where the first ended."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        super().on_train_begin()
+
+    def on_train_begin(self):
+        pass
+
+
 EARLY_STOPPING_MISTAKES = {
     "less_or_equal": _LessOrEqual, "min_delta_ignored": _MinDeltaIgnored, "patience_late": _PatienceLate,
-    "restore_only_when_stopped": _RestoreOnlyWhenStopped, "restored_last": _RestoredLast,
+    "restore_only_when_stopped": _RestoreOnlyWhenStopped, "restored_last": _RestoredLast, "no_reset": _NoReset,
 }
 
 

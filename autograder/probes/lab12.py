@@ -83,21 +83,37 @@ def _epoch_of(weights, shapes, epochs):
 
 
 def early_stopping_run(EarlyStopping, settings, val_losses):
-    """Drives ``EarlyStopping(**settings)`` through one training of ``len(val_losses)`` epochs at most.
+    """Drives ``EarlyStopping(**settings)`` through two trainings, and judges the second.
 
-    Calls ``on_train_begin()``, then per epoch ``on_epoch_end(epoch, val_loss, weights)`` (0-based epochs;
-    ``weights`` is the same list of arrays every epoch, filled in place with epoch + 1 as a model's weights
-    change while it trains), stopping at the first True; then ``on_train_end(weights)``.
+    The first training (three epochs whose losses lie far below ``val_losses``) leaves a best loss, a
+    wait and best weights behind: the second starts with ``on_train_begin()``, which must reset them. In
+    it, per epoch ``on_epoch_end(epoch, val_loss, weights)`` (0-based epochs; ``weights`` is the same list
+    of arrays every epoch, filled in place with epoch + 1 as a model's weights change while it trains),
+    stopping at the first True; then ``on_train_end(weights)``. A second stopper made with the same
+    settings trains beside it, epoch by epoch, on other losses: state kept on the class, not the object,
+    would mix the two.
 
     Returns:
         ``{"stopped_at": the epoch whose on_epoch_end returned True, or None; "weights_from": the epoch
         whose weights on_train_end returned (-1: not one epoch's weights)}``.
     """
-    stopper = EarlyStopping(**settings)
+    stopper, beside = EarlyStopping(**settings), EarlyStopping(**settings)
+    low = float(np.min(val_losses)) - 10.0
+    earlier = [np.zeros((2, 3)), np.zeros(3)]
     stopper.on_train_begin()
-    weights = [np.zeros((2, 3)), np.zeros(3)]
+    for epoch, loss in enumerate((low + 2.0, low + 1.0, low)):
+        for array in earlier:
+            array[...] = 1000 + epoch
+        stopper.on_epoch_end(epoch, loss, earlier)
+    stopper.on_train_end(earlier)
+    weights, other = [np.zeros((2, 3)), np.zeros(3)], [np.zeros((2, 3)), np.zeros(3)]
+    stopper.on_train_begin()
+    beside.on_train_begin()
     stopped_at = None
     for epoch, loss in enumerate(val_losses):
+        for array in other:
+            array[...] = 500 + epoch
+        beside.on_epoch_end(epoch, low - 10.0 - epoch, other)
         for array in weights:
             array[...] = epoch + 1
         if stopper.on_epoch_end(epoch, float(loss), weights):
