@@ -206,3 +206,58 @@ def test_hidden_cases_differ_between_seeds_and_repeat_for_one_seed():
     first, again, other = lab.hidden_cases(7), lab.hidden_cases(7), lab.hidden_cases(8)
     assert [c.label for c in first["central_difference"]] == [c.label for c in again["central_difference"]]
     assert [c.label for c in first["central_difference"]] != [c.label for c in other["central_difference"]]
+
+
+# classify_trajectory: labels judged as written, hidden labels in an order of each student's own ---------
+
+def classify_padded(trajectory, minimum=0.0, tol=1e-3):
+    return ref.classify_trajectory(trajectory, minimum, tol) + " "
+
+
+def classify_capitalised(trajectory, minimum=0.0, tol=1e-3):
+    return ref.classify_trajectory(trajectory, minimum, tol).capitalize()
+
+
+def classify_numpy_string(trajectory, minimum=0.0, tol=1e-3):
+    return np.str_(ref.classify_trajectory(trajectory, minimum, tol))
+
+
+def _hidden_feedback(exercise, fn, seed):
+    from autograder import calls
+    from autograder.checks import load_lab
+
+    lab = load_lab(LAB)
+    cases = lab.hidden_cases(seed)[exercise]
+    return calls.first_failure(lab, lab.exercise(exercise), cases, (calls.run_case(fn, c) for c in cases))
+
+
+@pytest.mark.parametrize("fn", [classify_padded, classify_capitalised])
+@pytest.mark.parametrize("seed", [3, 4, 5])
+def test_a_label_not_written_exactly_fails_every_case_with_its_own_message(fn, seed):
+    feedback = _hidden_feedback("classify_trajectory", fn, seed)
+    assert "exactly as the docstring writes it" in feedback
+    count = len(ref.hidden_cases(np.random.default_rng(seed))["classify_trajectory"])
+    assert f"({count} of {count} cases fail.)" in feedback  # right labels fail too: nothing to learn from it
+
+
+def test_a_numpy_string_is_a_string():
+    assert first_failure(LAB, "classify_trajectory", classify_numpy_string) is None
+
+
+def _learned_from(seed):
+    """Labels in the order one student's hidden cases asked for them: what resubmissions could learn."""
+    from autograder.checks import load_lab
+
+    labels = iter([c.expected for c in load_lab(LAB).hidden_cases(seed)["classify_trajectory"]])
+    return lambda trajectory, minimum=0.0, tol=1e-3: next(labels)
+
+
+def test_hidden_labels_are_in_an_order_of_each_students_own():
+    from autograder.checks import load_lab
+
+    lab = load_lab(LAB)
+    orders = {tuple(c.expected for c in lab.hidden_cases(seed)["classify_trajectory"]) for seed in range(6)}
+    assert len(orders) == 6
+    assert _hidden_feedback("classify_trajectory", _learned_from(21), 21) is None  # they fit their own student
+    for other in (22, 23, 24):
+        assert _hidden_feedback("classify_trajectory", _learned_from(21), other) is not None

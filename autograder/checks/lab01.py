@@ -37,6 +37,32 @@ def _compare_trajectory(received, expected, exercise: Exercise) -> str | None:
     return compare_numbers(received, expected, exercise)
 
 
+LABELS = ("diverging", "oscillating", "good", "too_small")
+
+
+def _compare_label(received, expected, exercise: Exercise) -> str | None:
+    """The label exactly as the docstring spells it: no spaces around it, lower case.
+
+    A string that is one of the four labels only once stripped or lowered fails on every case,
+    right label or wrong, and matches the "padded" mistake (whose values are the labels with a
+    space after them): its message then says how to write labels, and nothing about which label
+    a case expects, so resubmitting padded labels cannot find where the right answers stop.
+    """
+    if not isinstance(received, str):
+        return f"returned {type(received).__name__} {format_value(received)}, expected a string"
+    if expected not in LABELS:  # the "padded" mistake: any label written other than exactly
+        return None if received not in LABELS and received.strip().lower() in LABELS else "different label"
+    if received not in LABELS:
+        if received.strip().lower() in LABELS:
+            return f"{received!r} is not written exactly as one of the docstring's labels"
+        return f"{received!r} is not one of the labels {', '.join(map(repr, LABELS))}"
+    return None if received == expected else "different label"
+
+
+def _show_label(value) -> str:
+    return repr(str(value)) if isinstance(value, str) else format_value(value)
+
+
 LAB = Lab(
     id="01_gradient_descent",
     title="Gradient descent",
@@ -84,7 +110,12 @@ LAB = Lab(
             name="classify_trajectory",
             points=2,
             summary="naming a run 'diverging', 'oscillating', 'too_small' or 'good'",
+            compare=_compare_label,
+            show=_show_label,
             messages={
+                "padded": "Return the label exactly as the docstring writes it: 'diverging', 'oscillating', "
+                "'good' or 'too_small', lower case, with no spaces around it. The grader compares labels "
+                "exactly.",
                 "ignores_minimum": "Measure distances and sign changes relative to `minimum`, not to 0.",
                 "no_sign_check": "This run jumps across the minimum at every step: check whether x − minimum "
                 "changes sign between consecutive points (that is 'oscillating'), before judging its distance: "

@@ -105,6 +105,8 @@ def _no_sign_check(trajectory, minimum=0.0, tol=1e-3):
 CLASSIFY_MISTAKES = {
     "ignores_minimum": lambda t, minimum=0.0, tol=1e-3: classify_trajectory(t, 0.0, tol),
     "no_sign_check": _no_sign_check,
+    # a label written other than exactly (a space after it): checks.lab01._compare_label matches any such label
+    "padded": lambda t, minimum=0.0, tol=1e-3: classify_trajectory(t, minimum, tol) + " ",
 }
 
 
@@ -358,7 +360,7 @@ def hidden_cases(rng):
     start = round(centre + float(rng.choice([-1, 1]) * rng.uniform(1, 4)), 2)
     bowl = [centre**2, -2 * centre, 1.0]  # (x − centre)²
     quartic = [round(float(c), 2) for c in (rng.uniform(-1, 1), rng.uniform(-1, 1), -rng.uniform(2, 4), 0.0, 1.0)]
-    return {
+    cases = {
         "central_difference": [
             _central_case(_random_poly(rng, 3), round(float(rng.uniform(-2, 2)), 3),
                           h=round(float(rng.uniform(0.05, 0.3)), 3)),
@@ -403,3 +405,8 @@ def hidden_cases(rng):
             _keras_case(_random_poly(rng, 2), _away_from_zero(rng, 3.0), 0.1, 0),
         ],
     }
+    # The labels' order is drawn per student (last, so that every other draw stays as it was): labels learned
+    # case by case from one student's feedback are in another order for everyone else.
+    order = np.random.default_rng(int(rng.integers(2**63))).permutation(len(cases["classify_trajectory"]))
+    cases["classify_trajectory"] = [cases["classify_trajectory"][int(i)] for i in order]
+    return cases
