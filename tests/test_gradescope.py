@@ -22,15 +22,29 @@ def bundle(tmp_path_factory):
     return gradescope.build(ROOT, LAB, tmp_path_factory.mktemp("bundle"), visibility="after_published")
 
 
-def run_autograder(bundle, tmp_path, files: dict) -> dict:
-    """Lays out /autograder under tmp_path with ``files`` submitted, runs run_autograder, returns results.json."""
+def metadata(*users: dict) -> dict:
+    """Gradescope's submission_metadata.json (its documented fields) for ``users``."""
+    return {"id": 123456, "created_at": "2026-12-07T17:00:00.000000-08:00", "previous_submissions": [],
+            "assignment": {"id": 42, "title": "Lab 01", "total_points": "14.0"},
+            "users": [{"email": f"{u['name']}@example.edu", "id": u.get("id", 1000 + len(u["name"])),
+                       "name": u["name"], "sid": u.get("sid", "")} for u in users]}
+
+
+def run_autograder(bundle, tmp_path, files: dict, submitter: dict | None = None, env_extra=None) -> dict:
+    """Lays out /autograder under tmp_path with ``files`` submitted, runs run_autograder, returns results.json.
+
+    ``submitter`` goes into submission_metadata.json (default: one student); ``{}`` writes no metadata file.
+    """
     root = tmp_path / "autograder"
     source = gradescope.unpack(bundle, root)
     (root / "submission").mkdir(parents=True)
     for name, content in files.items():
         path = root / "submission" / name
         path.write_bytes(content if isinstance(content, bytes) else json.dumps(content).encode())
-    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "AUTOGRADER_PYTHON": sys.executable}
+    submitter = {"name": "ada"} if submitter is None else submitter
+    if submitter:
+        (root / "submission_metadata.json").write_text(json.dumps(metadata(submitter)))
+    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "AUTOGRADER_PYTHON": sys.executable, **(env_extra or {})}
     env.pop("AUTOGRADER_SECRET", None)  # the bundle's own secret file must be used
     result = subprocess.run(["bash", str(source / "run_autograder")], env=env, capture_output=True, text=True,
                             timeout=300)
@@ -172,3 +186,92 @@ def test_lab_05_loads_its_data_from_the_bundle_in_the_sandbox(tmp_path):
     results = run_autograder(lab05, tmp_path, {"lab.ipynb": notebook(solution_notebook("05_training_loop"))})
     assert results["score"] == results["max_score"] == 16
     assert "datasets" not in results["output"], results["output"]
+
+
+HOARDS_ITS_INPUTS = {
+    "central_difference": "SEEN = []\n\ndef central_difference(f, x, h=1e-5):\n    SEEN.append(round(float(x), 3))\n"
+                          "    return (f(x + h) - f(x - h)) / (2 * h)\n",
+    "count_combinations": "def count_combinations(layer_sizes, values_per_weight, include_biases=False):\n"
+                          "    return str(SEEN)\n",
+}
+
+
+def hoarder():
+    nb = notebook(solution_notebook(LAB))
+    for name, source in HOARDS_ITS_INPUTS.items():
+        nb = replace_function(nb, name, source)
+    return nb
+
+
+def _hoarded(results) -> str:
+    output = next(t["output"] for t in results["tests"] if t["name"] == "count_combinations")
+    return next(line for line in output.splitlines() if "received:" in line)
+
+
+def test_hidden_inputs_are_drawn_per_student_from_the_submission_metadata(bundle, tmp_path):
+    """Inputs hoarded in one exercise and shown through another's feedback are the student's own (docs/security.md):
+    another student, named by Gradescope's metadata, has other hidden inputs; the same student the same ones."""
+    ada = run_autograder(bundle, tmp_path / "ada", {"lab.ipynb": hoarder()}, {"name": "ada", "sid": "s1"})
+    again = run_autograder(bundle, tmp_path / "again", {"lab.ipynb": hoarder()}, {"name": "ada", "sid": "s1"})
+    grace = run_autograder(bundle, tmp_path / "grace", {"lab.ipynb": hoarder()}, {"name": "grace", "sid": "s2"})
+    assert _hoarded(ada) == _hoarded(again) != _hoarded(grace)
+    assert ada["score"] == grace["score"] == 14 - 1 and "metadata" not in ada["output"]
+
+
+def test_student_identity_reads_sid_then_email_then_id_and_joins_a_group(tmp_path):
+    path = tmp_path / "submission_metadata.json"
+    path.write_text(json.dumps({"users": [{"sid": "", "email": "b@x.edu", "id": 7}, {"sid": "A1", "id": 8},
+                                          {"id": 9}]}))
+    assert gradescope.student_identity(tmp_path) == ("9+A1+b@x.edu", None)
+
+
+@pytest.mark.parametrize("content", [None, b"{ not json", json.dumps({"users": []}).encode(),
+                                     json.dumps({"users": [{"name": "no key"}]}).encode()])
+def test_without_usable_metadata_every_submission_is_one_student_and_the_output_says_so(tmp_path, content):
+    if content is not None:
+        (tmp_path / "submission_metadata.json").write_bytes(content)
+    student, note = gradescope.student_identity(tmp_path)
+    assert student == "submission" and "the same for every submission" in note
+
+
+def test_missing_metadata_is_said_in_the_output(bundle, tmp_path):
+    results = run_autograder(bundle, tmp_path, {"lab.ipynb": notebook(solution_notebook(LAB))}, submitter={})
+    assert results["score"] == 14 and "submission metadata could not be read" in results["output"]
+
+
+SENDS_ITS_INPUTS = """def central_difference(f, x, h=1e-5):
+    import autograder.sandbox.guard as guard
+    guard._FORBIDDEN_EVENTS.clear()
+    import socket
+    try:
+        with socket.create_connection(("127.0.0.1", {port}), timeout=2) as connection:
+            connection.sendall(repr(x).encode())
+        return "sent"
+    except OSError:
+        return (f(x + h) - f(x - h)) / (2 * h)
+"""
+
+
+def test_the_own_user_fallback_reaches_no_listener_on_the_containers_loopback(bundle, tmp_path):
+    """No bubblewrap in the container: the child, audit hook off, still cannot send a case's inputs anywhere."""
+    import socket
+
+    from autograder.sandbox import isolation
+
+    if not isolation.can_drop_user():
+        pytest.skip("here the fallback refuses to run code (see the refusal test)")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(0.2)
+    source = SENDS_ITS_INPUTS.format(port=listener.getsockname()[1])
+    results = run_autograder(bundle, tmp_path, {"lab.ipynb": replace_function(
+        notebook(solution_notebook(LAB)), "central_difference", source)},
+        env_extra={"AUTOGRADER_BWRAP": "/nonexistent/bwrap"})
+    try:
+        connection, _ = listener.accept()
+        received = connection.recv(100)
+    except OSError:
+        received = b""
+    listener.close()
+    assert received == b"" and results["score"] == 14, results
