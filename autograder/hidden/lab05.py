@@ -234,6 +234,24 @@ def _plateau_case(losses, patience, min_delta=0.0, label=None):
     return build_case(label, (losses, patience), plateau_epoch, PLATEAU_MISTAKES, {"min_delta": min_delta})
 
 
+def _edge_plateaus(rng):
+    """Three histories, drawn per student, that tell three mistakes apart whatever the draw (quarters: exact).
+
+    A loss exactly best − min_delta (not an improvement: ``not_strict`` counts it); a bounce that falls
+    from the previous epoch but stays above the best (``previous`` counts it); a drop below the best by
+    less than min_delta (``no_min_delta`` counts it). Each is followed by enough flat epochs to stop.
+    """
+    best = float(rng.integers(4, 20)) / 4
+    patience = int(rng.integers(2, 5))
+    delta = float(rng.choice([0.25, 0.5]))
+    flat = [best + 0.25 * k for k in range(1, patience + 2)]
+    return [
+        _plateau_case([best + 1.0, best, best - delta, *flat], patience, delta),
+        _plateau_case([best + 1.0, best, best + 1.0, best + 0.5, best + 0.25, *flat], patience),
+        _plateau_case([best + 1.0, best, best - delta / 2, *flat], patience, delta),
+    ]
+
+
 # keras_train -------------------------------------------------------------------------
 
 def _fit_epochs(X, y, w, b, learning_rate, batch_size, orders):
@@ -463,6 +481,7 @@ def hidden_cases(rng):
             _plateau_case(noisy, int(rng.integers(2, 5))),
             _plateau_case(noisy, int(rng.integers(2, 4)), float(np.round(rng.uniform(0.01, 0.05), 3))),
             _plateau_case(noisy[:6], 8),
+            *_edge_plateaus(rng),
         ],
         "keras_train": [
             _keras_case(X, y, w, b, lr, int(rng.integers(8, 15)), n, int(rng.integers(2, 4))),

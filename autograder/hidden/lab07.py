@@ -590,7 +590,11 @@ def hidden_cases(rng):
     W1, b1 = _quarters(rng, (1, o)), _quarters(rng, (o,), -0.5, 0.5)
     square = int(rng.integers(2, 5))
     relu_x = _quarters(rng, (int(rng.integers(2, 5)), int(rng.integers(2, 5))), -2, 2)
-    relu_x.flat[rng.choice(relu_x.size, size=2, replace=False)] = 0.0
+    zeros, positive, negative = np.split(rng.choice(relu_x.size, size=4, replace=False), [2, 3])
+    relu_x.flat[zeros] = 0.0  # every draw has exact zeros, a positive and a negative entry
+    relu_x.flat[positive], relu_x.flat[negative] = np.abs(relu_x.flat[positive]), -np.abs(relu_x.flat[negative])
+    relu_up = _quarters(rng, relu_x.shape, -2, 2)
+    relu_up[relu_up == 1.0] = 1.5  # an upstream of 1 where X > 0 would hide a backward that ignores it
     sizes, one_feature = _sizes(rng), _sizes(rng, inputs=1)
     batch = _quarters(rng, (int(rng.integers(2, 6)), sizes[0]), -2, 2)
     xs = _quarters(rng, (int(rng.integers(4, 9)), 1), -2, 2)
@@ -609,7 +613,7 @@ def hidden_cases(rng):
             _dense_case(square, square, seeds[5], _quarters(rng, (square, square)), _quarters(rng, (square,)),
                         _quarters(rng, (3, square), -2, 2), _quarters(rng, (3, square), -2, 2)),
         ],
-        "ReLU": [_relu_case(relu_x, _quarters(rng, relu_x.shape, -2, 2)),
+        "ReLU": [_relu_case(relu_x, relu_up),
                  _relu_case(np.array([[0.0]]), np.array([[1.5]]))],
         "mse_loss": [
             _mse_case(_quarters(rng, (n, 1), -2, 2), _quarters(rng, (n, 1), -2, 2)),

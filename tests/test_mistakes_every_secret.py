@@ -1,0 +1,45 @@
+"""A known mistake is caught by the hidden cases under every course secret, not only under lucky draws.
+
+A mistake that some public or hidden case tells apart (its key in a case's ``wrong``) must be told
+apart by the hidden cases of every secret, beyond what the exercise's tolerance forgives: a
+student who makes it cannot escape by the draw. (Labs 04–07; the other labs' owners may add theirs.)
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from autograder import checks
+from autograder.checks.core import compare_values
+from autograder.seeds import case_seed
+
+LABS = ("04_backpropagation", "05_training_loop", "06_normalization", "07_mlp")
+SECRETS = tuple(f"every-secret-{i}" for i in range(20))
+
+
+def _told_apart(exercise, cases, key) -> bool:
+    compare = exercise.compare or compare_values
+    for case in cases:
+        if key in case.wrong:
+            try:
+                if compare(case.wrong[key], case.expected, exercise) is not None:
+                    return True
+            except Exception:  # noqa: BLE001 - a value the comparison cannot read is told apart
+                return True
+    return False
+
+
+@pytest.mark.parametrize("lab_id", LABS)
+def test_every_known_mistake_is_caught_by_the_hidden_cases_of_every_secret(lab_id):
+    lab = checks.load_lab(lab_id)
+    public = lab.public_cases()
+    draws = {secret: lab.hidden_cases(case_seed(lab_id, secret)) for secret in SECRETS}
+    escaped = []
+    for exercise in (e for e in lab.exercises if e.profile == "numpy"):
+        for key in exercise.messages:
+            if not any(key in case.wrong for case in public.get(exercise.name, [])) and not any(
+                    key in case.wrong for drawn in draws.values() for case in drawn.get(exercise.name, [])):
+                continue  # a cause its comparison names, with no mistake's value in the cases
+            escaped += [f"{exercise.name}: {key} under {secret}" for secret, drawn in draws.items()
+                        if not _told_apart(exercise, drawn.get(exercise.name, []), key)]
+    assert escaped == []
