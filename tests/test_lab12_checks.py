@@ -331,6 +331,29 @@ def test_the_scripted_stops_follow_keras_rules():
                        {"stopped_at": None, "weights_from": 1}, {"stopped_at": 1, "weights_from": 1}]
 
 
+def dropout_forward_in_place(x, rate, rng=None, training=True, mask=None):
+    if not training:
+        return x, None
+    if mask is None:
+        mask = (np.random.default_rng() if rng is None else rng).random(np.shape(x)) >= rate
+    x *= mask
+    x /= 1 - rate
+    return x, mask
+
+
+def dropout_backward_in_place(grad_out, mask, rate):
+    grad_out *= mask
+    grad_out /= 1 - rate
+    return grad_out
+
+
+@pytest.mark.parametrize(("exercise", "implementation"), [("dropout_forward", dropout_forward_in_place),
+                                                          ("dropout_backward", dropout_backward_in_place)])
+def test_a_change_made_in_place_to_the_inputs_is_reported(exercise, implementation):
+    feedback = first_failure(exercise, implementation)
+    assert feedback is not None and "changed its input" in feedback, feedback
+
+
 def test_the_backward_probe_sees_a_fresh_mask():
     mask = np.array([[True, False, True, False], [False, True, True, True]])
     report = dropout_backward_run(dropout_backward_new_mask, np.ones((2, 4)) * 3, mask, 0.5)

@@ -58,6 +58,9 @@ def _compare_dropout(received, expected, exercise: Exercise) -> str | None:
         if not np.array_equal(np.asarray(received["mask"]).astype(bool), np.asarray(expected["mask"]).astype(bool)):
             return "the mask you returned is not the mask you were given"
         return None
+    if not received["input_unchanged"]:
+        return ("your function changed its input x in place. Work on a copy (for example `np.array(x, "
+                "dtype=float)`), so the caller's data stays as it was")
     kept, want = received["kept_fraction"], expected["kept_fraction"]
     if not isinstance(kept, float) or abs(kept - want) > 6 * math.sqrt(2) * _draw_sigma(want) + 1e-12:
         return f"you kept {format_value(kept, 4)} of the units, expected about {format_value(want, 4)}"

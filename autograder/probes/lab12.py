@@ -29,13 +29,16 @@ def dropout_forward_run(dropout_forward, x, rate, training, mask, seed):
     With a ``seed``: draws on a (200, 250) batch of the value ``x`` with ``rng=np.random.default_rng(seed)``
     and reports ``kept_fraction``, ``kept_values`` (the smallest and largest non-zero output), whether the
     returned mask is where the output is non-zero, whether the same seed gives the same mask and
-    another seed a different one, and whether a call without rng draws too.
+    another seed a different one, whether a call without rng draws too, and whether the batch passed
+    in is unchanged (the unseeded path hands the case's own inputs, whose changes the grader sees).
     """
     if seed is None:
         output, returned_mask = dropout_forward(x, rate, training=training, mask=mask)
         return {"output": numeric_array(output), "mask": numeric_array(returned_mask)}
     batch = np.full(DRAW_SHAPE, float(x))
-    first, first_mask = dropout_forward(batch.copy(), rate, rng=np.random.default_rng(seed))
+    given = batch.copy()
+    first, first_mask = dropout_forward(given, rate, rng=np.random.default_rng(seed))
+    unchanged = bool(np.array_equal(given, batch))
     again, _ = dropout_forward(batch.copy(), rate, rng=np.random.default_rng(seed))
     other, _ = dropout_forward(batch.copy(), rate, rng=np.random.default_rng(seed + 1))
     unseeded, _ = dropout_forward(batch.copy(), rate)
@@ -51,6 +54,7 @@ def dropout_forward_run(dropout_forward, x, rate, training, mask, seed):
         "repeatable": bool(np.array_equal(first, again)),
         "seed_decides": bool(not np.array_equal(first, other)),
         "draws_without_rng": bool(unseeded.shape == first.shape and np.any(unseeded == 0) == np.any(first == 0)),
+        "input_unchanged": unchanged,
     }
 
 
@@ -60,8 +64,11 @@ def dropout_backward_run(dropout_backward, grad_out, mask, rate):
 
     The case's upstream gradient has no zero, so a correct gradient is zero exactly where the mask drops.
     """
-    mask = np.array(mask, dtype=bool)
-    grad_in = numeric_array(dropout_backward(np.array(grad_out, dtype=float), mask.copy(), rate))
+    # The student gets the case's own arrays, no copy, so that the grader sees a change made in place;
+    # the probe keeps a copy of the mask for itself.
+    kept = np.array(mask, dtype=bool)
+    grad_in = numeric_array(dropout_backward(grad_out, mask, rate))
+    mask = kept
     follows = grad_in is not None and grad_in.shape == mask.shape and bool(np.array_equal(grad_in != 0, mask))
     return {"grad_in": grad_in, "follows_mask": follows, "zeroes_some": bool(grad_in is not None and
                                                                             np.any(grad_in == 0))}
