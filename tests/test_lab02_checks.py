@@ -63,6 +63,32 @@ def check_with_sum_convention(f, grad, x, h=1e-5):
     return errors.max(), errors.argmax()
 
 
+def check_cs231n_rel_error(f, grad, x, h=1e-5):
+    """CS231n's rel_error, per entry: |a − b| / max(1e-8, |a| + |b|), the convention the notes accept."""
+    a, b = grad(np.array(x, float)), ref.numerical_gradient(f, x, h)
+    errors = np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))
+    return float(np.max(errors)), int(np.argmax(errors))
+
+
+def check_loop(f, grad, x, h=1e-5):
+    x = [float(v) for v in x]
+    analytic, numeric = grad(np.array(x)), ref.numerical_gradient(f, np.array(x), h)
+    worst, largest = 0, -1.0
+    for i, (a, b) in enumerate(zip(analytic, numeric)):
+        error = abs(a - b) / max(abs(a), abs(b), 1e-12)
+        if error > largest:
+            worst, largest = i, error
+    return largest, worst
+
+
+def check_with_a_fixed_weighting(f, grad, x, h=1e-5):
+    """Both gradients of w·f for one drawn w: the relative error does not change."""
+    w = np.random.default_rng().uniform(0.5, 1.5)
+    x = np.array(x, float)
+    errors = ref.relative_error(w * grad(x), ref.numerical_gradient(lambda z: w * f(z), x, h))
+    return float(errors.max()), int(errors.argmax())
+
+
 CORRECT = [
     ("numerical_gradient", ref.numerical_gradient),
     ("numerical_gradient", gradient_with_eye),
@@ -75,6 +101,9 @@ CORRECT = [
     ("relative_error", relative_loop),
     ("gradient_check", ref.gradient_check),
     ("gradient_check", check_with_sum_convention),
+    ("gradient_check", check_cs231n_rel_error),
+    ("gradient_check", check_loop),
+    ("gradient_check", check_with_a_fixed_weighting),
 ]
 
 
@@ -108,6 +137,25 @@ def descent_wrong_shape(grad, x0, learning_rate, num_steps):
     return ref.gradient_descent(grad, x0, learning_rate, num_steps).T
 
 
+def check_mean_of_errors(f, grad, x, h=1e-5):
+    errors = ref.relative_error(grad(np.array(x, float)), ref.numerical_gradient(f, x, h))
+    return float(errors.sum() / len(errors)), int(np.argmax(errors))
+
+
+def check_mean_cs231n(f, grad, x, h=1e-5):
+    a, b = grad(np.array(x, float)), ref.numerical_gradient(f, x, h)
+    errors = np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))
+    return float(np.mean(errors)), int(np.argmax(errors))
+
+
+def check_fresh_weighting_in_the_loss(f, grad, x, h=1e-5):
+    """A new random weight every time the loss is called: the numerical gradient is noise."""
+    rng = np.random.default_rng()
+    x = np.array(x, float)
+    errors = ref.relative_error(grad(x), ref.numerical_gradient(lambda z: rng.uniform(0.5, 1.5) * f(z), x, h))
+    return float(errors.max()), int(errors.argmax())
+
+
 WRONG = [
     ("numerical_gradient", ref.NUMERICAL_MISTAKES["forward"], "forward difference"),
     ("numerical_gradient", ref.NUMERICAL_MISTAKES["all_at_once"], "nudged all coordinates at once"),
@@ -127,6 +175,9 @@ WRONG = [
     ("relative_error", ref.RELATIVE_MISTAKES["no_abs"], "never negative"),
     ("gradient_check", ref.CHECK_MISTAKES["argmin"], "*smallest* error"),
     ("gradient_check", ref.CHECK_MISTAKES["absolute"], "not the plain difference"),
+    ("gradient_check", ref.CHECK_MISTAKES["mean"], "not their mean"),
+    ("gradient_check", check_mean_of_errors, "not their mean"),
+    ("gradient_check", check_fresh_weighting_in_the_loss, "this gradient is correct, so max_error should be below"),
 ]
 
 
@@ -144,3 +195,24 @@ def test_public_cases_are_the_published_numbers():
     np.testing.assert_allclose(trajectory[9], [0.403, 0.020], atol=5e-4)
     np.testing.assert_allclose(trajectory[10], [0.322, 0.012], atol=5e-4)
     assert cases["gradient_check"][1].expected[1] == 1
+
+
+@pytest.mark.parametrize("fn", [check_mean_of_errors, check_mean_cs231n])
+@pytest.mark.parametrize("seed", [31, 32, 33, 34])
+def test_another_error_measure_fails_the_hidden_cases_of_every_secret(fn, seed):
+    """The measurable case (an entry off by 1 + δ, δ < 1e-6) is in every draw: the value is compared."""
+    from autograder import calls
+    from autograder.checks import load_lab
+
+    lab = load_lab(LAB)
+    cases = lab.hidden_cases(seed)["gradient_check"]
+    outcomes = (calls.run_case(fn, case) for case in cases)
+    assert calls.first_failure(lab, lab.exercise("gradient_check"), cases, outcomes) is not None
+
+
+def test_a_fresh_weighting_is_told_no_invented_cause():
+    feedback = first_failure(LAB, "gradient_check", check_fresh_weighting_in_the_loss)
+    from autograder.checks import load_lab
+
+    messages = load_lab(LAB).exercise("gradient_check").messages.values()
+    assert not any(message.split(":")[0] in feedback for message in messages)

@@ -189,20 +189,41 @@ def _check_with(error_fn, pick):
     return check
 
 
+def _mean_check(f, grad, x, h=1e-5):
+    errors = relative_error(grad(np.array(x, dtype=float)), numerical_gradient(f, x, h))
+    return float(np.mean(errors)), int(np.argmax(errors))
+
+
 CHECK_MISTAKES = {
     "argmin": _check_with(relative_error, np.argmin),
     "absolute": _check_with(lambda a, b: np.abs(a - b), np.argmax),
+    "mean": _mean_check,
 }
 
 
-def _check_case(matrix, center, x, bug_coordinate=-1, bug_scale=1.0):
+def _check_case(matrix, center, x, bug_coordinate=-1, bug_scale=1.0, h=None):
     where = np.array2string(np.asarray(x, float), precision=3, separator=", ")
     which = ("a correct gradient" if bug_coordinate < 0
-             else f"a gradient whose entry {bug_coordinate} is scaled by {bug_scale:g}")
-    label = f"{_bowl_text(matrix, center)} and {which}, at x = {where}"
+             else f"a gradient whose entry {bug_coordinate} is scaled by {bug_scale:.10g}")
+    label = f"{_bowl_text(matrix, center)} and {which}, at x = {where}" + ("" if h is None else f" with h = {h:g}")
     args = (_bowl(matrix, center), _bowl_gradient(matrix, center, bug_coordinate, bug_scale), np.asarray(x, float))
-    return build_case(label, args, gradient_check, CHECK_MISTAKES,
+    return build_case(label, args, gradient_check, CHECK_MISTAKES, {} if h is None else {"h": h},
                       alternatives={"sum_denominator": _check_with(_sum_denominator, np.argmax)})
+
+
+def _slightly_off_case(rng, matrix, center, x):
+    """A gradient entry off by a factor 1 + δ, δ ∈ [5e-8, 5e-7]: below 1e-6, yet measured exactly.
+
+    With h = 0.01 the central difference of a quadratic is exact but for rounding (~1e-13 here),
+    and x is moved until every gradient entry is at least 0.5 away from 0, so that the relative
+    error of the off entry is δ/(1 + δ) to 5 digits, and the largest: a checker returning another
+    measure (a mean, another denominator) is told apart from the docstring's.
+    """
+    x = np.array(x, dtype=float)
+    while np.min(np.abs(matrix @ (x - center))) < 0.5:
+        x = np.round(x + rng.uniform(-1, 1, size=x.size), 2)
+    delta = float(np.round(rng.uniform(5e-8, 5e-7), 10))
+    return _check_case(matrix, center, x, bug_coordinate=int(rng.integers(0, x.size)), bug_scale=1 + delta, h=0.01)
 
 
 # bowl_tape_gradient ----------------------------------------------------------------
@@ -256,6 +277,8 @@ def public_cases():
         "gradient_check": [
             _check_case(SEED_BOWL, origin, np.array([3.0, 2.0])),
             _check_case(SEED_BOWL, origin, np.array([3.0, 2.0]), bug_coordinate=1, bug_scale=0.5),
+            # off by 2e-7, below 1e-6: max_error itself is checked, not only that it is small
+            _check_case(SEED_BOWL, origin, np.array([3.0, 2.0]), bug_coordinate=0, bug_scale=1 + 2e-7, h=0.01),
         ],
         "bowl_tape_gradient": [
             _tape_case([1.0, 2.0], [3.0, 2.0]),
@@ -281,7 +304,7 @@ def hidden_cases(rng):
     a = np.round(rng.normal(size=n) * 10.0 ** rng.integers(-3, 3, size=n), 5)
     b = np.where(rng.random(n) < 0.3, a, np.round(a * rng.uniform(0.5, 1.5, size=n), 5))
     a[0], b[0] = 0.0, 0.0
-    return {
+    cases = {
         "numerical_gradient": [
             _numerical_case(matrix, center, x),
             _numerical_case(matrix, center, x, h=round(float(rng.uniform(1e-4, 1e-2)), 5)),
@@ -309,3 +332,7 @@ def hidden_cases(rng):
             _tape_case(np.round(rng.uniform(0.5, 3.0, size=1), 2), np.round(rng.uniform(-3, 3, size=1), 2)),
         ],
     }
+    # drawn from a generator of its own, last, so that every other draw stays as it was
+    cases["gradient_check"].append(_slightly_off_case(np.random.default_rng(int(rng.integers(2**63))), matrix,
+                                                      center, x))
+    return cases
