@@ -6,7 +6,6 @@ import numpy as np
 
 from autograder.checks.core import Exercise, Lab, format_value
 
-
 MEASURABLE = 2e-8  # below it, an error is the rounding of the numerical gradient, which any order of operations changes
 
 
