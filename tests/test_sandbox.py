@@ -549,3 +549,27 @@ def test_the_own_user_fallback_has_no_network_and_the_same_seccomp_filter():
     assert out["tcp"] == "refused" and received == b""
     assert {out[str(int(f))] for f in (sockets.AF_UNIX, sockets.AF_INET6, sockets.AF_NETLINK)} == {"refused"}
     assert out["memfd"] == "refused" and out["ptrace"] == "refused"
+
+
+NO_CGROUP_RUN = """
+import json, sys
+from autograder.notebook import Notebook, extract_definitions
+from autograder.sandbox import isolation, limits, runner
+chunks, _ = extract_definitions(Notebook(path=None, code_cells=("def f():\\n    return 2\\n",), metadata={}))
+mode, _ = isolation.mode(("sandbox", "trusted"))
+case = {"args": {"$tuple": []}, "kwargs": {"$dict": []}}
+values = [runner.run([c.to_json() for c in chunks], [runner.Task("f", "f", (case,))], hidden_paths=[],
+                     mode=mode).outcomes["f"][0] for _ in range(2)]
+print(json.dumps({"values": values, "why": limits.cgroups_unavailable()}))
+"""
+
+
+@needs_sandbox
+def test_without_cgroups_the_grader_keeps_working_and_says_so_once():
+    env = {**os.environ, "AUTOGRADER_CGROUPS": "off"}
+    result = subprocess.run([sys.executable, "-c", NO_CGROUP_RUN], capture_output=True, text=True, env=env,
+                            cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["values"] == [{"value": 2, "mutated": []}] * 2 and "AUTOGRADER_CGROUPS=off" in out["why"]
+    assert result.stderr.count("no cgroup per student process here") == 1, result.stderr
