@@ -385,6 +385,57 @@ def gradient_check_biases_only(net, X, eps=1e-6, rng=None):
     return worst
 
 
+_LAST_INPUT = {}
+
+
+class DenseGlobalCache(ref.Dense):
+    """Keeps forward's input in a module-level dict, as a student might to "avoid storing arrays on objects"."""
+
+    def forward(self, X):
+        _LAST_INPUT["X"] = np.asarray(X, dtype=float)
+        return _LAST_INPUT["X"] @ self.W + self.b
+
+    def backward(self, grad_out):
+        self.dW, self.db = _LAST_INPUT["X"].T @ grad_out, grad_out.sum(axis=0)
+        return grad_out @ self.W.T
+
+
+class ReluClassCache(ref.ReLU):
+    last = {}
+
+    def forward(self, X):
+        self.last["mask"] = np.asarray(X) > 0
+        return np.where(self.last["mask"], X, 0.0)
+
+    def backward(self, grad_out):
+        return np.where(self.last["mask"], grad_out, 0.0)
+
+
+class MLPClassLayers(ref.MLP):
+    """``layers = []`` on the class, appended to in __init__: every MLP shares (and grows) one list."""
+
+    layers = []
+
+    def __init__(self, layer_sizes, rng):
+        for i, (fan_in, fan_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:])):
+            last = i == len(layer_sizes) - 2
+            self.layers.append(ref.Dense(fan_in, fan_out, rng, init="glorot" if last else "he"))
+            if not last:
+                self.layers.append(ref.ReLU())
+
+
+@pytest.mark.parametrize(("exercise", "implementation", "message"), [
+    ("Dense", DenseGlobalCache, "Your Dense layers share what forward stored"),
+    ("ReLU", ReluClassCache, "Your ReLU layers share their mask"),
+], ids=["Dense-global", "ReLU-class-dict"])
+def test_state_shared_between_instances_fails_in_the_exercise_that_owns_it(exercise, implementation, message):
+    assert_fails_with(LAB, exercise, implementation, message)
+
+
+def test_an_mlp_whose_layer_list_lives_on_the_class_fails_its_own_check():
+    assert first_failure(LAB, "MLP", MLPClassLayers) is not None
+
+
 UNKNOWN = [
     ("Dense", DenseDoubledInputGradient),
     ("ReLU", ReluLeaky),

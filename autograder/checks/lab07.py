@@ -93,6 +93,10 @@ _FLAG_REASONS = {
                       "in order, first layer first, from the one rng given to MLP",
     "identical_kernels": "two layers of the same shape got identical kernels: every layer must draw from the one "
                          "generator given to MLP",
+    "per_instance": "two objects of your class share their state: used in turn with a second one (its forward "
+                    "on other numbers between this one's forward and backward), this one's backward computed "
+                    "other numbers. Keep what forward stores on self (self.X = X), not on the class or in a "
+                    "global, and give every object its own list of layers (made in __init__)",
 }
 
 _FIELDS = {
@@ -357,11 +361,14 @@ LAB = Lab(
             summary="a Dense layer: W (fan_in, fan_out), b (fan_out,); forward X @ W + b; backward stores dW, db",
             probe="lab07.dense",
             compare=_compare_report(("W_shape", "b_shape", "glorot_init", "he_init", "b_zero", "error", "output",
-                                     "weights_kept", "grad_in", "dW", "db")),
+                                     "weights_kept", "grad_in", "dW", "db", "per_instance")),
             show=_show_report,
             atol=1e-9,
             builds_on=("glorot_uniform", "he_normal"),
             messages={
+                "class_state": "Your Dense layers share what forward stored (a dict or attribute on the class, "
+                "or a global): when a second Dense runs forward before this one's backward, this one computes dW "
+                "from the other's input. Store the input on the object itself, self.X = X, in forward.",
                 "transposed_kernel": "Your W has shape (fan_out, fan_in): Keras's kernel, and this lab's, is "
                 "(fan_in, fan_out), so that forward is X @ W + b without a transpose, and dW = Xᵀ @ grad has W's "
                 "shape.",
@@ -391,9 +398,12 @@ LAB = Lab(
             points=1,
             summary="ReLU: forward max(0, X); backward grad_out where X > 0, else 0 (0 at exactly 0)",
             probe="lab07.relu",
-            compare=_compare_report(("output", "grad_in")),
+            compare=_compare_report(("output", "grad_in", "per_instance")),
             show=_show_report,
             messages={
+                "class_state": "Your ReLU layers share their mask (kept on the class or in a global): in a "
+                "network, the second ReLU's forward overwrites the first's, and the first's backward then "
+                "masks with the wrong one. Keep it on the object, self.X = X (or self.mask).",
                 "relu_at_zero": "At exactly X = 0 your backward passes the gradient through: this lab follows "
                 "TensorFlow and Keras, whose ReLU has derivative 0 at 0. Use X > 0, not X >= 0.",
                 "no_upstream": "Your backward returns the mask alone: multiply it by the upstream gradient, "
@@ -425,7 +435,7 @@ LAB = Lab(
             summary="Dense/ReLU layers in a list; forward in order, backward in reverse, step(learning_rate)",
             probe="lab07.mlp",
             compare=_compare_report(("layers", "drawn_in_order", "identical_kernels", "error", "backward_order",
-                                     "output", "weights_kept", "grad_in", "gradients", "after_step")),
+                                     "output", "weights_kept", "grad_in", "gradients", "after_step", "per_instance")),
             show=_show_report,
             atol=1e-9,
             builds_on=("Dense", "ReLU"),

@@ -193,7 +193,23 @@ class _UpdatingDense(Dense):
         return grad_out @ self.W.T
 
 
-DENSE_MISTAKES = {"transposed_kernel": _TransposedDense, "cached_output": _CachedOutputDense,
+class _ClassCacheDense(Dense):
+    """Keeps forward's input in a dict on the class: every Dense shares it."""
+
+    cache = {}
+
+    def forward(self, X):
+        self.cache["X"] = _f(X)
+        return self.cache["X"] @ self.W + self.b
+
+    def backward(self, grad_out):
+        grad_out = _f(grad_out)
+        self.dW, self.db = self.cache["X"].T @ grad_out, grad_out.sum(axis=0)
+        return grad_out @ self.W.T
+
+
+DENSE_MISTAKES = {"class_state": _ClassCacheDense, "transposed_kernel": _TransposedDense,
+                  "cached_output": _CachedOutputDense,
                   "no_bias_gradient": _NoBiasGradientDense, "no_upstream": _NoUpstreamDense,
                   "mean_in_layer": _MeanDense, "mean_bias_only": _MeanBiasDense, "mean_kernel_only": _MeanKernelDense,
                   "updates_in_backward": _UpdatingDense}
@@ -229,7 +245,18 @@ class _ReluCachedOutputAtZero(ReLU):
         return _f(grad_out) * (self.X >= 0)
 
 
-RELU_MISTAKES = {"relu_at_zero": _ReluAtZero, "no_upstream": _ReluNoUpstream,
+class _ReluClassMask(ReLU):
+    """Keeps the mask on the class: every ReLU shares the last forward's."""
+
+    def forward(self, X):
+        type(self).mask = _f(X) > 0
+        return np.maximum(_f(X), 0.0)
+
+    def backward(self, grad_out):
+        return _f(grad_out) * type(self).mask
+
+
+RELU_MISTAKES = {"class_state": _ReluClassMask, "relu_at_zero": _ReluAtZero, "no_upstream": _ReluNoUpstream,
                  "cached_output_at_zero": _ReluCachedOutputAtZero}
 
 

@@ -121,14 +121,51 @@ def dense(Dense, fan_in, fan_out, seed, W, b, X, upstream):
     report["dW"], report["db"] = numeric_array(getattr(layer, "dW", None)), numeric_array(getattr(layer, "db", None))
     report["weights_kept"] = bool(_shape(layer.W) == kept[0].shape and np.array_equal(layer.W, kept[0])
                                   and _shape(layer.b) == kept[1].shape and np.array_equal(layer.b, kept[1]))
+
+    def interleaved():
+        first, second = (Dense(fan_in, fan_out, np.random.default_rng(seed)) for _ in range(2))
+        first.W, first.b = np.array(W, dtype=float), np.array(b, dtype=float)
+        second.W, second.b = np.array(W, dtype=float) + 1.0, np.array(b, dtype=float) - 1.0
+        output = first.forward(np.array(X, dtype=float))
+        second.forward(np.array(X, dtype=float) + 1.0)
+        grad_in = first.backward(np.array(upstream, dtype=float))
+        return output, grad_in, getattr(first, "dW", None), getattr(first, "db", None)
+
+    report["per_instance"] = _same_as_alone(interleaved, report, ("output", "grad_in", "dW", "db"))
     return report
 
 
+def _same_as_alone(run, report, keys) -> bool:
+    """Whether ``run()`` (the student's objects used in turn with a second instance) gives, bit for bit,
+    the report's values of the object used alone: state kept on the class or in a global would not."""
+    try:
+        values = [numeric_array(v) for v in run()]
+    except NotImplementedError:
+        raise
+    except Exception:  # noqa: BLE001 - a second instance that breaks the first is not per-instance state
+        return False
+    return all(v is not None and report[k] is not None and v.shape == report[k].shape and np.array_equal(v, report[k])
+               for v, k in zip(values, keys))
+
+
 def relu(ReLU, X, upstream):
-    """``ReLU().forward(X)`` and ``backward(upstream)``: ``{"output", "grad_in"}``."""
+    """``ReLU().forward(X)`` and ``backward(upstream)``: ``{"output", "grad_in", "per_instance"}``.
+
+    ``per_instance``: whether two ReLU objects used in turn (the first's forward, the second's forward on
+    −X − 1, the first's backward) give the first the same output and gradient as when used alone.
+    """
     layer = ReLU()
     output = numeric_array(layer.forward(np.array(X, dtype=float)))
-    return {"output": output, "grad_in": numeric_array(layer.backward(np.array(upstream, dtype=float)))}
+    report = {"output": output, "grad_in": numeric_array(layer.backward(np.array(upstream, dtype=float)))}
+
+    def interleaved():
+        first, second = ReLU(), ReLU()
+        out = first.forward(np.array(X, dtype=float))
+        second.forward(-np.array(X, dtype=float) - 1.0)
+        return out, first.backward(np.array(upstream, dtype=float))
+
+    report["per_instance"] = _same_as_alone(interleaved, report, ("output", "grad_in"))
+    return report
 
 
 def _layer_name(layer) -> str:
@@ -215,7 +252,24 @@ def mlp(MLP, layer_sizes, seed, weights, X, upstream, learning_rate):
         for index, method in originals.items():
             layers[index].backward = method
         report["backward_order"] = tuple(order)
+    report["per_instance"] = report["error"] is None and _mlp_alone(MLP, layer_sizes, seed, weights, X, upstream,
+                                                                    report)
     return report
+
+
+def _mlp_alone(MLP, layer_sizes, seed, weights, X, upstream, report) -> bool:
+    """Two networks built and used in turn: the first's forward, a second network's forward on X + 1, the
+    first's backward. A layer list or a cache kept on the class would change the first one's numbers."""
+    def interleaved():
+        first, _, first_dense, _ = _build(MLP, layer_sizes, seed, weights)
+        second, _, second_dense, _ = _build(MLP, layer_sizes, seed, [(np.array(W, dtype=float) + 0.5, b)
+                                                                   for W, b in weights])
+        output = first.forward(np.array(X, dtype=float))
+        second.forward(np.array(X, dtype=float) + 1.0)
+        grad_in = first.backward(np.array(upstream, dtype=float))
+        return output, grad_in, _flat([getattr(layer, name, None) for layer in first_dense for name in ("dW", "db")])
+
+    return _same_as_alone(interleaved, report, ("output", "grad_in", "gradients"))
 
 
 def train_run(train, layer_sizes, seed, weights, X, y, learning_rate, epochs):
