@@ -173,6 +173,69 @@ def test_each_probed_mistake_gets_its_own_message(exercise, key, implementation)
     assert named == [key], feedback
 
 
+# wrong, as students write them, each told its cause -----------------------------------------
+
+def cosine_warmup_whenever_steps(step, initial_learning_rate, decay_steps, alpha=0.0, warmup_target=None,
+                                 warmup_steps=0):
+    """Warms up whenever warmup_steps > 0, towards the initial rate when no target is given."""
+    target = initial_learning_rate if warmup_target is None else warmup_target
+    return ref.cosine_decay(step, initial_learning_rate, decay_steps, alpha, target, warmup_steps)
+
+
+def pick_skipping(lrs, losses, beta=0.9):
+    average, smoothed = 0.0, []
+    for i, loss in enumerate(losses):
+        if not np.isfinite(loss):
+            continue
+        average = beta * average + (1 - beta) * loss
+        smoothed.append(average / (1 - beta ** (i + 1)))
+    return float(lrs[int(np.argmin(smoothed))] / 10)
+
+
+def pick_masked(lrs, losses, beta=0.9):
+    """Keeps only the finite losses, with their own indices."""
+    finite = np.flatnonzero(np.isfinite(losses))
+    average, best, best_i = 0.0, np.inf, 0
+    for count, i in enumerate(finite):
+        average = beta * average + (1 - beta) * losses[i]
+        if average / (1 - beta ** (count + 1)) < best:
+            best, best_i = average / (1 - beta ** (count + 1)), i
+    return float(lrs[best_i] / 10)
+
+
+def random_one_number(f, ranges, budget, rng):
+    best = (None, np.inf)
+    for _ in range(budget):
+        u = rng.random()
+        params = {name: float(10 ** (np.log10(lo) + u * (np.log10(hi) - np.log10(lo))) if scale == "log"
+                              else lo + u * (hi - lo)) for name, (lo, hi, scale) in ranges.items()}
+        value = f(**params)
+        if value < best[1]:
+            best = (params, value)
+    return best
+
+
+TOLD = [
+    ("cosine_decay", cosine_warmup_whenever_steps, "warmup_without_target"),
+    ("pick_learning_rate", pick_skipping, "skips_not_finite_shifted"),
+    ("pick_learning_rate", pick_masked, "skips_not_finite"),
+    ("random_search", random_one_number, "one_draw"),
+]
+
+
+@pytest.mark.parametrize(("exercise", "implementation", "key"), TOLD, ids=case_ids(TOLD))
+def test_a_student_form_of_a_mistake_is_told_its_cause_under_every_secret(exercise, implementation, key):
+    from autograder import calls
+
+    lab = load_lab(LAB)
+    spec = lab.exercise(exercise)
+    message = plain(spec.messages[key])
+    for seed in (0, 1, 2, 3, 4):  # the hidden cases alone, of each secret
+        cases = lab.hidden_cases(seed)[exercise]
+        feedback = calls.first_failure(lab, spec, cases, (calls.run_case(implementation, c, spec.probe) for c in cases))
+        assert feedback is not None and message in feedback, (seed, feedback)
+
+
 # wrong, and named by no known mistake ------------------------------------------------
 
 class SharedState(ref.PlateauReducer):

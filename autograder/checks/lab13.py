@@ -73,6 +73,7 @@ _PROPERTIES = {
     "distinct": "whether each hyperparameter got a new value on every call",
     "repeatable": "whether the same generator gives the same tries",
     "seed_matters": "whether another generator gives other tries",
+    "independent": "whether the hyperparameters were drawn independently of each other",
     "best": "which call the returned best is",
 }
 
@@ -153,6 +154,8 @@ def _compare_fit_or_float32(received, expected, exercise: Exercise) -> str | Non
     return _compare_fit(received, expected, exercise)
 
 
+_SKIPS_NOT_FINITE = ("You skipped the losses that are not finite and kept averaging after them: the rule stops at "
+                     "the first loss that is not finite (break, not continue), whatever the sweep reports after it.")
 _ONE_BASED = ("Your schedule is one step ahead: the optimizer's step counts from 0 (`optimizer.iterations` is 0 "
               "during the first update), so step 0 must get the starting rate.")
 
@@ -206,6 +209,8 @@ LAB = Lab(
                 "decay_from_initial": "After the warmup your cosine starts from initial_learning_rate: with a "
                 "warmup it decays from warmup_target, the rate the warmup reached.",
                 "one_based": _ONE_BASED,
+                "warmup_without_target": "With warmup_target=None there is no warmup: Keras's CosineDecay then "
+                "ignores warmup_steps, and the cosine starts at step 0 from initial_learning_rate.",
             },
         ),
         Exercise(
@@ -255,6 +260,8 @@ LAB = Lab(
                 "array holding nan returns the nan's index. Stop at the first loss that is not finite.",
                 "beta_swapped": "You weighted the new loss by beta and the average by 1 − beta: the average "
                 "keeps beta of itself, average = beta · average + (1 − beta) · loss.",
+                "skips_not_finite": _SKIPS_NOT_FINITE,
+                "skips_not_finite_shifted": _SKIPS_NOT_FINITE,
             },
         ),
         Exercise(
@@ -289,6 +296,9 @@ LAB = Lab(
                 "ignores_rng": "The same generator gave other tries: draw everything from the `rng` argument "
                 "(rng.uniform), not from np.random or a generator of your own, so a search can be repeated.",
                 "maximizes": "You returned the worst try: the objective is a loss, the best is its minimum.",
+                "one_draw": "Your hyperparameters move together: you drew one number per try and used it for "
+                "every hyperparameter, so a high learning rate always comes with a high momentum and half the "
+                "space is never tried. Draw each hyperparameter on its own, one rng.uniform per name.",
             },
         ),
         Exercise(

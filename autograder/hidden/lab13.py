@@ -101,6 +101,8 @@ def _cosine_with(step, initial_learning_rate, decay_steps, alpha=0.0, warmup_tar
                  mistake):
     step = np.asarray(step, dtype=float) + (1 if mistake == "one_based" else 0)
     peak, warmup = (initial_learning_rate, 0) if warmup_target is None else (warmup_target, warmup_steps)
+    if mistake == "warmup_without_target":  # a flat "warmup" at the initial rate, then the cosine
+        warmup = warmup_steps
     length = decay_steps - warmup if mistake == "warmup_inside_decay" else decay_steps
     if length <= 0:
         raise ValueError("no decay left after the warmup")
@@ -123,7 +125,7 @@ def _cosine_with(step, initial_learning_rate, decay_steps, alpha=0.0, warmup_tar
 
 COSINE_MISTAKES = {key: functools.partial(_cosine_with, mistake=key)
                    for key in ("alpha_ignored", "alpha_as_learning_rate", "no_clamp", "warmup_inside_decay",
-                               "warmup_from_zero", "decay_from_initial", "one_based")}
+                               "warmup_from_zero", "decay_from_initial", "one_based", "warmup_without_target")}
 
 
 def _cosine_case(step, initial_learning_rate, decay_steps, label=None, **kwargs):
@@ -214,9 +216,13 @@ def _plateau_case(learning_rate, val_losses, label=None, **config):
 
 # pick_learning_rate ------------------------------------------------------------------
 
-def _smoothed(losses, beta, *, bias_correction=True, stop=True, swapped=False):
+def _smoothed(losses, beta, *, bias_correction=True, stop=True, swapped=False, skip=False):
     average, smoothed = 0.0, []
     for i, loss in enumerate(np.asarray(losses, dtype=float)):
+        if skip and not math.isfinite(loss):
+            if skip == "index":
+                smoothed.append(math.inf)  # the loss's own index kept: never the minimum
+            continue
         if stop and not math.isfinite(loss):
             break
         average = (1 - beta) * average + beta * loss if swapped else beta * average + (1 - beta) * loss
@@ -235,12 +241,14 @@ def _pick_with(lrs, losses, beta=0.9, *, mistake):
         end = int(np.argmax(~np.isfinite(finite))) if not np.all(np.isfinite(finite)) else len(finite)
         return float(lrs[np.argmin(finite[:end])] / 10)
     smoothed = _smoothed(losses, beta, bias_correction=mistake != "no_bias_correction",
-                         stop=mistake != "not_finite_kept", swapped=mistake == "beta_swapped")
+                         stop=mistake != "not_finite_kept", swapped=mistake == "beta_swapped",
+                         skip={"skips_not_finite": "index", "skips_not_finite_shifted": "position"}.get(mistake))
     return float(lrs[np.argmin(smoothed)] / (1 if mistake == "no_tenth" else 10))
 
 
 PICK_MISTAKES = {key: functools.partial(_pick_with, mistake=key)
-                 for key in ("no_bias_correction", "no_tenth", "raw_minimum", "not_finite_kept", "beta_swapped")}
+                 for key in ("no_bias_correction", "no_tenth", "raw_minimum", "not_finite_kept", "beta_swapped",
+                             "skips_not_finite", "skips_not_finite_shifted")}
 
 
 def _pick_case(lrs, losses, beta=None, label=None):
@@ -259,6 +267,16 @@ def _sweep_losses(rng, n, diverge=True, nan=False):
     losses = np.round(falling + rise + rng.normal(scale=0.04, size=n), 4)
     if nan:
         losses[-3:] = [np.inf, np.nan, np.nan]
+    return losses
+
+
+def _after_blow_up(rng, n):
+    """A sweep that turns inf two thirds of the way, then reports finite losses far below the rest, then nan."""
+    losses = _sweep_losses(rng, n, diverge=False)
+    blow = 2 * n // 3
+    losses[blow] = np.inf
+    losses[blow + 1:-1] = 1e-3
+    losses[-1] = np.nan
     return losses
 
 
@@ -323,6 +341,11 @@ def _random_with(f, ranges, budget, rng, *, mistake):
         rng = np.random.default_rng()
     trials = []
     for _ in range(budget):
+        if mistake == "one_draw":  # one number per try, mapped onto every range
+            u = rng.uniform()
+            trials.append({name: float(low * (high / low) ** u if scale == "log" else low + (high - low) * u)
+                           for name, (low, high, scale) in ranges.items()})
+            continue
         trials.append({name: float(rng.uniform(low, high)) if mistake == "uniform_on_log" or scale != "log" else
                        float(10 ** rng.uniform(np.log10(low), np.log10(high)))
                        for name, (low, high, scale) in ranges.items()})
@@ -332,7 +355,7 @@ def _random_with(f, ranges, budget, rng, *, mistake):
 
 
 RANDOM_MISTAKES = {key: functools.partial(random_trace, functools.partial(_random_with, mistake=key))
-                   for key in ("uniform_on_log", "ignores_rng", "maximizes")}
+                   for key in ("uniform_on_log", "ignores_rng", "maximizes", "one_draw")}
 
 
 def _ranges_text(ranges) -> str:
@@ -594,6 +617,9 @@ def hidden_cases(rng):
             _cosine_case(plain_steps, start, decay, warmup_target=lr, warmup_steps=0),
             _cosine_case(int(decay) + 5, lr, decay, alpha=alpha),
             _cosine_case(np.arange(0, 4), start, decay, warmup_target=lr, warmup_steps=1),
+            _cosine_case(cos_steps, lr, decay, alpha=alpha, warmup_steps=warmup,
+                         label=f"step = {_text(cos_steps)}, initial_learning_rate = {lr:g}, decay_steps = {decay}, "
+                         f"alpha = {alpha:g}, warmup_steps = {warmup} but no warmup_target: no warmup"),
         ],
         "PlateauReducer": [
             _plateau_case(lr, _dyadic(rng, n), factor=0.5, patience=patience, min_delta=1 / 64),
@@ -615,6 +641,9 @@ def hidden_cases(rng):
             _pick_case(sweep_lrs[:4], np.round(np.sort(rng.uniform(0.5, 2, size=4))[::-1], 3), beta=beta),
             _pick_case(sweep_lrs[:6], np.round(np.sort(rng.uniform(0.5, 2, size=6)), 3),
                        label="losses that rise from the first step"),
+            _pick_case(sweep_lrs, _after_blow_up(rng, sweep_n), beta=beta,
+                       label=f"{sweep_n} rates, a sweep whose loss turns inf, then finite and low again before nan: "
+                       "the rule stops at the first loss that is not finite"),
         ],
         "grid_search": [
             _grid_case(TWO_RANGES, int(rng.integers(10, 30)), target, weights),

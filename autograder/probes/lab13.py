@@ -122,8 +122,22 @@ def random_trace(random_search, ranges, budget, target, weights, seed):
         "distinct": all(len(np.unique(first[:, i])) == len(first) for i in range(len(ranges))),
         "repeatable": runs[0].shape == first.shape and bool(np.array_equal(runs[0], first)),
         "seed_matters": runs[1].shape != first.shape or not bool(np.array_equal(runs[1], first)),
+        "independent": _independent(first, ranges),
         "best": _best(f, result, values),
     }
+
+
+def _independent(points, ranges):
+    """Whether every pair of hyperparameters was drawn independently: their rank correlation below 0.5 in
+    absolute value (independent draws of 20 or more tries stay far below it; one number per try mapped onto
+    every range gives 1). None for one hyperparameter or fewer than 20 tries."""
+    if points.ndim != 2 or points.shape[1] < 2 or len(points) < 20:
+        return None
+    ranks = np.argsort(np.argsort(points, axis=0), axis=0).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        correlations = np.corrcoef(ranks, rowvar=False)
+    off = correlations[~np.eye(len(correlations), dtype=bool)]
+    return bool(np.all(np.abs(np.nan_to_num(off, nan=1.0)) < 0.5))
 
 
 def schedule_values(warmup_cosine, args, steps):
