@@ -38,7 +38,16 @@ def descent_list(df, x0, learning_rate, num_steps):
 
 
 def descent_float32(df, x0, learning_rate, num_steps):
+    """float32 where the docstring promises float64: it passed at the float32 tolerance before (issue 22)."""
     return descent_loop_numpy(df, x0, learning_rate, num_steps).astype(np.float32)
+
+
+def central_in_float32(f, x, h=1e-5):
+    return np.float32(f(x + h) - f(x - h)) / np.float32(2 * h)
+
+
+def starts_float32(df, starts, learning_rate, num_steps):
+    return np.asarray(starts_list(df, starts, learning_rate, num_steps), dtype=np.float32)
 
 
 def classify_loop(trajectory, minimum=0.0, tol=1e-3):
@@ -94,7 +103,6 @@ CORRECT = [
     ("gradient_descent_1d", ref.gradient_descent_1d),
     ("gradient_descent_1d", descent_loop_numpy),
     ("gradient_descent_1d", descent_list),
-    ("gradient_descent_1d", descent_float32),
     ("classify_trajectory", ref.classify_trajectory),
     ("classify_trajectory", classify_loop),
     ("descend_from_starts", ref.descend_from_starts),
@@ -168,6 +176,9 @@ WRONG = [
     ("gradient_descent_1d", descent_off_by_one, "one step short"),
     ("gradient_descent_1d", ref.DESCENT_MISTAKES["final_only"], "returned only the final x"),
     ("gradient_descent_1d", descent_crashes, "raised IndexError"),
+    ("gradient_descent_1d", descent_float32, "the docstring promises float64"),
+    ("central_difference", central_in_float32, "the docstring promises float64"),
+    ("descend_from_starts", starts_float32, "the docstring promises float64"),
     ("classify_trajectory", classify_distance_only, "changes sign between consecutive points"),
     ("classify_trajectory", ref.CLASSIFY_MISTAKES["ignores_minimum"], "relative to"),
     ("descend_from_starts", ref.STARTS_MISTAKES["trajectories"], "only the last point"),

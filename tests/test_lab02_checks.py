@@ -137,6 +137,25 @@ def descent_wrong_shape(grad, x0, learning_rate, num_steps):
     return ref.gradient_descent(grad, x0, learning_rate, num_steps).T
 
 
+def gradient_float32(f, x, h=1e-5):
+    x = np.array(x, dtype=np.float32)
+    grad = np.zeros_like(x)
+    for i in range(x.size):
+        step = np.zeros_like(x)
+        step[i] = h
+        grad[i] = (f(x + step) - f(x - step)) / (2 * h)
+    return grad
+
+
+def descent_float32(grad, x0, learning_rate, num_steps):
+    return ref.gradient_descent(grad, x0, learning_rate, num_steps).astype(np.float32)
+
+
+def relative_float32(a, b, eps=1e-12):
+    a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)
+    return np.abs(a - b) / np.maximum(np.maximum(np.abs(a), np.abs(b)), np.float32(eps))
+
+
 def check_mean_of_errors(f, grad, x, h=1e-5):
     errors = ref.relative_error(grad(np.array(x, float)), ref.numerical_gradient(f, x, h))
     return float(errors.sum() / len(errors)), int(np.argmax(errors))
@@ -176,6 +195,9 @@ WRONG = [
     ("gradient_check", ref.CHECK_MISTAKES["argmin"], "*smallest* error"),
     ("gradient_check", ref.CHECK_MISTAKES["absolute"], "not the plain difference"),
     ("gradient_check", ref.CHECK_MISTAKES["mean"], "not their mean"),
+    ("numerical_gradient", gradient_float32, "the docstring promises float64"),
+    ("gradient_descent", descent_float32, "the docstring promises float64"),
+    ("relative_error", relative_float32, "the docstring promises float64"),
     ("gradient_check", check_mean_of_errors, "not their mean"),
     ("gradient_check", check_fresh_weighting_in_the_loss, "this gradient is correct, so max_error should be below"),
 ]
