@@ -107,6 +107,13 @@ try:
 except OSError:
     out["dev_shm"] = "refused"
 try:
+    with open("/proc/self/oom_score_adj", "w") as handle:
+        handle.write("-1000")
+except OSError:
+    pass
+with open("/proc/self/oom_score_adj") as handle:
+    out["oom_score_adj"] = int(handle.read())
+try:
     with open("/dev/null", "w") as handle:
         handle.write("still works")
     out["dev_null"] = "ok"
@@ -234,6 +241,14 @@ def test_memory_outside_the_address_space_limit_cannot_be_held(raw, attack):
     The same refusal keeps native code carried into a memfd from running (noexec bypassed otherwise)."""
     assert raw[attack] == "refused"
     assert raw["dev_null"] == "ok"  # /dev is read-only; its device nodes still work
+
+
+@needs_sandbox
+def test_the_child_is_the_oom_killers_first_choice_and_the_grader_its_last(raw):
+    """When a container fills up, the kernel kills a child, never the grading process (and the class's run)."""
+    assert raw["oom_score_adj"] == 1000  # it asked for -1000: refused, it holds no CAP_SYS_RESOURCE
+    grader = int(Path("/proc/self/oom_score_adj").read_text())
+    assert grader <= 0  # -900 where the grader holds CAP_SYS_RESOURCE (not in every container: 0 there)
 
 
 @needs_sandbox
