@@ -432,6 +432,17 @@ def test_state_shared_between_instances_fails_in_the_exercise_that_owns_it(exerc
     assert_fails_with(LAB, exercise, implementation, message)
 
 
+def train_reversing_rows_in_place(mlp, X, y, learning_rate, epochs):
+    """Reverses the rows of X and y together, in place: full-batch training is the same, the caller's data not."""
+    X[:] = X[::-1].copy()
+    y[:] = y[::-1].copy()
+    return ref.train(mlp, X, y, learning_rate, epochs)
+
+
+def test_a_train_that_changes_its_data_in_place_fails():
+    assert_fails_with(LAB, "train", train_reversing_rows_in_place, "train changed X or y in place")
+
+
 def test_an_mlp_whose_layer_list_lives_on_the_class_fails_its_own_check():
     assert first_failure(LAB, "MLP", MLPClassLayers) is not None
 

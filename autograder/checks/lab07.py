@@ -93,6 +93,8 @@ _FLAG_REASONS = {
                       "in order, first layer first, from the one rng given to MLP",
     "identical_kernels": "two layers of the same shape got identical kernels: every layer must draw from the one "
                          "generator given to MLP",
+    "inputs_kept": "train changed X or y in place (the caller's data): work on copies, or on new arrays, so "
+                   "that the data stays as it was for the next run",
     "per_instance": "two objects of your class share their state: used in turn with a second one (its forward "
                     "on other numbers between this one's forward and backward), this one's backward computed "
                     "other numbers. Keep what forward stores on self (self.X = X), not on the class or in a "
@@ -495,7 +497,7 @@ LAB = Lab(
             points=2,
             summary="full-batch gradient descent on the MLP: the history of pre-update losses",
             probe="lab07.train_run",
-            compare=_compare_report(("history", "weights")),
+            compare=_compare_report(("inputs_kept", "history", "weights")),
             show=_show_report,
             atol=1e-9,
             builds_on=("MLP", "mse_loss"),

@@ -276,16 +276,20 @@ def train_run(train, layer_sizes, seed, weights, X, y, learning_rate, epochs):
     """Runs ``train`` on the student's own MLP (from ``train``'s namespace) with the case's weights.
 
     Returns:
-        ``{"history", "weights"}``: what train returned, as an array, and every W and b afterwards
-        (flattened in layer order); or a string where train's namespace has no MLP.
+        ``{"history", "weights", "inputs_kept"}``: what train returned, as an array, every W and b
+        afterwards (flattened in layer order), and whether X and y were left as they came; or a string
+        where train's namespace has no MLP.
     """
     MLP = getattr(train, "__globals__", {}).get("MLP")
     if not callable(MLP):
         return "train's notebook defines no MLP class: write MLP above first"
     net, _, dense_layers, _ = _build(MLP, layer_sizes, seed, weights)
-    history = train(net, np.array(X, dtype=float), np.array(y, dtype=float), learning_rate, epochs)
+    inputs = np.array(X, dtype=float), np.array(y, dtype=float)
+    history = train(net, *inputs, learning_rate, epochs)
     return {"history": numeric_array(history),
-            "weights": _flat([a for layer in dense_layers for a in (layer.W, layer.b)])}
+            "weights": _flat([a for layer in dense_layers for a in (layer.W, layer.b)]),
+            "inputs_kept": bool(np.array_equal(inputs[0], np.asarray(X, dtype=float))
+                                and np.array_equal(inputs[1], np.asarray(y, dtype=float)))}
 
 
 def keras_run(keras_train, weights, X, y, learning_rate, epochs):
