@@ -215,14 +215,13 @@ def test_descend_must_not_change_start():
 def test_pytorch_momentum_agrees_while_the_learning_rate_is_constant():
     """The mistake is only a mistake once a schedule changes the rate: the check's cases do."""
     start, grads = [np.array([1.0, -2.0])], [[np.array([0.5, 0.25])], [np.array([-1.0, 2.0])], [np.array([3.0, 1.0])]]
-    keras_way = optimizer_run(ref.SGD, {"learning_rate": 0.1, "momentum": 0.9}, start, grads, [None] * 3)
-    torch_way = optimizer_run(ref.SGD_MISTAKES["pytorch_momentum"], {"learning_rate": 0.1, "momentum": 0.9},
-                                  start, grads, [None] * 3)
-    np.testing.assert_allclose(torch_way, keras_way, rtol=1e-12)
-    changed = optimizer_run(ref.SGD_MISTAKES["pytorch_momentum"], {"learning_rate": 0.1, "momentum": 0.9},
-                                start, grads, [None, 0.5, None])
-    assert not np.allclose(changed, optimizer_run(ref.SGD, {"learning_rate": 0.1, "momentum": 0.9}, start,
-                                                      grads, [None, 0.5, None]))
+    def moves(cls, rates):
+        return optimizer_run(cls, {"learning_rate": 0.1, "momentum": 0.9}, start, grads, rates)["moves"]
+
+    np.testing.assert_allclose(moves(ref.SGD_MISTAKES["pytorch_momentum"], [None] * 3), moves(ref.SGD, [None] * 3),
+                               rtol=1e-12)
+    assert not np.allclose(moves(ref.SGD_MISTAKES["pytorch_momentum"], [None, 0.5, None]),
+                           moves(ref.SGD, [None, 0.5, None]))
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -231,3 +230,144 @@ def test_hidden_cases_hold_tiny_gradients_zeros_and_rate_changes(seed):
     labels = " ".join(c.label for name in ("SGD", "RMSprop", "Adam", "AdamW") for c in cases[name])
     assert "order 1e-6" in labels and "exactly 0" in labels and "learning_rate set to" in labels
     assert any(not c.args[0] for c in cases["Adam"])  # the defaults, left out
+
+
+# state per instance, the step count, the rate read at every step --------------------------------------
+
+class AdamMomentsOnTheClass:
+    """The moments in a class attribute: every Adam shares them."""
+
+    moments = []
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+        self.learning_rate, self.beta_1, self.beta_2, self.epsilon = learning_rate, beta_1, beta_2, epsilon
+        self.iterations = 0
+
+    def step(self, params, grads):
+        if not self.moments:
+            self.moments.extend((np.zeros_like(p), np.zeros_like(p)) for p in params)
+        self.iterations += 1
+        t = self.iterations
+        alpha = self.learning_rate * np.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
+        for p, g, (m, v) in zip(params, grads, self.moments):
+            m += (g - m) * (1 - self.beta_1)
+            v += (g ** 2 - v) * (1 - self.beta_2)
+            p -= m * alpha / (np.sqrt(v) + self.epsilon)
+
+
+class AdamCountOnTheClass(ref.Adam):
+    """The step count advanced on the class (Adam.t += 1): one clock for every instance."""
+
+    t = 0
+
+    def step(self, params, grads):
+        AdamCountOnTheClass.t += 1
+        self.iterations = AdamCountOnTheClass.t - 1
+        ref.Adam.step(self, params, grads)
+
+
+class SGDVelocityOnTheClass:
+    """Velocities in a class-level dict keyed by position (reset when a shape changes)."""
+
+    velocity = {}
+
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False):
+        self.learning_rate, self.momentum, self.nesterov = learning_rate, momentum, nesterov
+
+    def step(self, params, grads):
+        for i, (p, g) in enumerate(zip(params, grads)):
+            m = self.velocity.get(i)
+            if m is None or m.shape != p.shape:
+                m = self.velocity[i] = np.zeros_like(p)
+            m[...] = self.momentum * m - self.learning_rate * g
+            p += self.momentum * m - self.learning_rate * g if self.nesterov else m
+
+
+class RMSpropRateCopied(ref.RMSprop):
+    """self.lr copied in __init__ and used at every step: a rate set later is never read."""
+
+    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7):
+        super().__init__(learning_rate, rho, momentum, epsilon)
+        self.lr = learning_rate
+
+    def _update(self, p, g, s):
+        changed, self.learning_rate = self.learning_rate, self.lr
+        ref.RMSprop._update(self, p, g, s)
+        self.learning_rate = changed
+
+
+class AdamWAlphaAtConstruction(ref.AdamW):
+    """The rate folded into the decay factor once, in __init__."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.keep = 1 - self.weight_decay * self.learning_rate
+        self.rate = self.learning_rate
+
+    def step(self, params, grads):
+        for p in params:
+            p *= self.keep
+        changed, self.learning_rate = self.learning_rate, self.rate
+        ref.Adam.step(self, params, grads)
+        self.learning_rate = changed
+
+
+class AdamBetaPowersFrozenCount:
+    """Keras 2's running powers of the betas: right steps, but iterations stays 0 (the step count never advances)."""
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+        self.learning_rate, self.beta_1, self.beta_2, self.epsilon = learning_rate, beta_1, beta_2, epsilon
+        self.iterations, self.moments, self.power_1, self.power_2 = 0, None, 1.0, 1.0
+
+    def step(self, params, grads):
+        if self.moments is None:
+            self.moments = [(np.zeros_like(p), np.zeros_like(p)) for p in params]
+        self.power_1, self.power_2 = self.power_1 * self.beta_1, self.power_2 * self.beta_2
+        alpha = self.learning_rate * np.sqrt(1 - self.power_2) / (1 - self.power_1)
+        for p, g, (m, v) in zip(params, grads, self.moments):
+            m += (g - m) * (1 - self.beta_1)
+            v += (g ** 2 - v) * (1 - self.beta_2)
+            p -= m * alpha / (np.sqrt(v) + self.epsilon)
+
+
+class AdamBetaPowersCounted(AdamBetaPowersFrozenCount):
+    """The same running powers, with iterations advanced: right."""
+
+    def step(self, params, grads):
+        self.iterations += 1
+        super().step(params, grads)
+
+
+class AdamWInstanceCounter(ref.AdamW):
+    """A class-level count of instances made, changed only in __init__: no state shared by the steps."""
+
+    made = 0
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        type(self).made += 1
+
+
+NAMED = [
+    ("Adam", AdamMomentsOnTheClass, "class_state"), ("Adam", AdamCountOnTheClass, "class_state"),
+    ("SGD", SGDVelocityOnTheClass, "class_state"), ("RMSprop", RMSpropRateCopied, "rate_frozen"),
+    ("AdamW", AdamWAlphaAtConstruction, "rate_frozen"),
+]
+
+
+@pytest.mark.parametrize(("exercise", "implementation", "key"), NAMED, ids=[f"{e}-{c.__name__}" for e, c, _ in NAMED])
+@pytest.mark.parametrize("seeds", [(0, 1, 2), (3, 4, 5)], ids=["secrets-0-2", "secrets-3-5"])
+def test_state_and_rate_mistakes_are_named_under_every_secret(exercise, implementation, key, seeds):
+    feedback = first_failure(LAB, exercise, implementation, seeds=seeds)
+    assert feedback is not None and plain(checks.load_lab(LAB).exercise(exercise).messages[key]) in feedback, feedback
+
+
+def test_a_step_count_that_never_advances_fails_and_says_so():
+    feedback = first_failure(LAB, "Adam", AdamBetaPowersFrozenCount)
+    assert feedback is not None and "iterations reads 0 after step 1, expected 1" in feedback, feedback
+
+
+@pytest.mark.parametrize(("exercise", "implementation"), [("Adam", AdamBetaPowersCounted),
+                                                          ("AdamW", AdamWInstanceCounter)])
+def test_more_correct_optimizers_pass(exercise, implementation):
+    assert first_failure(LAB, exercise, implementation) is None

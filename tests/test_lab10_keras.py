@@ -20,7 +20,7 @@ from autograder.demos.lab10 import numpy_training, step_beside_keras
 from autograder.feedback import plain
 from autograder.hidden import lab10 as ref
 from autograder.hidden.lab10 import SGD, Adam, AdamW, RMSprop  # noqa: F401 - the probe finds "your" classes here
-from autograder.probes.lab10 import optimizer_run
+from autograder.probes.lab10 import optimizer_run as probe_run
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 keras = pytest.importorskip("keras")
@@ -28,6 +28,11 @@ keras = pytest.importorskip("keras")
 pytestmark = pytest.mark.usefixtures("float64_keras")
 
 LAB = "10_optimizers"
+
+
+def optimizer_run(*args):
+    """The probe's moves of its first optimizer."""
+    return probe_run(*args)["moves"]
 
 
 def first_failure(implementation, hidden=False):
@@ -340,3 +345,23 @@ def test_fit_runs_the_loop_the_exercise_writes(index):
     np.testing.assert_allclose(history.history["loss"], case.expected["losses"], rtol=1e-10)
     np.testing.assert_allclose(model.get_weights()[0][:, 0], case.expected["kernel"], rtol=1e-10)
     assert model.get_weights()[1][0] == pytest.approx(case.expected["bias"], rel=1e-10)
+
+
+def _forever(self, params, grads):
+    while True:
+        pass
+
+
+def test_a_numpy_optimizer_that_hangs_costs_only_its_own_exercise():
+    """The probe runs your NumPy optimizer for the feedback only, within YOURS_SECONDS a case (once per class)."""
+    import sys
+    import types
+
+    from autograder.probes import lab10 as probes
+
+    hanging = {name: type(name, (cls,), {"step": _forever}) for name, cls in ref.REFERENCES.items()}
+    loop = train_with(twin)
+    keras_train = types.FunctionType(loop.__code__, {**vars(sys.modules[__name__]), **hanging}, "keras_train",
+                                     loop.__defaults__, loop.__closure__)
+    assert first_failure(keras_train) is None
+    assert all(any(cls is slow for slow in probes._TOO_SLOW) for cls in hanging.values())

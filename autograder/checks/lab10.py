@@ -17,15 +17,47 @@ from autograder.checks.core import Exercise, Lab, compare_numbers, format_value
 
 
 def _compare_moves(received, expected, exercise: Exercise) -> str | None:
+    """``optimizer_run``'s report: the first optimizer's moves, the second's, and ``iterations`` after each step.
+
+    The moves are judged by :func:`_compare_displacements`. The second optimizer, stepped in turn with the first on
+    copies of the same parameters and gradients, must move exactly as the first (within the same tolerance), and
+    the steps must change nothing kept on the class ("class_changed"): either shows state every instance shares
+    (slots or a step count kept on the class). Where the reference has an
+    ``iterations`` attribute (Adam, AdamW: "the number of steps taken"), the first optimizer's must read 1, 2, …
+    after each step where it has one (a step count kept under another name, e.g. ``self.t``, is not judged).
+    A known mistake whose report says ``"instances_share"`` is matched by any such shared state;
+    one whose "iterations" is None leaves the count unjudged.
+    """
+    if isinstance(received, str):
+        return received
+    if not isinstance(expected, dict):
+        return _compare_displacements(received, expected, exercise)
+    if not isinstance(received, dict) or set(received) != {"moves", "second", "iterations", "class_changed"}:
+        return f"the probe's report could not be read: {format_value(received)}"
+    shared = bool(received["class_changed"]) or _compare_displacements(received["second"], received["moves"],
+                                                                        exercise) is not None
+    if expected.get("instances_share"):
+        return None if shared else "the two optimizers kept their own state"
+    reason = _compare_displacements(received["moves"], expected["moves"], exercise)
+    if reason is not None:
+        return reason
+    if shared:
+        return exercise.messages["class_state"].rstrip(".")
+    counts, wanted = received["iterations"], expected.get("iterations")
+    if wanted is not None and "missing" not in counts and list(counts) != list(wanted):
+        step = next(i for i, (c, w) in enumerate(zip(counts, wanted)) if c != w) if len(counts) == len(wanted) else 0
+        return (f"your optimizer's iterations reads {counts[step]!r} after step {step + 1}, expected {wanted[step]}: "
+                "it is the number of steps taken (0 before the first), advanced once per call of step, as Keras's "
+                "optimizer.iterations")
+    return None
+
+
+def _compare_displacements(received, expected, exercise: Exercise) -> str | None:
     """Displacements (steps, entries): each column within rtol × its largest expected move, plus atol.
 
     A column is one parameter entry over the steps: its tolerance scales with how far it moves, so a
     parameter whose gradients are of order 1e-6 is judged as closely as one of order 1. NaN matches NaN.
     """
-    if isinstance(received, str):
-        return received
-    if isinstance(received, dict) and isinstance(expected, dict):
-        received, expected = received.get("moves"), expected["moves"]
     r, e = np.asarray(received) if isinstance(received, (np.ndarray, list)) else received, np.asarray(expected)
     if not isinstance(r, np.ndarray) or r.dtype.kind not in "biuf":
         return compare_numbers(received, expected, exercise)
@@ -44,6 +76,11 @@ def _compare_moves(received, expected, exercise: Exercise) -> str | None:
         return "different value"
     return (f"after step {step + 1}, entry {entry} of the parameters (flattened in order) moved by "
             f"{format_value(r[step, entry], 8)} instead of {format_value(e[step, entry], 8)}")
+
+
+def _show_moves(value) -> str:
+    """The first optimizer's moves (the report's other entries are judged, not shown)."""
+    return format_value(value["moves"] if isinstance(value, dict) and "moves" in value else value)
 
 
 _RUN_KEYS = ("losses", "kernel", "bias")
@@ -125,6 +162,15 @@ _TEXTBOOK_EPS = ("You used the textbook form m̂ / (√v̂ + ε). Keras (and thi
 _NO_BIAS = ("Your steps miss the bias correction: m and v start at zero, so early on they are too small by the "
             "factors 1 − β₁ᵗ and 1 − β₂ᵗ. Multiply the step by α = lr·√(1 − β₂ᵗ) / (1 − β₁ᵗ), with t the "
             "step number, 1 at the first step.")
+_CLASS_STATE = ("Your optimizers share their state: two of them, built alike and stepped in turn on their own "
+                "parameters with the same gradients, did not stay apart (their steps changed values kept on the "
+                "class, or their moves differ). You kept the slots (or the step count) on "
+                "the class (a class attribute such as `moments = []`, or `Adam.t += 1`), so every instance reads and "
+                "writes the same ones. Create each instance's own in __init__ (self.moments = None), and change "
+                "them only through self.")
+_RATE_FROZEN = ("Your steps ignore a learning_rate changed between steps: you copied the rate at construction "
+                "(self.lr = learning_rate) and stepped with the copy. A schedule or ReduceLROnPlateau sets "
+                "optimizer.learning_rate between steps: read self.learning_rate at every step.")
 _T_NEVER = ("Your step count never advances: t stays 1, so the bias correction of the first step is used for "
             "every step. Increment t once per call of step, before the update.")
 
@@ -158,6 +204,7 @@ LAB = Lab(
             summary="SGD with Keras's momentum (m ← μm − lr·g; p += m) and Nesterov (p += μm − lr·g), in place",
             probe="lab10.optimizer_run",
             compare=_compare_moves,
+            show=_show_moves,
             rtol=1e-6,
             atol=1e-13,
             messages={
@@ -176,6 +223,8 @@ LAB = Lab(
                 "first, m ← μ·m − lr·g, then move p += m. (Your first step does not move at all.)",
                 "shared_state": _SHARED,
                 "not_in_place": _IN_PLACE,
+                "class_state": _CLASS_STATE,
+                "rate_frozen": _RATE_FROZEN,
             },
         ),
         Exercise(
@@ -184,6 +233,7 @@ LAB = Lab(
             summary="RMSprop as Keras: v ← ρv + (1 − ρ)g², p −= lr·g / √(v + ε), optional momentum, in place",
             probe="lab10.optimizer_run",
             compare=_compare_moves,
+            show=_show_moves,
             rtol=1e-6,
             atol=1e-13,
             messages={
@@ -198,6 +248,8 @@ LAB = Lab(
                 "mom ← momentum·mom + lr·g / √(v + ε), then p −= mom.",
                 "shared_state": _SHARED,
                 "not_in_place": _IN_PLACE,
+                "class_state": _CLASS_STATE,
+                "rate_frozen": _RATE_FROZEN,
             },
         ),
         Exercise(
@@ -206,6 +258,7 @@ LAB = Lab(
             summary="Adam as Keras: 1-based t, α = lr·√(1 − β₂ᵗ)/(1 − β₁ᵗ), p −= α·m / (√v + ε), in place",
             probe="lab10.optimizer_run",
             compare=_compare_moves,
+            show=_show_moves,
             rtol=1e-6,
             atol=1e-13,
             builds_on=("moving_average",),
@@ -219,6 +272,8 @@ LAB = Lab(
                 "batch, whatever the number of arrays. Increment it once, before the loop over parameters.",
                 "shared_state": _SHARED,
                 "not_in_place": _IN_PLACE,
+                "class_state": _CLASS_STATE,
+                "rate_frozen": _RATE_FROZEN,
             },
         ),
         Exercise(
@@ -227,6 +282,7 @@ LAB = Lab(
             summary="AdamW as Keras: p ← p − p·weight_decay·lr first (decoupled), then the Adam step",
             probe="lab10.optimizer_run",
             compare=_compare_moves,
+            show=_show_moves,
             rtol=1e-6,
             atol=1e-13,
             builds_on=("Adam",),
@@ -245,6 +301,8 @@ LAB = Lab(
                 "t_never_incremented": _T_NEVER,
                 "shared_state": _SHARED,
                 "not_in_place": _IN_PLACE,
+                "class_state": _CLASS_STATE,
+                "rate_frozen": _RATE_FROZEN,
             },
         ),
         Exercise(

@@ -1,22 +1,30 @@
 """Lab 10 probes: run the student's optimizers, their descent loop and their Keras optimizer; report moves.
 
-``optimizer_run`` builds the student's optimizer from a case's keyword arguments, hands it the
-same list of float64 parameter arrays at every step with a fresh list of gradients, and sets
-``optimizer.learning_rate`` before the steps where the case changes it (as a schedule would).
-It reads the parameters through its own references to those arrays, so only an update made in
-place counts, and reports every parameter's displacement from its start after each step.
+``optimizer_run`` builds two of the student's optimizers from a case's keyword arguments, hands
+each its own list of float64 parameter arrays at every step with a fresh list of gradients (the
+two stepped in turn), and sets ``learning_rate`` before the steps where the case changes it (as a
+schedule would). It reads the parameters through its own references to those arrays, so only an
+update made in place counts, and reports every parameter's displacement from its start after each
+step, for both optimizers (state kept on the class shows as two runs that differ), and the first
+one's ``iterations`` after each step.
 
 ``descend_run`` hands the student's ``descend`` an optimizer of the probe's own (a plain step
 whose rate changes at every call) and a bowl's gradient. ``keras_training`` hands ``keras_train``
 one of the student's own optimizer objects and a small regression problem, and reads back the
 Keras run (the losses, the final weights); it also runs the student's NumPy optimizer on the same
-problem, for the feedback.
+problem, for the feedback (within ``YOURS_SECONDS`` a case: a NumPy optimizer that hangs is left out
+of the feedback, and costs only its own exercise).
 
 The probes hold no update rule of the lab: the grading process compares their reports with the
 NumPy references' (``autograder.checks.lab10``).
 """
 
 from __future__ import annotations
+
+import pickle
+import signal
+import threading
+import time
 
 import numpy as np
 
@@ -25,24 +33,61 @@ def _flat(arrays) -> np.ndarray:
     return np.concatenate([np.asarray(a, dtype=np.float64).ravel() for a in arrays])
 
 
-def optimizer_run(Optimizer, kwargs, start, grads, rates):
-    """``Optimizer(**kwargs)`` stepped once per entry of ``grads``: the moves, shape (steps, total size).
+def _count(value):
+    """A step count as a plain int (or float); anything else as its type's name, which no count equals."""
+    if isinstance(value, (bool, np.bool_)):
+        return type(value).__name__
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value)
+    return "missing" if value is None else type(value).__name__
 
-    Row t holds every parameter's displacement from its start (flattened, in order, concatenated)
-    after step t + 1. Before step t, where ``rates[t]`` is not None, ``optimizer.learning_rate`` is
-    set to it.
+
+def optimizer_run(Optimizer, kwargs, start, grads, rates):
+    """Two ``Optimizer(**kwargs)`` stepped in turn, once per entry of ``grads``, each on its own parameters.
+
+    Returns:
+        ``{"moves": (steps, total size), "second": the same for the second optimizer, "iterations": …}``.
+        Row t of "moves" holds every parameter's displacement from its start (flattened, in order,
+        concatenated) after step t + 1 of the first optimizer. The second one gets copies of the same
+        start and gradients, each of its steps right after the first one's: its moves are the first's
+        unless the two share state. "iterations" lists the first optimizer's ``iterations`` attribute
+        after each step ("missing" where it has none); "class_changed" names the values kept on the class
+        (or a base class) that the steps changed: state every instance shares. Before step t, where
+        ``rates[t]`` is not None, both optimizers' ``learning_rate`` is set to it.
     """
-    optimizer = Optimizer(**kwargs)
-    params = [np.array(p, dtype=np.float64) for p in start]
-    held = list(params)  # the arrays themselves: a new array put into the list is not an update in place
-    origin = _flat(held)
-    moves = []
+    optimizers = [Optimizer(**kwargs), Optimizer(**kwargs)]
+    before = _kept_on_the_class(type(optimizers[0]))
+    params = [[np.array(p, dtype=np.float64) for p in start] for _ in optimizers]
+    held = [list(p) for p in params]  # the arrays themselves: a new array put into the list is not an update in place
+    origin = _flat(held[0])
+    moves, second, iterations = [], [], []
     for rate, step_grads in zip(rates, grads):
-        if rate is not None:
-            optimizer.learning_rate = float(rate)
-        optimizer.step(params, [np.array(g, dtype=np.float64) for g in step_grads])
-        moves.append(_flat(held) - origin)
-    return np.array(moves)
+        for optimizer, own in zip(optimizers, params):
+            if rate is not None:
+                optimizer.learning_rate = float(rate)
+            optimizer.step(own, [np.array(g, dtype=np.float64) for g in step_grads])
+        moves.append(_flat(held[0]) - origin)
+        second.append(_flat(held[1]) - origin)
+        iterations.append(_count(getattr(optimizers[0], "iterations", None)))
+    after = _kept_on_the_class(type(optimizers[0]))
+    changed = sorted(name for name in set(before) | set(after) if before.get(name) != after.get(name))
+    return {"moves": np.array(moves), "second": np.array(second), "iterations": iterations, "class_changed": changed}
+
+
+def _kept_on_the_class(cls) -> dict:
+    """A fingerprint of each value the class and its bases hold (not methods): what every instance shares."""
+    state = {}
+    for klass in getattr(cls, "__mro__", (cls,))[:-1]:
+        for name, value in vars(klass).items():
+            if name.startswith("__") or callable(value) or isinstance(value, (staticmethod, classmethod, property)):
+                continue
+            try:
+                state[f"{klass.__name__}.{name}"] = pickle.dumps(value)
+            except Exception:  # noqa: BLE001 - a value pickle cannot write is fingerprinted by its repr
+                state[f"{klass.__name__}.{name}"] = repr(value)
+    return state
 
 
 class _ProbeOptimizer:
@@ -133,6 +178,55 @@ def _your_numpy_run(namespace, name, kwargs, X, y, kernel, bias, steps):
         return None
 
 
+YOURS_SECONDS = 1.0
+"""How long the feedback-only run of the student's NumPy optimizer may take in one case (a few tiny steps)."""
+
+_TOO_SLOW = []  # the optimizer classes whose NumPy run ran out of time once: not run again in this process
+
+
+class _OutOfTime(BaseException):
+    """Raised by the alarm inside the student's step: a BaseException, so that `except Exception` lets it through."""
+
+
+def _within(seconds, call):
+    """``call()``, or None where it takes longer than ``seconds`` (an alarm, on the main thread only).
+
+    A timer already running (the grader's limit for the whole exercise) is put back with what is left of it; if it
+    was due first, it rings as it would have.
+    """
+    if not hasattr(signal, "SIGALRM") or threading.current_thread() is not threading.main_thread():
+        return None
+    started = time.monotonic()
+    outer, _ = signal.getitimer(signal.ITIMER_REAL)
+
+    def ring(signum, frame):
+        raise _OutOfTime
+
+    previous = signal.signal(signal.SIGALRM, ring)
+    signal.setitimer(signal.ITIMER_REAL, min(seconds, outer) if outer else seconds)
+    try:
+        return call()
+    except _OutOfTime:
+        return None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if outer:
+            signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - started), 0.001))
+
+
+def _yours_bounded(namespace, name, *args):
+    """:func:`_your_numpy_run` within ``YOURS_SECONDS``: a hanging NumPy optimizer costs its own exercise only."""
+    cls = namespace.get(name)
+    if any(cls is slow for slow in _TOO_SLOW):
+        return None
+    done = []
+    run = _within(YOURS_SECONDS, lambda: done.append(_your_numpy_run(namespace, name, *args)) or done[0])
+    if not done:
+        _TOO_SLOW.append(cls)
+    return run
+
+
 def keras_training(keras_train, name, kwargs, X, y, kernel, bias, steps):
     """``keras_train(mine, X, y, kernel, bias, steps)`` as the grader's fresh process runs it, and its run read back.
 
@@ -162,4 +256,4 @@ def keras_training(keras_train, name, kwargs, X, y, kernel, bias, steps):
         return (f"keras_train returned a bias of shape {new_bias.shape} (expected one number), or values that are "
                 "not numbers")
     return {"losses": losses, "kernel": new_kernel, "bias": new_bias.reshape(-1)[0],
-            "yours": _your_numpy_run(namespace, name, kwargs, X, y, kernel, bias, steps)}
+            "yours": _yours_bounded(namespace, name, kwargs, X, y, kernel, bias, steps)}
