@@ -87,7 +87,7 @@ class _Child:
         self.eof = False
         self.closed = False
         self.profile = profile
-        self.process = self.zygote = self.lifeline = self.scratch = self.cgroup = None
+        self.process = self.zygote = self.lifeline = self.scratch = self.cgroup = self.pid = None
         inside = bwrap.SCRATCH if mode == "sandbox" else None
         read_fd, write_fd = os.pipe()
         self.key = (tuple(hidden), tuple(readable), mode, profile)
@@ -139,7 +139,7 @@ class _Child:
         starting = IMPORT_SECONDS if self.profile == "tensorflow" else 0.0  # it may still be importing
         deadline = time.monotonic() + START_SECONDS + starting
         if self.zygote is not None and self.ready:  # into its cgroup before its submission reaches it
-            pid = zygote.child_pid(self.lifeline, deadline)
+            pid = self.pid = zygote.child_pid(self.lifeline, deadline)
             if pid is None:
                 return False
             self.cgroup = limits_module.child_cgroup(Limits(**header.get("limits", {})))
