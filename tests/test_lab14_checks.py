@@ -555,6 +555,28 @@ def test_a_gradient_from_lists_and_loops_passes():
     assert first_failure(LAB, "mse_gradient_matrix", looped) is None
 
 
+def test_a_float16_loss_breaks_the_float32_promise():
+    def loss_in_float16(w, b, x, y, learning_rate, loss_scale):
+        with tf.GradientTape() as tape:
+            tape.watch([w, b])
+            predictions = tf.linalg.matvec(tf.cast(x, tf.float16), tf.cast(w, tf.float16)) + tf.cast(b, tf.float16)
+            loss = tf.reduce_mean(tf.square(predictions - tf.cast(y, tf.float16)))
+            scaled = tf.cast(loss, tf.float32) * loss_scale
+        dw, db = (g / loss_scale for g in tape.gradient(scaled, [w, b]))
+        return w - learning_rate * dw, b - learning_rate * db, loss
+
+    feedback = first_failure(LAB, "mixed_precision_step", loss_in_float16)
+    assert feedback is not None and "the loss you returned is float16, expected float32" in feedback, feedback
+
+
+def test_a_python_float_loss_passes():
+    def float_loss(*args):
+        w_new, b_new, loss = mixed_precision_step(*args)
+        return w_new, b_new, float(loss)
+
+    assert first_failure(LAB, "mixed_precision_step", float_loss) is None
+
+
 def test_float64_images_are_told_by_their_dtype():
     feedback = first_failure(LAB, "input_pipeline", _float64_images)
     assert feedback is not None and "your images are float64, expected float32" in feedback, feedback

@@ -194,14 +194,18 @@ def _compare_pipeline(received, expected, exercise: Exercise) -> str | None:
 
 
 def _compare_mixed(received, expected, exercise: Exercise) -> str | None:
-    """float32 new weights whose update w − w_new is within 1 % of the largest update of a float32 run
-    (float16 arithmetic carries 3 digits), and the unscaled loss within 1 %."""
+    """float32 new weights and bias, and a float32 loss; the update w − w_new within 1 % of the largest
+    update of the reference run (float16 arithmetic carries 3 digits), and the unscaled loss within 1 %."""
     if not isinstance(received, dict):
         return f"returned {format_value(received)}"
     if received.get("dtype") != expected["dtype"]:
         return f"your new weights are {received.get('dtype') or 'not a tensor'}, expected {expected['dtype']}"
     if expected["dtype"] != "float32":
         return None
+    for key, what in (("b_dtype", "your new bias is"), ("loss_dtype", "the loss you returned is")):
+        got = received.get(key, expected[key])
+        if got != expected[key] and isinstance(got, str) and "float" in got and got != "float":  # a Python float
+            return f"{what} {got}, expected {expected[key]}"
     want_w = np.asarray(expected["update_w"], dtype=float)
     size = float(max(np.max(np.abs(want_w)), abs(expected["update_b"])))
     for key, name in (("update_w", "the update of w (w − w_new)"), ("update_b", "the update of b (b − b_new)")):

@@ -333,7 +333,7 @@ def _mixed(w, b, x, y, learning_rate, loss_scale, scale=True, unscale=True, emul
     gw, gb = x.T @ dpred, float(dpred.sum())
     factor = loss_scale if not unscale else 1.0
     return {"update_w": learning_rate * gw * factor, "update_b": learning_rate * gb * factor, "loss": loss,
-            "dtype": "float32"}
+            "dtype": "float32", "b_dtype": "float32", "loss_dtype": "float32"}
 
 
 def mixed_precision_step(w, b, x, y, learning_rate, loss_scale):
@@ -343,7 +343,7 @@ def mixed_precision_step(w, b, x, y, learning_rate, loss_scale):
 MIXED_MISTAKES = {
     "no_unscale": lambda *args: _mixed(*args, unscale=False),
     "no_loss_scaling": lambda *args: _mixed(*args, scale=False, emulate=True),
-    "float16_master": lambda *args: {**_mixed(*args), "dtype": "float16"},
+    "float16_master": lambda *args: {**_mixed(*args), "dtype": "float16", "b_dtype": "float16"},
     "scaled_loss_returned": lambda w, b, x, y, lr, s: {**_mixed(w, b, x, y, lr, s),
                                                        "loss": _mixed(w, b, x, y, lr, s)["loss"] * s},
     "float32_only": lambda *args: _mixed(*args, half=False),

@@ -196,21 +196,29 @@ def mixed(mixed_precision_step, w, b, x, y, learning_rate, loss_scale):
 
     Returns:
         ``{"update_w": w − w_new, "update_b": b − b_new (float64), "loss": the loss returned,
-        "dtype": the dtype of w_new}``.
+        "dtype", "b_dtype", "loss_dtype": the dtypes of w_new, b_new and the loss (a type's name for what is no
+        array)}``.
     """
     tf = _tf()
     result = mixed_precision_step(tf.constant(w), tf.constant(np.float32(b)), tf.constant(x), tf.constant(y),
                                   learning_rate, loss_scale)
     if not isinstance(result, (tuple, list)) or len(result) != 3:
         return {"update_w": _numpy(result), "update_b": None, "loss": None, "dtype": ""}
+    dtypes = {"b_dtype": _dtype_name(result[1]), "loss_dtype": _dtype_name(result[2])}
     w_new, b_new, loss = (_numpy(v) for v in result)
     dtype = str(getattr(w_new, "dtype", type(w_new).__name__))
     try:
         update_w = np.asarray(w, dtype=np.float64) - np.asarray(w_new, dtype=np.float64)
         update_b = float(np.float64(b) - np.asarray(b_new, dtype=np.float64).reshape(()))
     except (TypeError, ValueError):
-        return {"update_w": w_new, "update_b": b_new, "loss": _float(loss), "dtype": dtype}
-    return {"update_w": update_w, "update_b": update_b, "loss": _float(loss), "dtype": dtype}
+        return {"update_w": w_new, "update_b": b_new, "loss": _float(loss), "dtype": dtype, **dtypes}
+    return {"update_w": update_w, "update_b": update_b, "loss": _float(loss), "dtype": dtype, **dtypes}
+
+
+def _dtype_name(value) -> str:
+    """"float32" for a tensor, variable or array of that dtype; the type's name ("float") for what has none."""
+    name = getattr(getattr(value, "dtype", None), "name", None)
+    return name if isinstance(name, str) else type(value).__name__
 
 
 def placement(run_on_device, device, a, b):
