@@ -1,8 +1,9 @@
-"""Grading a class: find submissions, grade them in parallel, write every report.
+"""Grading a class: find submissions and grade them in parallel.
 
 Submissions are found in nbgrader's layout (``ROOT/STUDENT/LAB/*.ipynb``) or given as
-notebook paths. Each is graded in its own sandboxed process; a broken one gets its
-message and its points, and the rest of the class is graded regardless.
+notebook paths (see :func:`discover` for who each one is). Each is graded in its own
+sandboxed process; a broken one gets its message and its points, and the rest of the
+class is graded regardless. The reports are written by :mod:`autograder.writing`.
 """
 
 from __future__ import annotations
@@ -14,36 +15,131 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder import class_report, merge, report
-from autograder.grading import GradingOptions, SubmissionResult, grade_notebook
+from autograder import checks
+from autograder.grading import GradingOptions, SubmissionResult, grade_notebook, not_graded
 from autograder.seeds import SECRET_FILE
 
 
 @dataclass(frozen=True)
 class Submission:
-    """A notebook to grade, whose student and (folder-given) lab come from its path."""
+    """A notebook to grade, whose student and (folder-given) lab come from its path.
+
+    ``refusal`` is set when the submission is not graded: several notebooks claim the same
+    student and lab (the message names them all).
+    """
 
     path: Path
     student: str
     lab_hint: str | None
+    refusal: str | None = None
+
+
+class NoSubmissions(ValueError):
+    """An input that yields no submission; the message says which folder would have worked."""
+
+
+def _notebooks(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.glob("*.ipynb") if p.is_file())
+
+
+def _from_file(path: Path) -> Submission:
+    """A notebook given as a file: its stem names the student, unless it is named after its folder or a lab
+    (nbgrader's ``STUDENT/LAB/LAB.ipynb``), where the folder above its lab folder does."""
+    from autograder import checks
+
+    parts = path.resolve().parts
+    stem = path.stem
+    if (stem == path.parent.name or stem in checks.lab_ids()) and len(parts) >= 3:
+        return Submission(path, parts[-3], path.parent.name)
+    return Submission(path, stem, path.parent.name)
+
+
+def _from_folder(root: Path) -> list[Submission]:
+    """The notebooks of a folder in nbgrader's layout, ``ROOT/STUDENT/LAB/*.ipynb``."""
+    return [Submission(notebook, notebook.parent.parent.name, notebook.parent.name)
+            for notebook in sorted(root.glob("*/*/*.ipynb"))
+            if notebook.is_file() and ".ipynb_checkpoints" not in notebook.relative_to(root).parts]
+
+
+def _one_per_student_and_lab(found: list[Submission]) -> list[Submission]:
+    """Several notebooks for one student's lab become one refusal that names them: none is guessed at."""
+    groups: dict[tuple[str, str | None], list[Submission]] = {}
+    for submission in found:
+        groups.setdefault((submission.student, submission.lab_hint), []).append(submission)
+    kept = []
+    for (student, lab), group in groups.items():
+        if len(group) == 1:
+            kept.append(group[0])
+            continue
+        names = ", ".join(str(s.path) for s in group)
+        kept.append(Submission(group[0].path, student, lab, refusal=(
+            f"{len(group)} notebooks were handed in for {lab} by {student}: {names}. None was graded: keep the "
+            "one to grade (delete or move the others) and grade again")))
+    return kept
 
 
 def discover(paths: list[Path]) -> list[Submission]:
-    """Every notebook under ``paths``, sorted; a folder is read in nbgrader's STUDENT/LAB layout."""
-    found = []
+    """Every submission under ``paths``, sorted; one per student and lab folder.
+
+    A folder is read in nbgrader's layout, ``ROOT/STUDENT/LAB/*.ipynb``. A notebook given as a file is the
+    student named by its file's stem (``LAB/ada.ipynb``: ada), unless the file is named after its folder or
+    a lab (``ada/LAB/LAB.ipynb``: ada). Several notebooks for one student and lab are one refusal, graded by
+    none of them. Raises :class:`NoSubmissions` for an input that yields no notebook, saying which folder
+    would have.
+    """
+    found: dict[Path, Submission] = {}
     for root in paths:
         root = Path(root)
         if root.is_file():
-            parts = root.resolve().parts
-            student = parts[-3] if len(parts) >= 3 else root.stem
-            found.append(Submission(root, student, root.parent.name))
+            submissions = [_from_file(root)]
         elif root.is_dir():
-            for notebook in sorted(root.glob("*/*/*.ipynb")):
-                if ".ipynb_checkpoints" not in notebook.parts:
-                    found.append(Submission(notebook, notebook.parent.parent.name, notebook.parent.name))
+            submissions = _from_folder(root)
+            if not submissions:
+                raise NoSubmissions(why_nothing(root))
         else:
             raise FileNotFoundError(f"no such file or folder: {root}")
-    return sorted(found, key=lambda s: (s.student, s.lab_hint or "", str(s.path)))
+        for submission in submissions:
+            found.setdefault(submission.path.resolve(), submission)  # a file also inside a folder given
+    ordered = sorted(found.values(), key=lambda s: (s.student, s.lab_hint or "", str(s.path)))
+    return _one_per_student_and_lab(ordered)
+
+
+_MAX_DEPTH = 6
+_MAX_FOLDERS = 20_000
+
+
+def _notebook_depths(root: Path) -> dict[int, list[Path]]:
+    """Folders holding notebooks under ``root`` by depth (0: ``root`` itself), hidden folders skipped."""
+    depths: dict[int, list[Path]] = {}
+    visited = 0
+    for folder, subfolders, files in os.walk(root):
+        visited += 1
+        depth = len(Path(folder).relative_to(root).parts)
+        subfolders[:] = sorted(d for d in subfolders if not d.startswith(".")) if depth < _MAX_DEPTH else []
+        if any(f.endswith(".ipynb") for f in files):
+            depths.setdefault(depth, []).append(Path(folder))
+        if visited >= _MAX_FOLDERS:
+            break
+    return depths
+
+
+def why_nothing(root: Path) -> str:
+    """Why a folder given to ``grade`` yields no submission, and which folder to pass instead."""
+    depths = _notebook_depths(root)
+    head = f"no notebooks found in {root} at STUDENT/LAB/*.ipynb (nbgrader's layout)"
+    if not depths:
+        return f"{head}, nor anywhere below it"
+    if 0 in depths:
+        return (f"{head}: {root} holds notebooks itself. Pass them as files ({root}/*.ipynb: each file's name is "
+                "taken as its student's), or put each in STUDENT/LAB/ under a folder of its own")
+    if 1 in depths:
+        return (f"{head}: {root} looks like one student's folder (LAB/*.ipynb): pass the folder above it, "
+                f"{root.resolve().parent}, for every student, or its notebooks as files")
+    roots = sorted({folder.parents[1] for depth, folders in depths.items() if depth >= 3 for folder in folders},
+                   key=lambda p: (len(p.parts), str(p)))
+    shallowest = [r for r in roots if len(r.parts) == len(roots[0].parts)]
+    return (f"{head}: the notebooks sit deeper. Pass {', '.join(map(str, shallowest[:5]))}"
+            + (f" (and {len(shallowest) - 5} more)" if len(shallowest) > 5 else ""))
 
 
 def _checkout_root() -> Path:
@@ -98,6 +194,12 @@ def grade_all(submissions: list[Submission], options: GradingOptions, jobs: int 
 
     def one(submission: Submission) -> SubmissionResult:
         started = time.monotonic()
+        if submission.refusal is not None:
+            result = not_graded(submission.student, submission.lab_hint if submission.lab_hint in checks.lab_ids()
+                                else None, str(submission.path), submission.refusal)
+            if bar is not None:
+                bar.update(1)
+            return result
         try:
             result = grade_notebook(submission.path, submission.student, options, submission.lab_hint)
         except Exception as exc:  # noqa: BLE001 - one grader failure must not stop the class
@@ -116,26 +218,6 @@ def grade_all(submissions: list[Submission], options: GradingOptions, jobs: int 
     if bar is not None:
         bar.close()
     return results
-
-
-def write_reports(results: list[SubmissionResult], out: Path) -> None:
-    """Writes ``grades.csv``, the class report (``report.html``, ``report.md``), every result's record
-    (``results.jsonl``) and, per submission, ``STUDENT/LAB/results.json`` and ``feedback.md``.
-
-    Results are written in :func:`discover`'s order whatever order they come in, so merged shards
-    write the same files as one run.
-    """
-    results = sorted(results, key=lambda r: (r.student, Path(r.path).parent.name, r.path))
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "grades.csv").write_text(report.grades_csv(results), encoding="utf-8")
-    (out / "report.html").write_text(class_report.html(results), encoding="utf-8")
-    (out / "report.md").write_text(class_report.markdown(results), encoding="utf-8")
-    (out / merge.RECORDS).write_text(merge.records_jsonl(results), encoding="utf-8")
-    for result in results:
-        folder = out / result.student / (result.lab or Path(result.path).parent.name or "unknown")
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "results.json").write_text(report.gradescope_json(result), encoding="utf-8")
-        (folder / "feedback.md").write_text(report.feedback_markdown(result), encoding="utf-8")
 
 
 def slowest(seconds: dict[str, float], count: int = 5) -> str:

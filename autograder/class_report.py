@@ -1,13 +1,19 @@
 """The instructor's class report: ``report.html`` (plots inline) and ``report.md`` beside it.
 
-Per lab: the score distribution and each exercise's pass rate (plots and tables), the
-misconceptions the grader named most often per exercise, and the submissions that could
-not be run, with why. The HTML is one self-contained file: matplotlib's SVG inline, no
-script, no external file, so it opens from disk in any browser. Both renderings are pure
-functions of the results with no timestamps (matplotlib's SVG ids are salted with a fixed
-string and its date is dropped), so grading the same class twice, or in shards that are
-merged (:mod:`autograder.merge`), writes byte-identical reports. Every student-derived
-string (names, file names, messages) is escaped.
+Per lab: the score distribution and each exercise's pass rate (plots and tables), every
+outcome counted per exercise (passed; wrong with a named cause or without; raised; crashed;
+timed out; not implemented; missing: :data:`autograder.grading.OUTCOMES`), the
+misconceptions the grader named most often per exercise. Notebooks that could not be run
+(unreadable, another lab's, refused) are counted apart, never as failing every exercise.
+Last, the submissions that need a human look: those that could not be run or were
+refused, and those with an exercise that crashed or timed out.
+
+The HTML is one self-contained file: matplotlib's SVG inline, no script, no external
+file, so it opens from disk in any browser. Both renderings are pure functions of the
+results with no timestamps (matplotlib's SVG ids are salted with a fixed string and its
+date is dropped), so grading the same class twice, or in shards that are merged
+(:mod:`autograder.merge`), writes byte-identical reports. Every student-derived string
+(names, file names, messages) is escaped.
 """
 
 from __future__ import annotations
@@ -35,6 +41,23 @@ figure svg { max-width: 100%; height: auto; }
 """
 
 
+COUNTED = ("passed", "named", "wrong", "raised", "crashed", "timed_out", "not_implemented", "missing")
+"""The outcomes counted per exercise, in the tables' order (a submission that was not run is counted apart)."""
+_HEADINGS = {"passed": "passed", "named": "wrong, named cause", "wrong": "wrong, no named cause",
+             "raised": "raised", "crashed": "crashed", "timed_out": "timed out",
+             "not_implemented": "not implemented", "missing": "missing"}
+LOOK = ("crashed", "timed_out")
+"""Exercise outcomes that put a submission in the table of those that need a human look."""
+
+
+def outcome(exercise) -> str:
+    """The exercise's outcome (records from before outcomes were recorded: from its score and cause)."""
+    recorded = getattr(exercise, "outcome", None)
+    if recorded:
+        return recorded
+    return "passed" if exercise.passed else ("named" if getattr(exercise, "cause", None) else "wrong")
+
+
 @dataclass(frozen=True)
 class _ExerciseStats:
     name: str
@@ -42,6 +65,7 @@ class _ExerciseStats:
     passed: int
     graded: int
     causes: tuple[tuple[str, str, int], ...]  # (key, message, count), most frequent first
+    outcomes: tuple[int, ...] = ()  # per COUNTED
 
     @property
     def rate(self) -> float:
@@ -55,6 +79,7 @@ class _LabStats:
     max_score: int
     scores: tuple[int, ...]
     exercises: tuple[_ExerciseStats, ...]
+    not_run: int = 0
 
 
 def _order(results) -> list[SubmissionResult]:
@@ -63,16 +88,20 @@ def _order(results) -> list[SubmissionResult]:
 
 def _lab_stats(lab_id: str, rows: list[SubmissionResult]) -> _LabStats:
     lab = checks.load_lab(lab_id)
+    run = [r for r in rows if not r.error]
     exercises = []
     for spec in lab.exercises:
-        verdicts = [e for r in rows for e in r.exercises if e.name == spec.name]
+        verdicts = [e for r in run for e in r.exercises if e.name == spec.name]
         counts = Counter(key for e in verdicts if (key := getattr(e, "cause", None)) is not None)
         causes = tuple((key, spec.messages.get(key, key), n)
                        for key, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:MOST_FREQUENT])
-        exercises.append(_ExerciseStats(spec.name, spec.points, sum(e.passed for e in verdicts), len(verdicts),
-                                        causes))
-    return _LabStats(lab_id, lab.title, sum(e.points for e in lab.exercises), tuple(sorted(r.score for r in rows)),
-                     tuple(exercises))
+        kinds = Counter(outcome(e) for e in verdicts)
+        graded = len(run)  # a run submission without this exercise's verdict counts as missing it
+        kinds["missing"] += graded - len(verdicts)
+        exercises.append(_ExerciseStats(spec.name, spec.points, kinds["passed"], graded, causes,
+                                        tuple(kinds[k] for k in COUNTED)))
+    return _LabStats(lab_id, lab.title, sum(e.points for e in lab.exercises), tuple(sorted(r.score for r in run)),
+                     tuple(exercises), len(rows) - len(run))
 
 
 def _stats(results) -> list[_LabStats]:
@@ -82,6 +111,22 @@ def _stats(results) -> list[_LabStats]:
 
 def _unrun(results) -> list[SubmissionResult]:
     return [r for r in _order(results) if r.error]
+
+
+def _why_look(result: SubmissionResult) -> str:
+    """Why a submission needs a human look, or "" when it does not."""
+    if result.error:
+        return result.error
+    parts = []
+    for kind in LOOK:
+        names = [e.name for e in result.exercises if outcome(e) == kind]
+        if names:
+            parts.append(f"{_HEADINGS[kind]}: {', '.join(names)}")
+    return "; ".join(parts)
+
+
+def _to_look_at(results) -> list[tuple[SubmissionResult, str]]:
+    return [(r, why) for r in _order(results) if (why := _why_look(r))]
 
 
 def _file_name(result: SubmissionResult) -> str:
@@ -134,16 +179,19 @@ def _pass_rate_plot(stats: _LabStats) -> str:
 
 
 def _summary_line(results) -> str:
-    return f"{len(results)} submissions graded; {len(_unrun(results))} could not be run."
+    return (f"{len(results)} submissions graded; {len(_unrun(results))} could not be run or were refused; "
+            f"{len(_to_look_at(results))} need a human look.")
 
 
 def _score_summary(stats: _LabStats) -> str:
+    apart = (f"; {stats.not_run} more could not be run (counted apart, not in these numbers)"
+             if stats.not_run else "")
     if not stats.scores:
-        return "no submissions"
+        return f"no submission ran{apart}"
     mean = statistics.fmean(stats.scores)
     median = statistics.median(stats.scores)
-    return (f"{len(stats.scores)} submissions; mean {mean:.2f}, median {median:g}, "
-            f"min {stats.scores[0]}, max {stats.scores[-1]} of {stats.max_score} points")
+    return (f"{len(stats.scores)} submissions ran; mean {mean:.2f}, median {median:g}, "
+            f"min {stats.scores[0]}, max {stats.scores[-1]} of {stats.max_score} points{apart}")
 
 
 def html(results) -> str:
@@ -159,11 +207,13 @@ def html(results) -> str:
                   f"<p>{esc(_score_summary(stats))}</p>",
                   '<div class="plots">', f"<figure>{_distribution_plot(stats)}</figure>",
                   f"<figure>{_pass_rate_plot(stats)}</figure>", "</div>",
-                  "<h3>Pass rate per exercise</h3>",
+                  "<h3>Outcomes per exercise</h3>",
                   '<table class="pass-rates"><thead><tr><th>exercise</th><th>points</th><th>passed</th>'
-                  "<th>rate</th></tr></thead><tbody>"]
+                  "<th>rate</th>" + "".join(f"<th>{_HEADINGS[k]}</th>" for k in COUNTED[1:])
+                  + "</tr></thead><tbody>"]
         parts += [f'<tr><td>{esc(e.name)}</td><td class="num">{e.points}</td>'
-                  f'<td class="num">{e.passed} / {e.graded}</td><td class="num">{100 * e.rate:.0f} %</td></tr>'
+                  f'<td class="num">{e.passed} / {e.graded}</td><td class="num">{100 * e.rate:.0f} %</td>'
+                  + "".join(f'<td class="num">{n}</td>' for n in e.outcomes[1:]) + "</tr>"
                   for e in stats.exercises]
         parts += ["</tbody></table>", "<h3>Most frequent misconceptions</h3>"]
         named = [(e, cause) for e in stats.exercises for cause in e.causes]
@@ -176,16 +226,18 @@ def html(results) -> str:
         else:
             parts.append("<p>No failure of this lab was traced to a known misconception.</p>")
         parts.append("</section>")
-    parts.append('<section id="not-run"><h2>Submissions that could not be run</h2>')
-    unrun = _unrun(results)
-    if unrun:
+    parts.append('<section id="not-run"><h2>Submissions that need a human look</h2>'
+                 "<p>Notebooks that could not be run or were refused, and those with an exercise that crashed or "
+                 "timed out.</p>")
+    look = _to_look_at(results)
+    if look:
         parts.append('<table class="not-run"><thead><tr><th>student</th><th>lab</th><th>file</th><th>why</th>'
                      "</tr></thead><tbody>")
         parts += [f"<tr><td>{esc(r.student)}</td><td>{esc(r.lab or 'unknown')}</td><td>{esc(_file_name(r))}</td>"
-                  f"<td>{esc(r.error)}</td></tr>" for r in unrun]
+                  f"<td>{esc(why)}</td></tr>" for r, why in look]
         parts.append("</tbody></table>")
     else:
-        parts.append("<p>Every submission ran.</p>")
+        parts.append("<p>Every submission ran, and no exercise crashed or timed out.</p>")
     parts += ["</section>", "</body>", "</html>"]
     return "\n".join(parts) + "\n"
 
@@ -214,9 +266,10 @@ def markdown(results) -> str:
     for stats in _stats(results):
         lines += [f"## {stats.lab} — {stats.title}", "", _score_summary(stats), "", "Score distribution "
                   "(points | submissions):", "", "```", *_text_histogram(stats), "```", "",
-                  "| exercise | points | passed | rate |", "| --- | ---: | ---: | ---: |"]
-        lines += [f"| `{e.name}` | {e.points} | {e.passed} / {e.graded} | {100 * e.rate:.0f} % |"
-                  for e in stats.exercises]
+                  "| exercise | points | passed | rate | " + " | ".join(_HEADINGS[k] for k in COUNTED[1:]) + " |",
+                  "| --- | ---: | ---: | ---: |" + " ---: |" * (len(COUNTED) - 1)]
+        lines += [f"| `{e.name}` | {e.points} | {e.passed} / {e.graded} | {100 * e.rate:.0f} % | "
+                  + " | ".join(str(n) for n in e.outcomes[1:]) + " |" for e in stats.exercises]
         lines += ["", "Most frequent misconceptions:", ""]
         named = [(e, cause) for e in stats.exercises for cause in e.causes]
         if named:
@@ -226,12 +279,14 @@ def markdown(results) -> str:
         else:
             lines.append("No failure of this lab was traced to a known misconception.")
         lines.append("")
-    lines += ["## Submissions that could not be run", ""]
-    unrun = _unrun(results)
-    if unrun:
+    lines += ["## Submissions that need a human look", "",
+              "Notebooks that could not be run or were refused, and those with an exercise that crashed or timed out.",
+              ""]
+    look = _to_look_at(results)
+    if look:
         lines += ["| student | lab | file | why |", "| --- | --- | --- | --- |"]
-        lines += [f"| {_md(r.student)} | `{r.lab or 'unknown'}` | {_md(_file_name(r))} | {_md(r.error)} |"
-                  for r in unrun]
+        lines += [f"| {_md(r.student)} | `{r.lab or 'unknown'}` | {_md(_file_name(r))} | {_md(why)} |"
+                  for r, why in look]
     else:
-        lines.append("Every submission ran.")
+        lines.append("Every submission ran, and no exercise crashed or timed out.")
     return "\n".join(lines) + "\n"

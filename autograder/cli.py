@@ -34,14 +34,21 @@ def check(*, notebook: Path) -> int:
 def grade(*, paths: list[Path], out: Path, jobs: int | None, secret: str | None, trusted: bool = False,
           shard: tuple[int, int] | None = None, show_hidden_values: bool = False) -> int:
     """Grades every submission under ``paths`` (or shard K of N of them) and writes the reports to ``out``."""
-    from autograder import batch, merge, report
+    from autograder import batch, merge, report, writing
     from autograder.grading import GradingOptions
     from autograder.seeds import course_secret
 
     isolation = _isolation(("sandbox", "trusted") if trusted else ("sandbox",))
     if isolation is None:
         return 2
-    submissions = batch.discover(paths)
+    try:
+        submissions = batch.discover(paths)
+    except batch.NoSubmissions as exc:
+        print(f"error: {exc}.", file=sys.stderr)
+        return 2
+    refused = [s for s in submissions if s.refusal is not None]
+    for submission in refused:
+        print(f"warning: {submission.student}/{submission.lab_hint}: {submission.refusal}", file=sys.stderr)
     if shard is not None:
         whole = submissions
         submissions = merge.share(whole, shard)
@@ -51,23 +58,30 @@ def grade(*, paths: list[Path], out: Path, jobs: int | None, secret: str | None,
         merge.write_manifest(out, shard, len(submissions), fingerprint, len(whole), secret or course_secret())
         print(f"shard {shard[0]}/{shard[1]}: {len(submissions)} of {len(whole)} submissions", file=sys.stderr)
         if not submissions:
-            batch.write_reports([], out)
+            _written(writing.write_reports([], out))
             return 0
-    if not submissions:
-        print(f"no notebooks found under {', '.join(map(str, paths))} (expected STUDENT/LAB/*.ipynb)",
-              file=sys.stderr)
-        return 0
+    elif (out / merge.MANIFEST).is_file():
+        (out / merge.MANIFEST).unlink()  # a whole class's reports now: `merge` must not take them for a shard
     options = GradingOptions(secret=secret or course_secret(), isolation=isolation,
                              show_hidden_values=show_hidden_values, **_sandbox_paths(paths, out))
     seconds: dict[str, float] = {}
     results = batch.grade_all(submissions, options, jobs=jobs, log=lambda line: print(line, file=sys.stderr),
                               seconds=seconds)
-    batch.write_reports(results, out)
-    print(report.summary(results), end="")
+    written = _written(writing.write_reports(results, out))
+    print(report.summary(written.results), end="")
     print(batch.slowest(seconds), end="")
-    print(f"reports written to {out}/ (grades.csv, report.html, report.md, results.jsonl, "
+    print(f"reports written to {out}/ (grades.csv, report.html: the class report, report.md, results.jsonl, "
           "STUDENT/LAB/results.json, feedback.md)")
     return 0
+
+
+def _written(written):
+    """``written`` (what :func:`autograder.writing.write_reports` did), its removals said on stderr."""
+    if written.removed:
+        print(f"removed the reports of {len(written.removed)} submissions graded into this folder before but not "
+              f"now (their folders held only results.json and feedback.md): {', '.join(written.removed)}",
+              file=sys.stderr)
+    return written
 
 
 def merge(*, shards: list[Path], out: Path) -> int:
@@ -76,11 +90,11 @@ def merge(*, shards: list[Path], out: Path) -> int:
     from autograder import report
 
     try:
-        results = merging.merge(shards, out)
+        written = _written(merging.merge(shards, out))
     except merging.MergeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(report.summary(results), end="")
+    print(report.summary(written.results), end="")
     print(f"merged {len(shards)} shards into {out}/")
     return 0
 
@@ -183,8 +197,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verbs.add_parser("grade", help="grade a class's submissions",
                          description="Grade notebooks (files, or folders in nbgrader's STUDENT/LAB/*.ipynb layout). "
-                         "Writes OUT/grades.csv and OUT/STUDENT/LAB/{results.json,feedback.md}. "
-                         "Exits 0 when every submission was graded, whatever the scores.")
+                         "A notebook given as a file is the student its file's name says (LAB/ada.ipynb: ada), "
+                         "unless it is named after its lab (ada/LAB/LAB.ipynb: ada); several notebooks for one "
+                         "student's lab are refused (listed, none graded). "
+                         "Writes OUT/grades.csv, OUT/report.html (the class report: every outcome per exercise and "
+                         "the submissions that need a look; report.md beside it), OUT/results.jsonl and "
+                         "OUT/STUDENT/LAB/{results.json,feedback.md}; report folders of an earlier run into OUT "
+                         "that this one does not write are removed. "
+                         "Exits 0 when every submission was graded, whatever the scores; 2 when a folder holds no "
+                         "submission (the message names the folder to pass).")
     p.add_argument("paths", type=Path, nargs="+", metavar="PATH", help="a notebook, or a folder of STUDENT/LAB/")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"where reports go. Defaults to `{DEFAULT_OUT}`.")
     p.add_argument("--jobs", type=int, default=None, help="submissions graded at once. Defaults to the CPU count.")

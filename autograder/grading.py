@@ -17,13 +17,33 @@ from autograder.sandbox import runner
 from autograder.sandbox.isolation import Limits
 from autograder.seeds import case_seed
 
+OUTCOMES = {
+    "passed": "passed",
+    "named": "wrong, with a named cause",
+    "wrong": "wrong, no named cause",
+    "raised": "raised an exception",
+    "crashed": "crashed (the process died)",
+    "timed_out": "timed out",
+    "not_implemented": "not implemented",
+    "missing": "missing (not defined)",
+    "not_graded": "not graded (the notebook could not be run)",
+}
+"""Every outcome an exercise can have, as the class report names them (keys are what results record)."""
+
+MAX_EXERCISE_FEEDBACK = 6_000
+MAX_SUBMISSION_FEEDBACK = 40_000
+"""Characters of feedback kept per exercise and per submission (exercises and notes together): a
+submission's reports stay small whatever its code prints, returns or raises."""
+
 
 @dataclass(frozen=True)
 class ExerciseResult:
     """One exercise's verdict: all of its cases pass, or the first failure's feedback.
 
     ``cause`` is the known mistake the feedback names (a key of the exercise's
-    ``messages``), or None when no known mistake explains every case.
+    ``messages``), or None when no known mistake explains every case. ``outcome`` is one
+    of :data:`OUTCOMES` (what the class report counts); ``cases`` how many cases ran,
+    ``hidden_cases`` of them hidden.
     """
 
     name: str
@@ -32,6 +52,8 @@ class ExerciseResult:
     feedback: str
     hidden_cases: int = 0
     cause: str | None = None
+    outcome: str | None = None
+    cases: int = 0
 
     @property
     def passed(self) -> bool:
@@ -88,17 +110,64 @@ def _cases(lab_id: str, seed: int | None) -> tuple[dict, dict]:
     return lab.public_cases(), (lab.hidden_cases(seed) if seed is not None else {})
 
 
+def _error_types(raw_outcomes) -> list[str]:
+    return [str(o["error"].get("type")) for o in raw_outcomes
+            if isinstance(o, dict) and isinstance(o.get("error"), dict)]
+
+
+def outcome_of(verdict, raw_outcomes) -> str:
+    """Which of :data:`OUTCOMES` a verdict is: what went wrong first in the order a teacher would look."""
+    if verdict.passed:
+        return "passed"
+    errors = _error_types(raw_outcomes)
+    if verdict.feedback.diagnosis.endswith(NOT_IMPLEMENTED):
+        return "not_implemented"
+    for kind, types in (("missing", ("MissingDefinition",)), ("timed_out", ("Timeout",)),
+                        ("crashed", ("Crash", "Missing"))):
+        if any(t in types for t in errors):
+            return kind
+    if verdict.cause is not None:
+        return "named"
+    return "raised" if errors else "wrong"
+
+
+def _timeout_case(cases, raw_outcomes) -> tuple[int, str, str] | None:
+    """(number, label, message) of the first case that ran out of time, or None."""
+    for number, (case, raw) in enumerate(zip(cases, raw_outcomes), 1):
+        if isinstance(raw, dict) and isinstance(raw.get("error"), dict) and raw["error"].get("type") == "Timeout":
+            return number, case.label, str(raw["error"].get("message", ""))
+    return None
+
+
+def truncate(text: str, limit: int) -> str:
+    """``text`` cut to about ``limit`` characters, with a note that says so and how much was left out."""
+    if len(text) <= limit:
+        return text
+    return (text[:limit].rstrip() + f"\n[… feedback cut here: {len(text) - limit:,} more characters were left "
+            "out to keep the reports small]")
+
+
 def _judge_exercise(lab: Lab, exercise, cases, raw_outcomes, hidden_count: int | None = None, *,
                     show_hidden_values: bool = False) -> ExerciseResult:
     """Judges all of an exercise's outcomes together; ``hidden_count`` is unused (cases carry ``hidden``)."""
     hidden = sum(case.hidden for case in cases)
+    raw_outcomes = list(raw_outcomes)
     verdict = judge_all(lab, exercise, cases, raw_outcomes, show_hidden_values=show_hidden_values)
     if not verdict.passed:
-        return ExerciseResult(exercise.name, 0, exercise.points, verdict.feedback.text(), hidden, verdict.cause)
+        outcome = outcome_of(verdict, raw_outcomes)
+        feedback = verdict.feedback.text()
+        timed_out = _timeout_case(cases, raw_outcomes) if outcome == "timed_out" else None
+        if timed_out is not None and "time" not in verdict.feedback.diagnosis:
+            number, label, message = timed_out
+            feedback += (f"\nCase {number} of {len(cases)} ({' '.join(label.split())[:200]}) then stopped: "
+                         f"{message}")
+        return ExerciseResult(exercise.name, 0, exercise.points, truncate(feedback, MAX_EXERCISE_FEEDBACK), hidden,
+                              verdict.cause, outcome, len(cases))
     points = "1 point" if exercise.points == 1 else f"{exercise.points} points"
     summary = (f"✓ {exercise.name}: all {len(cases)} cases pass ({len(cases) - hidden} public, {hidden} hidden): "
                f"{points}")
-    return ExerciseResult(exercise.name, exercise.points, exercise.points, summary, hidden)
+    return ExerciseResult(exercise.name, exercise.points, exercise.points, summary, hidden, None, "passed",
+                          len(cases))
 
 
 def _point_to_root_causes(lab: Lab, results: list[ExerciseResult]) -> tuple[ExerciseResult, ...]:
@@ -117,11 +186,16 @@ def _point_to_root_causes(lab: Lab, results: list[ExerciseResult]) -> tuple[Exer
 
 
 def _unreadable(student: str, lab_id: str | None, path: Path, message: str, notes=()) -> SubmissionResult:
+    return capped(not_graded(student, lab_id, str(path), message, notes))
+
+
+def not_graded(student: str, lab_id: str | None, path: str, message: str, notes=()) -> SubmissionResult:
+    """The result of a submission that was not run (unreadable, refused): every exercise at 0 with ``message``."""
     if lab_id is None:
         return SubmissionResult(student, None, str(path), notes=tuple(notes), error=message)
     lab = checks.load_lab(lab_id)
-    results = tuple(ExerciseResult(e.name, 0, e.points, f"{lab.prefix(e.name)}: not graded: {message}")
-                    for e in lab.exercises)
+    results = tuple(ExerciseResult(e.name, 0, e.points, f"{lab.prefix(e.name)}: not graded: {message}",
+                                   outcome="not_graded") for e in lab.exercises)
     return SubmissionResult(student, lab_id, str(path), results, tuple(notes), error=message)
 
 
@@ -185,5 +259,25 @@ def grade_notebook(path: Path, student: str, options: GradingOptions, lab_hint: 
     results = _point_to_root_causes(lab, [_judge_exercise(lab, e, plan[e.name][0], outcomes[e.name],
                                                           show_hidden_values=options.show_hidden_values)
                                           for e in lab.exercises])
-    return SubmissionResult(student, lab_id, str(path), results, tuple(notebook.notes) + tuple(notes)
-                            + tuple(run_notes))
+    return capped(SubmissionResult(student, lab_id, str(path), results, tuple(notebook.notes) + tuple(notes)
+                                   + tuple(run_notes)))
+
+
+def capped(result: SubmissionResult, limit: int = MAX_SUBMISSION_FEEDBACK) -> SubmissionResult:
+    """``result`` with its exercises' feedback and its notes cut to ``limit`` characters in all, in order.
+
+    Each exercise keeps its verdict and points; only words beyond the budget go, with a note saying so.
+    """
+    left, exercises, notes = limit, [], []
+    for exercise in result.exercises:
+        text = truncate(exercise.feedback, max(left, 200))
+        left -= len(text)
+        exercises.append(exercise if text == exercise.feedback else replace(exercise, feedback=text))
+    for note in result.notes:
+        if left <= 0:
+            notes.append(f"[… {len(result.notes) - len(notes)} more notes were left out to keep the reports small]")
+            break
+        notes.append(truncate(note, max(left, 200)))
+        left -= len(notes[-1])
+    error = None if result.error is None else truncate(result.error, 2_000)
+    return replace(result, exercises=tuple(exercises), notes=tuple(notes), error=error)

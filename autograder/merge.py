@@ -9,30 +9,30 @@ else. Every ``grade`` writes ``results.jsonl``, one full record of each
 same functions as a single run, so the merged folder is byte-identical to grading the
 whole class at once.
 
-The records are (de)serialised generically from the dataclasses' fields and type hints:
-a field added to a result type is written and read back without a change here.
+The records are :mod:`autograder.records`; the reports are written by
+:func:`autograder.writing.write_reports`, the same writer a single run uses.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import re
-import types
-import typing
 from collections import Counter
-from collections.abc import Mapping
 from pathlib import Path
 
 from autograder.grading import SubmissionResult
+from autograder.records import RECORDS, RecordError, from_data, read_records, records_jsonl, to_data
+from autograder.writing import Written, write_reports
 
-RECORDS = "results.jsonl"
+__all__ = ["MANIFEST", "RECORDS", "MergeError", "class_fingerprint", "from_data", "load_shards", "merge", "parse_shard",
+           "read_records", "records_jsonl", "secret_digest", "share", "shard_key", "shard_of", "to_data",
+           "write_manifest"]
+
 MANIFEST = "shard.json"
 
-
-class MergeError(ValueError):
-    """Shard outputs that do not make up one whole class."""
+MergeError = RecordError
+"""Shard outputs that do not make up one whole class (or records this grader cannot read)."""
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -62,60 +62,6 @@ def share(submissions, shard: tuple[int, int]):
 def class_fingerprint(keys) -> str:
     """A digest of the whole class's submission names: shards of different classes do not merge."""
     return hashlib.sha256("\n".join(sorted(keys)).encode("utf-8")).hexdigest()
-
-
-def to_data(value):
-    """A dataclass tree as JSON-ready data (tuples become lists)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_data(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, (list, tuple)):
-        return [to_data(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): to_data(v) for k, v in value.items()}
-    return value
-
-
-def from_data(kind, data):
-    """The value of type ``kind`` that :func:`to_data` turned into ``data``."""
-    if dataclasses.is_dataclass(kind):
-        hints = typing.get_type_hints(kind)
-        fields = {f.name for f in dataclasses.fields(kind) if f.init}
-        unknown = set(data) - fields
-        if unknown:
-            raise MergeError(f"a record of {kind.__name__} has fields this grader does not know: "
-                             f"{', '.join(sorted(unknown))} (merge with the grader version that graded)")
-        return kind(**{name: from_data(hints[name], v) for name, v in data.items()})
-    origin, args = typing.get_origin(kind), typing.get_args(kind)
-    if origin in (typing.Union, types.UnionType):
-        if data is None and type(None) in args:
-            return None
-        options = [a for a in args if a is not type(None)]
-        return from_data(options[0], data) if len(options) == 1 else data
-    if origin is tuple:
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(from_data(args[0], v) for v in data)
-        return tuple(from_data(a, v) for a, v in zip(args, data, strict=True)) if args else tuple(data)
-    if origin is list:
-        return [from_data(args[0], v) for v in data] if args else list(data)
-    if origin in (dict, Mapping):
-        return {k: from_data(args[1], v) for k, v in data.items()} if args else dict(data)
-    return data
-
-
-def records_jsonl(results) -> str:
-    """One JSON line per result, in the given order."""
-    return "".join(json.dumps(to_data(r), ensure_ascii=False, sort_keys=True) + "\n" for r in results)
-
-
-def read_records(path: Path) -> list[SubmissionResult]:
-    """The results recorded in ``path`` (a ``results.jsonl``)."""
-    results = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        try:
-            results.append(from_data(SubmissionResult, json.loads(line)))
-        except (ValueError, TypeError) as exc:
-            raise MergeError(f"{path}, line {number}: not a result record ({exc})") from exc
-    return results
 
 
 def secret_digest(secret: str) -> str:
@@ -180,13 +126,9 @@ def load_shards(folders: list[Path]) -> list[SubmissionResult]:
     return results
 
 
-def merge(folders: list[Path], out: Path) -> list[SubmissionResult]:
+def merge(folders: list[Path], out: Path) -> Written:
     """Joins shard outputs into ``out``: the reports a single run over the whole class writes."""
-    from autograder import batch
-
     inside = [f for f in folders if Path(f).resolve() == out.resolve()]
     if inside:
         raise MergeError(f"--out {out} is one of the shards: merge into a folder of its own")
-    results = load_shards(folders)
-    batch.write_reports(results, out)
-    return results
+    return write_reports(load_shards(folders), out)

@@ -37,6 +37,13 @@ def test_help_exits_0_and_names_the_verb(verb, expected):
     assert done.stdout.startswith("usage: ") and expected in done.stdout
 
 
+def test_grade_help_names_the_class_report_and_who_each_notebook_is():
+    done = autograder("grade", "--help")
+    text = " ".join(done.stdout.split())
+    assert "OUT/report.html (the class report" in text
+    assert "LAB/ada.ipynb: ada" in text and "several notebooks for one student's lab are refused" in text
+
+
 def test_check_solution_prints_full_marks():
     done = autograder("check", solution_notebook(LAB))
     assert done.returncode == 0, done.stderr

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+from html.parser import HTMLParser
 
 import numpy as np
 import pytest
 
 from autograder import calls, checks, report
 from autograder.checks.core import NOT_IMPLEMENTED, Case, Exercise, Lab, compare_numbers, format_value
-from autograder.feedback import Feedback, clean, plain
+from autograder.feedback import PALETTE, Feedback, clean, differing, plain
 from autograder.grading import ExerciseResult, SubmissionResult
 from autograder.hidden import lab01 as ref
 
@@ -267,7 +268,8 @@ def test_plain_text_has_no_markup_and_html_renders_it():
                    expected="2")
     assert box.text().splitlines()[0] == "Lab 99 · double: use np.argmin, not the largest <loss>"
     html = box.html()
-    assert "<code>np.argmin</code>" in html and "<em>largest</em>" in html and "&lt;loss&gt;" in html
+    assert re.search(r"<code style='[^']*'>np\.argmin</code>", html) and "<em>largest</em>" in html
+    assert "&lt;loss&gt;" in html
     assert "font-family:monospace" in html and "✗" in html and "x &lt; 1" in html
 
 
@@ -277,15 +279,105 @@ def _luminance(hex_colour: str) -> float:
     return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 
 
-@pytest.mark.parametrize("passed", [True, False])
-def test_the_box_colours_have_readable_contrast(passed):
-    html = Feedback("Lab 99 · double", "d", passed=passed).html()
-    background = re.search(r"background:(#[0-9a-f]{6})", html).group(1)
-    foregrounds = set(re.findall(r"(?<![-\w])color:(#[0-9a-f]{6})", html))
-    assert foregrounds, html
-    for colour in foregrounds:
-        light, dark = sorted((_luminance(colour), _luminance(background)), reverse=True)
-        assert (light + 0.05) / (dark + 0.05) >= 4.5, colour
+def contrast(one: str, other: str) -> float:
+    """WCAG 2's contrast ratio of two #rrggbb colours."""
+    light, dark = sorted((_luminance(one), _luminance(other)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+# What JupyterLab's themes give the elements of rendered HTML (.jp-RenderedHTMLCommon, theme variables resolved):
+# the page, the text, tables' text, odd rows and code, light and dark. An element that sets none of its own gets these.
+THEMES = {
+    "light": {"page": "#ffffff", "text": "#212121", "color": {"table": "#212121", "code": "#212121"},
+              "background": {"tr": "#ffffff", "code": "#eeeeee", "pre": "#ffffff"}},
+    "dark": {"page": "#111111", "text": "#dedede", "color": {"table": "#dedede", "code": "#dedede"},
+             "background": {"tr": "#111111", "code": "#424242", "pre": "#111111"}},
+}
+
+
+class _Painted(HTMLParser):
+    """Every text run of an HTML fragment with the colour it is drawn in and the background behind it, in a theme."""
+
+    VOID = {"br", "img", "hr", "meta"}
+
+    def __init__(self, theme: dict):
+        super().__init__()
+        self.theme = theme
+        self.stack = [("", theme["text"], theme["page"], {})]
+        self.runs: list[tuple[str, str, str, str]] = []  # (tag, text, colour, background)
+        self.elements: list[tuple[str, dict]] = []
+
+    def handle_starttag(self, tag, attrs):
+        style = {}
+        for declaration in (dict(attrs).get("style") or "").split(";"):
+            if ":" in declaration:
+                name, value = declaration.split(":", 1)
+                style[name.strip()] = value.strip()
+        _, colour, background, _ = self.stack[-1]
+        background = (style.get("background") or style.get("background-color")
+                      or self.theme["background"].get(tag) or background)
+        colour = style.get("color") or self.theme["color"].get(tag) or colour
+        self.elements.append((tag, style))
+        if tag not in self.VOID:
+            self.stack.append((tag, colour, background, style))
+
+    def handle_endtag(self, tag):
+        if tag not in self.VOID and len(self.stack) > 1:
+            self.stack.pop()
+
+    def handle_data(self, data):
+        if data.strip():
+            tag, colour, background, _ = self.stack[-1]
+            self.runs.append((tag, data, colour, background))
+
+
+HTML_BOXES = [
+    Feedback("Lab 99 · double", "use `np.argmin`, not the *largest* <loss>", passed=False,
+             case="x = [[1, 2],\n     [3, 4]]", received="{'dW': [1, 2], 'db': [1.5]}",
+             expected="{'dW': [1, 2], 'db': [3]}", detail="db: first difference at index 0",
+             traceback='  File "<cell 3>", line 2, in double\n    raise ValueError'),
+    Feedback("Lab 99 · double", "all 12 cases pass", passed=True),
+]
+
+
+@pytest.mark.parametrize("theme", sorted(THEMES))
+@pytest.mark.parametrize("box", HTML_BOXES, ids=["failed", "passed"])
+def test_every_text_of_the_box_reads_at_4_5_to_1_in_jupyterlabs_light_and_dark_themes(box, theme):
+    painted = _Painted(THEMES[theme])
+    painted.feed(box.html())
+    assert len(painted.runs) >= (8 if not box.passed else 2)
+    for tag, text, colour, background in painted.runs:
+        assert contrast(colour, background) >= 4.5, (theme, tag, text, colour, background)
+
+
+def test_the_palette_pairs_are_above_4_5_to_1():
+    p = PALETTE
+    for colour, background in [("text", "background"), ("label", "background"), ("passed", "background"),
+                               ("failed", "background"), ("text", "code"), ("text", "mark"), ("text", "traceback")]:
+        assert contrast(p[colour], p[background]) >= 4.5, (colour, background)
+
+
+def test_the_box_tables_are_left_aligned_and_keep_a_values_lines():
+    painted = _Painted(THEMES["dark"])
+    painted.feed(HTML_BOXES[0].html())
+    cells = [style for tag, style in painted.elements if tag in ("th", "td")]
+    assert len(cells) == 6
+    assert all(style["text-align"] == "left" and style["vertical-align"] == "top" for style in cells)
+    assert all(style["white-space"] == "pre-wrap" for tag, style in painted.elements if tag == "td")
+    assert [style["margin"] for tag, style in painted.elements if tag == "table"] == [".3em 0 0"]  # not centred
+
+
+def test_the_differing_entry_is_highlighted_and_nothing_else():
+    painted = _Painted(THEMES["light"])
+    painted.feed(HTML_BOXES[0].html())
+    assert [text for tag, text, _, _ in painted.runs if tag == "mark"] == ["1.5", "3"]
+    received, expected = differing("(0.25, [1, 2, 7], 'ok')", "(0.25, [1, 2, 8], 'ok')")
+    assert [t for t, differs in received if differs] == ["7"] and [t for t, differs in expected if differs] == ["8"]
+
+
+def test_a_value_of_several_lines_keeps_its_column_in_text():
+    lines = HTML_BOXES[0].text().splitlines()
+    assert lines[1:3] == ["  case:     x = [[1, 2],", "                 [3, 4]]"]
 
 
 def test_clean_keeps_ordinary_text_and_newlines():

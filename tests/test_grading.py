@@ -7,7 +7,7 @@ import json
 import pytest
 from conftest import ROOT, release_notebook, replace_function, solution_notebook, without_keras
 
-from autograder import batch, checks, report
+from autograder import batch, checks, report, writing
 from autograder.grading import GradingOptions, grade_notebook
 
 LABS = ["01_gradient_descent", "02_gradient_checking"]
@@ -88,7 +88,7 @@ def test_a_class_with_bad_submissions_is_graded_and_reports_are_deterministic(wr
     for attempt in ("first", "second"):
         results = batch.grade_all(submissions, options(root), jobs=2)
         out = tmp_path / attempt
-        batch.write_reports(results, out)
+        writing.write_reports(results, out)
         outputs.append({p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()})
     assert outputs[0] == outputs[1]
     grades = outputs[0][type(next(iter(outputs[0])))("grades.csv")].decode().splitlines()
