@@ -114,8 +114,8 @@ def _define(chunks: list[dict], skip: list[int], namespace: dict, channel: _Chan
 
 def _timeout(seconds: float) -> dict:
     return {"error": {"type": "Timeout",
-                      "message": f"did not finish within its time limit ({seconds:g} s for the exercise): "
-                      "an endless loop?"}}
+                      "message": f"did not finish within its time limit ({seconds:g} s for all the exercise's "
+                      "cases together); this case was running: an endless loop?"}}
 
 
 class _Restorer:

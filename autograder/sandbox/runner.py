@@ -388,8 +388,9 @@ def _session(child: _Child, pending: list[Task], report: RunReport, define_secon
         if not finished:
             overran = time.monotonic() >= deadline
             message = ("this submission used up its time budget during this exercise" if time.monotonic() >= ends
-                       else f"did not finish within its time limit ({task.seconds:g} s for the exercise): an endless "
-                       "loop?" if overran else "the process running your code ended abruptly (os._exit, a crash, "
+                       else f"did not finish within its time limit ({task.seconds:g} s for all {len(task.cases)} "
+                       f"cases of {task.exercise} together); this case was running: an endless loop?" if overran
+                       else "the process running your code ended abruptly (os._exit, a crash, "
                        "or running out of memory)")
             _fill(report, task, _error("Timeout" if overran else "Crash", message))
             remaining.remove(task)
