@@ -137,7 +137,7 @@ def random_all_at_once(f, ranges, budget, rng):
 CORRECT = [
     ("piecewise_constant", ref.piecewise_constant), ("piecewise_constant", piecewise_loop),
     ("piecewise_constant", piecewise_digitize),
-    ("exponential_decay", ref.exponential_decay), ("exponential_decay", exponential_float32),
+    ("exponential_decay", ref.exponential_decay),
     ("exponential_decay", exponential_exp_log),
     ("cosine_decay", ref.cosine_decay), ("cosine_decay", cosine_loop), ("cosine_decay", cosine_interp),
     ("PlateauReducer", ref.PlateauReducer), ("PlateauReducer", ReducerFlags),
@@ -234,6 +234,11 @@ def test_a_student_form_of_a_mistake_is_told_its_cause_under_every_secret(exerci
         cases = lab.hidden_cases(seed)[exercise]
         feedback = calls.first_failure(lab, spec, cases, (calls.run_case(implementation, c, spec.probe) for c in cases))
         assert feedback is not None and message in feedback, (seed, feedback)
+
+
+def test_float32_rates_break_the_float64_promise():
+    feedback = first_failure(LAB, "exponential_decay", exponential_float32, seeds=SEEDS_FAST)
+    assert feedback is not None and "your rates are float32: the docstring promises float64" in feedback, feedback
 
 
 # wrong, and named by no known mistake ------------------------------------------------
