@@ -1253,6 +1253,92 @@ def _forever():
 '''
 
 
+# -- round 3: memory, threads and native code that per-process limits do not see -------------------------------
+HOARDS_MEMORY_IN_MEMFDS = HOOK_OFF + '''
+
+def descend_from_starts(df, starts, learning_rate, num_steps):
+    """Fills memfds with fallocate (outside RLIMIT_AS) and parks them in a socket; answers only if refused."""
+    _hook_off()
+    import os, socket
+    held = []
+    try:
+        left, right = socket.socketpair(socket.AF_UNIX)
+        for _ in range(8):
+            fd = os.memfd_create("hoard")
+            os.posix_fallocate(fd, 0, 1024**3)
+            socket.send_fds(left, [b"x"], [fd])
+            os.close(fd)
+            held.append("1 GiB")
+    except OSError:
+        pass
+    if held:
+        return held
+    return _descend(df, starts, learning_rate, num_steps)
+'''
+
+HOARDS_SHARED_MEMORY = HOOK_OFF + '''
+
+def gradient_descent_1d(df, x0, learning_rate, num_steps):
+    """SysV shared memory and /dev/shm, both outside RLIMIT_AS once detached; answers only if both refused."""
+    _hook_off()
+    import ctypes
+    held = []
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.syscall(29, 0, 512 * 1024**2, 0o1600) >= 0:  # shmget(IPC_PRIVATE, 512 MiB)
+        held.append("shmget")
+    try:
+        with open("/dev/shm/hoard", "wb") as handle:
+            handle.write(bytes(64 * 1024**2))
+        held.append("/dev/shm")
+    except OSError:
+        pass
+    if held:
+        return held
+    return _gd(df, x0, learning_rate, num_steps)
+'''
+
+RUNS_NATIVE_CODE_FROM_A_MEMFD = HOOK_OFF + '''
+
+def grid_search(loss, low, high, num_points):
+    """Carries a shared library into a memfd and loads it from there, past the scratch's noexec."""
+    _hook_off()
+    import ctypes, glob, os
+    libraries = glob.glob("/usr/lib/*/libm.so.6") + glob.glob("/lib/*/libm.so.6")
+    try:
+        fd = os.memfd_create("carried")
+        with open(libraries[0], "rb") as handle:
+            os.write(fd, handle.read())
+        ctypes.CDLL(f"/proc/self/fd/{fd}")
+        return "loaded native code from a memfd"
+    except (OSError, IndexError):
+        pass
+    return _grid(loss, low, high, num_points)
+'''
+
+STARTS_440_BUSY_THREADS = HOOK_OFF + '''
+
+def count_combinations(layer_sizes, values_per_weight, include_biases=False):
+    """440 threads that never stop, to starve the classmates graded beside it; answers only if refused."""
+    _hook_off()
+    import threading
+    started = 0
+
+    def burn():
+        while True:
+            pass
+
+    try:
+        for _ in range(440):
+            threading.Thread(target=burn, daemon=True).start()
+            started += 1
+    except RuntimeError:
+        pass
+    if started:
+        return f"{started} threads"
+    return _count(layer_sizes, values_per_weight, include_biases)
+'''
+
+
 def _helper(exercise: str, name: str) -> str:
     """The reference solution of ``exercise`` renamed ``name``, for an attack that answers correctly after it."""
     return "\n\n" + REFERENCE[exercise].replace(f"def {exercise}(", f"def {name}(", 1)
@@ -1397,6 +1483,15 @@ def entries() -> list[dict]:
         ("raises_a_lone_surrogate__10_of_12", nb({"central_difference": RAISES_A_LONE_SURROGATE}), 10, "ValueError"),
         ("swallows_every_timeout__0_of_12", nb({name: SWALLOWS_EVERY_TIMEOUT + "\n\n" + _forever_stub(name)
                                                 for name in EXERCISES}), 0, "time"),
+        # -- round 3: memory, threads and native code that per-process limits do not see -----------------------
+        ("hoards_memory_outside_its_address_space__12_of_12", nb({
+            "descend_from_starts": HOARDS_MEMORY_IN_MEMFDS + _helper("descend_from_starts", "_descend"),
+            "gradient_descent_1d": HOARDS_SHARED_MEMORY + _helper("gradient_descent_1d", "_gd")}), 12,
+         "✓ descend_from_starts"),
+        ("runs_memfd_code_and_440_busy_threads__12_of_12", nb({
+            "grid_search": RUNS_NATIVE_CODE_FROM_A_MEMFD + _helper("grid_search", "_grid"),
+            "count_combinations": STARTS_440_BUSY_THREADS + _helper("count_combinations", "_count")}), 12,
+         "✓ count_combinations"),
         ("lab_02_notebook_in_the_lab_01_folder__0_of_12",
          (ROOT / "solutions" / "02_gradient_checking" / "02_gradient_checking.ipynb").read_bytes(), 0,
          "handed in for lab 01_gradient_descent"),
