@@ -104,12 +104,29 @@ def test_secret_regions_were_found():
     assert len(secret_lines()) >= 20
 
 
+SHORT_LINE = 20
+"""A solution line shorter than this (``return order``) leaks only as a whole line: inside a longer one
+(``return order, {}``) it is everyday Python, not an answer."""
+
+
+def _leaked(secrets: set[str], text: str) -> list[str]:
+    lines = {line.strip() for line in text.splitlines()}
+    return sorted(s for s in secrets if ((s in lines) if len(s) < SHORT_LINE else (s in text)))
+
+
+def test_short_solution_lines_leak_only_as_whole_lines():
+    assert _leaked({"return order", "return (f(x + h) - f(x - h)) / (2 * h)"},
+                   "    return order, {}\n    y = 1; return (f(x + h) - f(x - h)) / (2 * h)\n") == [
+        "return (f(x + h) - f(x - h)) / (2 * h)"]
+    assert _leaked({"return order"}, "def f():\n    return order\n") == ["return order"]
+
+
 def test_no_solution_line_or_hidden_test_reaches_the_student_bundle(bundle):
     secrets = secret_lines()
     for path in bundle.rglob("*"):
         if path.is_file():
             text = path.read_text(encoding="utf-8", errors="replace")
-            leaked = [line for line in secrets if line in text]
+            leaked = _leaked(secrets, text)
             assert not leaked, f"{path.relative_to(bundle)} contains solution lines: {leaked[:3]}"
             if path.suffix == ".ipynb":  # the grader's own code may name these markers; a notebook may not
                 assert "BEGIN HIDDEN TESTS" not in text and "hidden=True" not in text, path
