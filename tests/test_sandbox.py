@@ -622,3 +622,15 @@ def test_a_non_root_graders_sandbox_has_no_dev_shm_to_fill(monkeypatch):
         shutil.rmtree(copy, ignore_errors=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["1000", "null-ok"], result.stdout
+
+
+@needs_sandbox
+@pytest.mark.skipif(limits.cgroups_unavailable() is not None, reason=f"no cgroups here: {limits.cgroups_unavailable()}")
+def test_memory_beyond_the_childs_cgroup_costs_that_exercise_only():
+    """1.5 GiB touched: under RLIMIT_AS (2 GiB) but over memory.max (1 GiB); the kernel kills that child alone.
+
+    Before it does, the child's own file pages are reclaimed and read again (seconds, on a loaded machine)."""
+    hostile, ok = run_one("import numpy as np\ndef f():\n    return float(np.ones(3 * 2**26).sum())\n" + OK,
+                          seconds=60)
+    assert hostile["error"]["type"] == "Crash" and "memory" in hostile["error"]["message"]
+    assert ok == {"value": 1, "mutated": []}
