@@ -165,6 +165,20 @@ def _shifted(root, target, memo=None):
     return value
 ''')
 
+# nested_backward by complex steps: through nested_forward, or on a formula of its own ----------------
+
+BACKWARD_THROUGH_FORWARD = '''
+def nested_backward(x1, x2):
+    h = 1e-30
+    return (nested_forward(x1 + 1j * h, x2)[2].imag / h, nested_forward(x1, x2 + 1j * h)[2].imag / h)
+'''
+
+BACKWARD_OWN_FORMULA = '''
+def nested_backward(x1, x2):
+    f = lambda a, b: ((2 * a + b) ** 2 + 3 * b ** 2) ** 3
+    return f(complex(x1, 1e-30), x2).imag / 1e-30, f(x1, complex(x2, 1e-30)).imag / 1e-30
+'''
+
 # the probe module rebound by a top-level constant ----------------------------------------------
 
 FORGED_PROBES = '''
@@ -237,6 +251,8 @@ ATTACKS = {
     "program_order_dictionary": ({"topological_order": FRAME_DICTIONARY}, ("topological_order", "Value")),
     "graph_listing": ({"topological_order": GRAPH_LISTING}, ("topological_order", "Value")),
     "complex_step_gradients": ({"Value": COMPLEX_STEP}, ("Value",)),
+    "complex_step_through_nested_forward": ({"nested_backward": BACKWARD_THROUGH_FORWARD}, ("nested_backward",)),
+    "complex_step_on_its_own_formula": ({"nested_backward": BACKWARD_OWN_FORMULA}, ("nested_backward",)),
     "complex_step_with_empty_calls": ({"Value": COMPLEX_STEP_WITH_CALLS}, ("Value",)),
     "rebinding_the_probe_module": ({"FORGED": FORGED_PROBES}, ("topological_order", "Value")),
 }
@@ -259,8 +275,21 @@ def test_the_solution_keeps_full_marks_through_the_same_path(write_notebook):
 
 
 def test_complex_step_gradients_are_told_the_chain_rule_was_not_run(write_notebook):
-    scores = _scores(_notebook(Value=COMPLEX_STEP), write_notebook, "complex")
+    scores = _scores(_notebook(Value=COMPLEX_STEP, nested_backward=BACKWARD_OWN_FORMULA), write_notebook, "complex")
     assert "never called the nodes' _backward" in scores["Value"][1]
+    assert "Exact, but not by the chain rule" in scores["nested_backward"][1]
+
+
+@pytest.mark.parametrize("source", [BACKWARD_THROUGH_FORWARD, BACKWARD_OWN_FORMULA])
+def test_complex_step_derivatives_are_named_under_every_secret(source):
+    namespace = {"nested_forward": lambda x1, x2: ((2 * x1 + x2), (2 * x1 + x2) ** 2 + 3 * x2**2,
+                                                    ((2 * x1 + x2) ** 2 + 3 * x2**2) ** 3)}
+    exec(compile(source, "<nested_backward>", "exec"), namespace)  # noqa: S102 - our own attack code, under test
+    for seed in SEEDS:
+        cases = [case for case in cases_of(LAB, "nested_backward", (seed,)) if case.hidden]
+        outcomes = (calls.run_case(namespace["nested_backward"], case, "lab03.chain_rule") for case in cases)
+        feedback = calls.first_failure(LAB_SPEC, LAB_SPEC.exercise("nested_backward"), cases, outcomes)
+        assert feedback is not None and "Exact, but not by the chain rule" in feedback, feedback
 
 
 # in-process: cheaper, the same judging ---------------------------------------------------------

@@ -107,6 +107,48 @@ def _compare_tuple(received, expected, exercise: Exercise) -> str | None:
     return compare_values(received, expected, exercise)
 
 
+def _chain_flags(evidence) -> tuple[bool, bool]:
+    """(complex numbers met the inputs or nested_forward, nested_forward ran at another point)."""
+    try:
+        complex_uses, other_points = evidence
+        return int(complex_uses) > 0, int(other_points) > 0
+    except (TypeError, ValueError):
+        return True, True
+
+
+def _compare_chain_rule(received, expected, exercise: Exercise) -> str | None:
+    """nested_backward's two numbers as ``_compare_tuple`` judges them, and how they were found.
+
+    Exact numbers do not show the chain rule: a complex step, Im f(x + ih) / h, is exact to the
+    last digit too. The probe (``probes.lab03.chain_rule``) notes complex arithmetic on the inputs
+    or inside nested_forward, and calls of nested_forward at other points; a result found that
+    way fails even where its numbers are exact. Against a mistake that evaluates f elsewhere
+    (central differences) only the complex arithmetic is compared, since that mistake may or may
+    not go through nested_forward.
+    """
+    if not isinstance(received, (tuple, list)) or len(received) != 2:
+        return "expected nested_backward's result and the probe's notes"
+    result, evidence = received
+    want, want_evidence = expected
+    reason = _compare_tuple(result, want, exercise)
+    if reason is not None:
+        return reason
+    (got_complex, got_points), (want_complex, want_points) = _chain_flags(evidence), _chain_flags(want_evidence)
+    if got_complex != want_complex:
+        return "complex numbers met f: these derivatives come from a complex step, not the chain rule" if (
+            got_complex) else "no complex step"
+    if got_points and not want_points:
+        return ("nested_forward ran at points other than (x1, x2): derivatives from differences of f, not the "
+                "chain rule")
+    return None
+
+
+def _show_chain_rule(value) -> str:
+    if isinstance(value, (tuple, list)) and len(value) == 2 and isinstance(value[1], (tuple, list)):
+        return format_value(value[0])
+    return format_value(value)
+
+
 def _compare_autograd(received, expected, exercise: Exercise) -> str | None:
     """(y.data, input grads) with the exercise's tolerances, then how backward() got them.
 
@@ -255,7 +297,9 @@ LAB = Lab(
             summary="(∂f/∂x1, ∂f/∂x2) of the nested f by the chain rule, from the cached u and v",
             rtol=1e-12,
             rtol_float32=1e-12,  # an analytic result from plain floats: float32 is a cast, not a need
-            compare=_compare_tuple,
+            probe="lab03.chain_rule",
+            compare=_compare_chain_rule,
+            show=_show_chain_rule,
             builds_on=("nested_forward",),
             messages={
                 "no_inner": "∂f/∂x1 is half the right value: the chain stops one link early. "
@@ -276,6 +320,10 @@ LAB = Lab(
                 "swapped": "The two derivatives are swapped: return (∂f/∂x1, ∂f/∂x2).",
                 "numerical": "Close, but not exact: that is a numerical estimate. This exercise asks for the "
                 "exact derivatives, multiplying the local derivatives along each path.",
+                "complex_step": "Exact, but not by the chain rule: these derivatives come from a complex step, "
+                "Im f(x + ih) / h. This exercise asks for the chain rule: run nested_forward for u and v, then "
+                "multiply the local derivatives along each path (∂f/∂v = 3v², ∂v/∂u = 2u, ∂u/∂x1 = 2) and add "
+                "the paths where x2 has two.",
             },
         ),
         Exercise(

@@ -60,11 +60,18 @@ def _numerical_backward(x1, x2, h=1e-5):
     return ((f(x1 + h, x2) - f(x1 - h, x2)) / (2 * h), (f(x1, x2 + h) - f(x1, x2 - h)) / (2 * h))
 
 
+def _complex_step_backward(x1, x2, h=1e-30):
+    """Exact to the last digit, without the chain rule: Im f(x + ih·e) / h."""
+    f = lambda a, b: ((2 * a + b) ** 2 + 3 * b**2) ** 3  # noqa: E731
+    return f(x1 + 1j * h, x2).imag / h, f(x1, x2 + 1j * h).imag / h
+
+
 BACKWARD_MISTAKES = {
     **{key: functools.partial(_backward_with, slip=key)
        for key in ("no_inner", "garbled", "dropped_direct", "dropped_u_path", "power_no_factor",
                    "power_not_reduced", "square_rule", "swapped")},
     "numerical": _numerical_backward,
+    "complex_step": _complex_step_backward,
 }
 
 
@@ -76,8 +83,13 @@ def _forward_case(x1, x2):
     return build_case(_point_label(x1, x2), (x1, x2), nested_forward, FORWARD_MISTAKES)
 
 
+def _watched(backward):
+    return lambda x1, x2: probe.chain_rule(backward, x1, x2)
+
+
 def _backward_case(x1, x2):
-    return build_case(_point_label(x1, x2), (x1, x2), nested_backward, BACKWARD_MISTAKES)
+    return build_case(_point_label(x1, x2), (x1, x2), _watched(nested_backward),
+                      {key: _watched(fn) for key, fn in BACKWARD_MISTAKES.items()})
 
 
 # nested_tape_gradient ------------------------------------------------------------------

@@ -95,6 +95,78 @@ def apply(op, nodes, relu=lambda x: x.relu()):
     raise ValueError(f"unknown operation {kind!r}")
 
 
+# chain_rule: nested_backward, watched ----------------------------------------------------
+
+def _is_complex(value) -> bool:
+    return isinstance(value, complex) or (isinstance(value, (np.generic, np.ndarray)) and np.iscomplexobj(value))
+
+
+def _watched_float(seen: list):
+    """A float class that notes in ``seen`` any arithmetic with a complex number or conversion to one."""
+
+    def noting(name):
+        plain = getattr(float, name)
+
+        def method(self, other, *rest):
+            if _is_complex(other):
+                seen.append("complex")
+            return plain(self, other, *rest)
+
+        return method
+
+    def to_complex(self):
+        seen.append("complex")
+        return complex(float(self))
+
+    names = ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__",
+             "__pow__", "__rpow__")
+    return type("float", (float,), {"__slots__": (), "__complex__": to_complex, **{n: noting(n) for n in names}})
+
+
+def chain_rule(nested_backward, x1, x2):
+    """Calls ``nested_backward(x1, x2)`` and notes how it evaluated f.
+
+    The docstring asks for the chain rule from nested_forward's cache. Derivatives found by
+    evaluating f elsewhere (differences, or complex steps, which are exact to the last digit)
+    call nested_forward at other points or with complex numbers, or do complex arithmetic with
+    x1 and x2: the report says so, as data (a count of each). The inputs are floats that note
+    complex arithmetic; the notebook's nested_forward, where there is one, is watched while the
+    call runs and restored after it.
+
+    Returns:
+        ``(result, (complex_uses, other_points))``: what nested_backward returned, how many times
+        complex numbers met the inputs or nested_forward, and how many calls of nested_forward
+        were at a point other than (x1, x2).
+    """
+    seen, points = [], []
+    watched = _watched_float(seen)
+    namespace = getattr(nested_backward, "__globals__", {})
+    forward = namespace.get("nested_forward")
+
+    def watched_forward(*args, **kwargs):
+        if any(_is_complex(a) for a in (*args, *kwargs.values())):
+            seen.append("complex")
+        else:
+            try:
+                at = tuple(float(a) for a in args)
+            except (TypeError, ValueError):
+                at = None
+            points.append(at == (float(x1), float(x2)))
+        return forward(*args, **kwargs)
+
+    if callable(forward):
+        namespace["nested_forward"] = watched_forward
+    try:
+        result = nested_backward(watched(x1), watched(x2))
+    finally:
+        if callable(forward):
+            namespace["nested_forward"] = forward
+    if isinstance(result, (tuple, list)):
+        result = tuple(float(v) if isinstance(v, float) and type(v) is not float and not _is_complex(v) else v
+                       for v in result)
+    return result, (len(seen), sum(1 for same in points if not same))
+
+
 # autograd: the student's Value ------------------------------------------------------
 
 def _scalar(value):
