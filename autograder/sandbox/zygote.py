@@ -314,7 +314,6 @@ def serve(control_fd: int) -> None:
         child._import_tensorflow()
         program = seccomp.program()
         _self_test()
-        limits.child_oom_score()  # inherited: every child is the OOM killer's first choice, as a fresh one
         scratch = _snapshot(bwrap.SCRATCH)
         signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     except BaseException as exc:  # noqa: BLE001 - told to the grading process, which starts fresh children
@@ -409,6 +408,7 @@ def _first_child(control: socket.socket, fds: list[int], uid: int, case_from_jso
         os._exit(0)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     control.close()
+    limits.child_oom_score()  # the OOM killer's first choice, as a fresh child (the zygote keeps its own score)
     _check(libc.unshare(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
     libc.unshare(CLONE_NEWCGROUP)  # where the kernel has cgroup namespaces, as bubblewrap's --unshare-cgroup-try
     alive_r, alive_w = os.pipe()
