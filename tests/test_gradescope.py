@@ -7,7 +7,9 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
+from pathlib import Path
 
 import pytest
 from conftest import ROOT, release_notebook, replace_function, solution_notebook
@@ -265,13 +267,20 @@ def test_the_own_user_fallback_reaches_no_listener_on_the_containers_loopback(bu
     listener.listen()
     listener.settimeout(0.2)
     source = SENDS_ITS_INPUTS.format(port=listener.getsockname()[1])
-    results = run_autograder(bundle, tmp_path, {"lab.ipynb": replace_function(
-        notebook(solution_notebook(LAB)), "central_difference", source)},
-        env_extra={"AUTOGRADER_BWRAP": "/nonexistent/bwrap"})
+    where = Path(tempfile.mkdtemp(prefix="autograder-gradescope-"))  # as /autograder: others may pass through
     try:
-        connection, _ = listener.accept()
-        received = connection.recv(100)
-    except OSError:
-        received = b""
-    listener.close()
+        where.chmod(0o755)
+        results = run_autograder(bundle, where, {"lab.ipynb": replace_function(
+            notebook(solution_notebook(LAB)), "central_difference", source)},
+            env_extra={"AUTOGRADER_BWRAP": "/nonexistent/bwrap"})
+        try:
+            connection, _ = listener.accept()
+            received = connection.recv(100)
+        except OSError:
+            received = b""
+    finally:
+        listener.close()
+        shutil.rmtree(where, ignore_errors=True)
     assert received == b"" and results["score"] == 14, results
+    central = next(t for t in results["tests"] if t["name"] == "central_difference")
+    assert central["score"] == central["max_score"]
