@@ -182,7 +182,8 @@ def test_the_shuffle_seeds_of_the_hidden_cases_change_the_order():
 
 
 def test_the_hidden_cases_tell_the_mistakes_apart():
-    for seed in (0, 1, 2):
-        unshuffled, bouncing, shuffled = checks.load_lab(LAB).hidden_cases(seed)["keras_train"]
-        assert {"no_restore", "no_early_stopping"} <= set(bouncing.wrong), bouncing.label
+    """The diverging run stops early with its best epoch before the last under every draw (20 seeds)."""
+    for seed in range(20):
+        unshuffled, bouncing, diverging, shuffled = checks.load_lab(LAB).hidden_cases(seed)["keras_train"]
+        assert {"no_restore", "no_early_stopping"} <= set(diverging.wrong), diverging.label
         assert set(shuffled.wrong) == {"shuffle_on_fit"} and shuffled.accepted

@@ -35,7 +35,7 @@ def test_every_known_mistake_is_caught_by_the_hidden_cases_of_every_secret(lab_i
     public = lab.public_cases()
     draws = {secret: lab.hidden_cases(case_seed(lab_id, secret)) for secret in SECRETS}
     escaped = []
-    for exercise in (e for e in lab.exercises if e.profile == "numpy"):
+    for exercise in lab.exercises:  # the Keras exercises too: their values are NumPy twins
         for key in exercise.messages:
             if not any(key in case.wrong for case in public.get(exercise.name, [])) and not any(
                     key in case.wrong for drawn in draws.values() for case in drawn.get(exercise.name, [])):

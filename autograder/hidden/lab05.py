@@ -444,6 +444,13 @@ def _losses(rng):
     return losses
 
 
+def _diverging_learning_rate(X):
+    """A full-batch step 1.5 times past stability: the loss soon grows every epoch, so EarlyStopping stops and
+    the best epoch is never the last (restore_best_weights matters whatever the draw)."""
+    curvature = np.linalg.eigvalsh(2 * np.array([[np.mean(X ** 2), np.mean(X)], [np.mean(X), 1.0]]))[-1]
+    return float(np.round(1.5 * 2 / curvature, 4))
+
+
 def _bouncing_learning_rate(X, rng):
     """A step large enough that mini-batches of 2 bounce around the minimum, yet stable for the full batch."""
     curvature = np.linalg.eigvalsh(2 * np.array([[np.mean(X ** 2), np.mean(X)], [np.mean(X), 1.0]]))[-1]
@@ -486,6 +493,7 @@ def hidden_cases(rng):
         "keras_train": [
             _keras_case(X, y, w, b, lr, int(rng.integers(8, 15)), n, int(rng.integers(2, 4))),
             _keras_case(X, y, w, b, _bouncing_learning_rate(X, rng), 40, 2, 2),
+            _keras_case(X, y, w, b, _diverging_learning_rate(X), 30, n, 2),
             _keras_case(X[:4], y[:4], w, b, lr, 3, 2, 5, shuffle=True, seed=int(rng.choice(SHUFFLE_SEEDS))),
         ],
     }

@@ -663,9 +663,12 @@ def hidden_cases(rng):
 
 
 def _keras_hidden_cases(rng, xs, ys):
-    """A few rows, and more rows than fit's default batch of 32 (so a missing batch_size shows)."""
+    """A few rows whose outputs start below 0, and more rows than fit's default batch of 32 (so a missing
+    batch_size shows)."""
     many = _quarters(rng, (int(rng.integers(KERAS_BATCH_DEFAULT + 1, 49)), 1), -2, 2)
-    return [_keras_case(_weights(rng, (1, 4, 4, 1)), xs, ys, 0.05, int(rng.integers(3, 6))),
+    below = _weights(rng, (1, 4, 4, 1))
+    below[-1] = (below[-1][0], np.array([-1.5]))  # outputs start below 0: a ReLU on the output shows
+    return [_keras_case(below, xs, ys, 0.05, int(rng.integers(3, 6))),
             _keras_case(_weights(rng, (1, 3, 3, 1)), many, np.round(np.sin(2 * many), 3),
                         float(rng.choice([0.05, 0.1, 0.2])), int(rng.integers(2, 5)),
                         f"{len(many)} rows X = {_text(many)}")]
