@@ -634,3 +634,36 @@ def test_memory_beyond_the_childs_cgroup_costs_that_exercise_only():
                           seconds=60)
     assert hostile["error"]["type"] == "Crash" and "memory" in hostile["error"]["message"]
     assert ok == {"value": 1, "mutated": []}
+
+
+@needs_sandbox
+@pytest.mark.skipif(limits.cgroups_unavailable() is not None, reason=f"no cgroups here: {limits.cgroups_unavailable()}")
+@pytest.mark.parametrize("profile", ["numpy", "tensorflow"])
+def test_each_childs_cgroup_holds_it_whole_with_its_profiles_limits(profile):
+    """Seen from outside while it runs: bubblewrap, its init and the child in the cgroup, and the profile's limits."""
+    scratch = tempfile.mkdtemp(prefix="autograder-test-")
+    process = bwrap.popen([sys.executable, "-I", "-c", BOOT.format(root=str(ROOT))],
+                          readable=isolation.interpreter_paths(), hidden=[], scratch=scratch,
+                          env=isolation.child_env(bwrap.SCRATCH, profile), stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, text=True)
+    try:
+        process.stdin.write("import time\nprint('up', flush=True)\ntime.sleep(60)\n")
+        process.stdin.close()
+        assert process.stdout.readline().strip() == "up"
+        cgroup, expected = process.cgroup, isolation.limits_for(profile)
+        assert process.pid in cgroup.pids() and len(cgroup.pids()) >= 3
+        settings = {}
+        for folder in cgroup.folders:
+            for name in ("memory.max", "memory.limit_in_bytes", "pids.max", "cpu.max", "cpu.cfs_quota_us"):
+                if os.path.exists(os.path.join(folder, name)):
+                    settings[name] = Path(folder, name).read_text().split()[0]
+        assert int(settings.get("memory.max", settings.get("memory.limit_in_bytes"))) == expected.resident_bytes
+        assert int(settings["pids.max"]) == expected.processes + limits.PROCESSES_OUTSIDE
+        quota = int(settings.get("cpu.max", settings.get("cpu.cfs_quota_us")))
+        assert quota == int(expected.cpus * limits.CPU_PERIOD_US)
+    finally:
+        os.killpg(process.pid, 9)
+        process.wait()
+        process.stdout.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+    assert not any(os.path.exists(folder) for folder in cgroup.folders)
