@@ -667,3 +667,21 @@ def test_each_childs_cgroup_holds_it_whole_with_its_profiles_limits(profile):
         process.stdout.close()
         shutil.rmtree(scratch, ignore_errors=True)
     assert not any(os.path.exists(folder) for folder in cgroup.folders)
+
+
+@pytest.mark.skipif(limits.cgroups_unavailable() is not None, reason=f"no cgroups here: {limits.cgroups_unavailable()}")
+def test_cgroups_left_by_a_killed_grader_are_swept_and_live_ones_are_not():
+    """A grader killed with SIGKILL leaves its empty folders: the next grader removes them, never one in use."""
+    parent = os.path.dirname(limits._hierarchy.bases[0])
+    stale, live = os.path.join(parent, "autograder-999999999"), limits.child_cgroup(limits.Limits())
+    os.makedirs(os.path.join(stale, "c0"))
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        live.add(sleeper.pid)
+        limits._sweep(parent)  # our own autograder-<pid> is there too, with a live child
+        assert not os.path.exists(stale)
+        assert all(os.path.isdir(folder) for folder in live.folders) and live.pids() == [sleeper.pid]
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+        assert live.remove()

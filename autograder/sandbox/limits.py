@@ -327,7 +327,11 @@ def _own_paths() -> dict[str, str]:
 
 
 def _sweep(parent: str) -> None:
-    """Removes the empty ``autograder-<pid>`` folders that graders which are gone left behind (killed ones)."""
+    """Removes the ``autograder-<pid>`` folders that graders which are gone left behind (killed ones).
+
+    Only empty ones, and nothing is killed: a grader in another PID namespace may look gone from here
+    (its children die with their grader anyway, which empties their cgroups).
+    """
     try:
         names = os.listdir(parent)
     except OSError:
@@ -336,10 +340,10 @@ def _sweep(parent: str) -> None:
         if not name.startswith("autograder-") or not name[11:].isdigit() or os.path.exists(f"/proc/{name[11:]}"):
             continue
         base = os.path.join(parent, name)
-        for child in os.listdir(base) if os.path.isdir(base) else ():
-            if os.path.isdir(os.path.join(base, child)):
-                Cgroup([os.path.join(base, child)], 2).remove(0)
         try:
+            for child in os.listdir(base):
+                if os.path.isdir(os.path.join(base, child)):
+                    os.rmdir(os.path.join(base, child))  # refused (EBUSY) while a process lives in it
             os.rmdir(base)
         except OSError:
             pass
