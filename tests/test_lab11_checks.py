@@ -259,7 +259,34 @@ def iterate_shuffled_batches(X, y, batch_size, rng, shuffle=True, drop_remainder
         yield batches[k]
 
 
+def iterate_shuffled_once(X, y, batch_size, rng, shuffle=True, drop_remainder=False, _orders={}):  # noqa: B006
+    """The permutation drawn at the first call for these data and kept in a mutable default: shuffled once."""
+    key = (np.shape(X), np.asarray(X).tobytes())
+    if key not in _orders:
+        _orders[key] = rng.permutation(len(X))
+    order = _orders[key] if shuffle else np.arange(len(X))
+    stop = len(X) - len(X) % batch_size if drop_remainder else len(X)
+    for start in range(0, stop, batch_size):
+        yield np.asarray(X)[order[start:start + batch_size]], np.asarray(y)[order[start:start + batch_size]]
+
+
+class _ShuffledOncePerGenerator:
+    """The order drawn at the first epoch of each generator and kept for its later epochs (no leak across cases)."""
+
+    def __init__(self):
+        self.rng, self.order = None, None
+
+    def __call__(self, X, y, batch_size, rng, shuffle=True, drop_remainder=False):
+        if rng is not self.rng:
+            self.rng, self.order = rng, rng.permutation(len(X))
+        order = self.order if shuffle else np.arange(len(X))
+        stop = len(X) - len(X) % batch_size if drop_remainder else len(X)
+        for start in range(0, stop, batch_size):
+            yield np.asarray(X)[order[start:start + batch_size]], np.asarray(y)[order[start:start + batch_size]]
+
+
 ITERATOR_MISTAKES = [
+    (iterate_shuffled_once, "same_order"), (_ShuffledOncePerGenerator(), "same_order"),
     (iterate_two_permutations, "unpaired"), (iterate_floor, "always_drop"),
     (iterate_seeded_inside, "same_order"), (iterate_global_numpy, "global_random"),
     (iterate_with_replacement, "with_replacement"), (iterate_range_plus_one, "empty_batch"),
@@ -277,6 +304,17 @@ def test_each_iterator_mistake_gets_exactly_its_own_message(implementation, key)
     assert feedback is not None and feedback.startswith("Lab 11 · iterate_batches"), feedback
     assert plain(messages[key]) in feedback
     assert [k for k, m in messages.items() if k != key and plain(m) in feedback] == []
+
+
+@pytest.mark.parametrize("implementation", [iterate_shuffled_once, _ShuffledOncePerGenerator(),
+                                            iterate_seeded_inside], ids=["cached", "per_generator", "new_generator"])
+@pytest.mark.parametrize("seeds", [(3, 4, 5), (6, 7, 8)], ids=["secrets-3-5", "secrets-6-8"])
+def test_one_order_for_every_epoch_is_named_by_what_the_record_shows(implementation, seeds):
+    """Shuffled once and kept, or a new generator at each call: the same order every epoch, one message naming both
+    (it was "you made a new generator" for a shuffle drawn once from rng)."""
+    messages = load_lab(LAB).exercise("iterate_batches").messages
+    feedback = first_failure(LAB, "iterate_batches", implementation, seeds=seeds)
+    assert feedback is not None and plain(messages["same_order"]) in feedback, feedback
 
 
 def test_shuffling_the_callers_arrays_in_place_is_reported():
