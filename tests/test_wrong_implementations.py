@@ -6,6 +6,7 @@ Run ``python tests/test_wrong_implementations.py`` to print which are named.
 
 from __future__ import annotations
 
+import itertools
 import re
 import sys
 
@@ -167,6 +168,246 @@ def step_uphill(w, b, dw, db, learning_rate):
     return w + learning_rate * dw, b + learning_rate * db
 
 
+# lab 12 ---------------------------------------------------------------------------------
+
+def sweep_on_everything(x_train, y_train, x_val, y_val, degrees):
+    x_all, y_all = np.concatenate([x_train, x_val]), np.concatenate([y_train, y_val])
+    train, val = [], []
+    for d in degrees:
+        p = np.polyfit(x_all, y_all, d)
+        train.append(np.mean((np.polyval(p, x_train) - np.asarray(y_train)) ** 2))
+        val.append(np.mean((np.polyval(p, x_val) - np.asarray(y_val)) ** 2))
+    return np.array(train), np.array(val)
+
+
+def sweep_vander_d(x_train, y_train, x_val, y_val, degrees):
+    train, val = [], []
+    for d in degrees:
+        A = np.vander(np.asarray(x_train, dtype=float), max(d, 1))
+        c = np.linalg.lstsq(A, np.asarray(y_train, dtype=float), rcond=None)[0]
+        train.append(np.mean((A @ c - y_train) ** 2))
+        val.append(np.mean((np.vander(np.asarray(x_val, dtype=float), max(d, 1)) @ c - y_val) ** 2))
+    return np.array(train), np.array(val)
+
+
+def penalty_half(layers, l2):
+    return 0.5 * l2 * sum(float(np.sum(np.asarray(W) ** 2)) for W, b in layers)
+
+
+def penalty_everything(layers, l2):
+    return l2 * sum(float(np.sum(np.asarray(W) ** 2) + np.sum(np.asarray(b) ** 2)) for W, b in layers)
+
+
+def penalty_mean(layers, l2):
+    return l2 * sum(float(np.mean(np.square(W))) for W, _ in layers)
+
+
+def l2_gradient_textbook(layers, l2):
+    return [(l2 * np.asarray(W, dtype=float), np.zeros_like(np.asarray(b, dtype=float))) for W, b in layers]
+
+
+def l2_gradient_biases_too(layers, l2):
+    return [(2 * l2 * np.asarray(W, dtype=float), 2 * l2 * np.asarray(b, dtype=float)) for W, b in layers]
+
+
+def dropout_classic(x, rate, rng=None, training=True, mask=None):
+    x = np.asarray(x, dtype=float)
+    if not training:
+        return x * (1 - rate), None
+    if mask is None:
+        mask = (rng or np.random.default_rng()).random(x.shape) >= rate
+    return x * mask, mask
+
+
+def dropout_keep_probability(x, rate, rng=None, training=True, mask=None):
+    x = np.asarray(x, dtype=float)
+    if not training:
+        return x, None
+    if mask is None:
+        mask = (rng or np.random.default_rng()).random(x.shape) < rate
+    return x * mask / (1 - rate), mask
+
+
+def dropout_backward_mask_only(grad_out, mask, rate):
+    return np.asarray(grad_out, dtype=float) * mask
+
+
+class StopperSetUpInInit:
+    def __init__(self, patience=0, min_delta=0.0, restore_best_weights=False):
+        self.patience, self.min_delta, self.restore = patience, abs(min_delta), restore_best_weights
+        self.best, self.wait, self.saved = np.inf, 0, None
+
+    def on_train_begin(self):
+        pass
+
+    def on_epoch_end(self, epoch, val_loss, weights):
+        self.wait += 1
+        if val_loss < self.best - self.min_delta:
+            self.best, self.wait, self.saved = val_loss, 0, [w.copy() for w in weights]
+            return False
+        return epoch > 0 and self.wait >= self.patience
+
+    def on_train_end(self, weights):
+        return self.saved if self.restore and self.saved is not None else weights
+
+
+class StopperNotStrict:
+    def __init__(self, patience=0, min_delta=0.0, restore_best_weights=False):
+        self.patience, self.min_delta, self.restore = patience, abs(min_delta), restore_best_weights
+
+    def on_train_begin(self):
+        self.best, self.wait, self.saved = np.inf, 0, None
+
+    def on_epoch_end(self, epoch, val_loss, weights):
+        self.wait += 1
+        if val_loss <= self.best - self.min_delta:
+            self.best, self.wait, self.saved = val_loss, 0, [np.copy(w) for w in weights]
+            return False
+        return epoch > 0 and self.wait >= self.patience
+
+    def on_train_end(self, weights):
+        return self.saved if self.restore and self.saved is not None else weights
+
+
+def batchnorm_sample_variance(x, gamma, beta, moving_mean, moving_var, training=True, momentum=0.99, epsilon=1e-3):
+    x = np.asarray(x, dtype=float)
+    if training:
+        mean, var = x.mean(axis=0), x.var(axis=0, ddof=1)
+        moving_mean = momentum * np.asarray(moving_mean) + (1 - momentum) * mean
+        moving_var = momentum * np.asarray(moving_var) + (1 - momentum) * var
+    else:
+        mean, var = np.asarray(moving_mean, dtype=float), np.asarray(moving_var, dtype=float)
+    return gamma * (x - mean) / np.sqrt(var + epsilon) + beta, moving_mean, moving_var
+
+
+def batchnorm_pytorch_momentum(x, gamma, beta, moving_mean, moving_var, training=True, momentum=0.99, epsilon=1e-3):
+    x = np.asarray(x, dtype=float)
+    if training:
+        mean, var = x.mean(axis=0), x.var(axis=0)
+        moving_mean = (1 - momentum) * np.asarray(moving_mean) + momentum * mean
+        moving_var = (1 - momentum) * np.asarray(moving_var) + momentum * var
+    else:
+        mean, var = np.asarray(moving_mean, dtype=float), np.asarray(moving_var, dtype=float)
+    return gamma * (x - mean) / np.sqrt(var + epsilon) + beta, moving_mean, moving_var
+
+
+def batchnorm_backward_local(grad_out, x, gamma, epsilon=1e-3):
+    grad_out, x = np.asarray(grad_out, dtype=float), np.asarray(x, dtype=float)
+    sigma = np.sqrt(x.var(axis=0) + epsilon)
+    x_hat = (x - x.mean(axis=0)) / sigma
+    return grad_out * gamma / sigma, np.sum(grad_out * x_hat, axis=0), np.sum(grad_out, axis=0)
+
+
+# lab 13 ---------------------------------------------------------------------------------
+
+def piecewise_right(step, boundaries, values):
+    out = np.asarray(values, dtype=float)[np.searchsorted(boundaries, step, side="right")]
+    return float(out) if np.ndim(out) == 0 else out
+
+
+def exponential_never_floored(step, initial_learning_rate, decay_steps, decay_rate, staircase=False):
+    return initial_learning_rate * decay_rate ** (np.asarray(step, dtype=float) / decay_steps)
+
+
+def exponential_every_step(step, initial_learning_rate, decay_steps, decay_rate, staircase=False):
+    return initial_learning_rate * decay_rate ** np.asarray(step, dtype=float)
+
+
+def cosine_to_zero(step, initial_learning_rate, decay_steps, alpha=0.0, warmup_target=None, warmup_steps=0):
+    peak = initial_learning_rate if warmup_target is None else warmup_target
+    warm = 0 if warmup_target is None else warmup_steps
+    step = np.asarray(step, dtype=float)
+    t = np.clip(step - warm, 0, decay_steps)
+    rates = peak * 0.5 * (1 + np.cos(np.pi * t / decay_steps))
+    if warm:
+        rates = np.where(step < warm, initial_learning_rate + (peak - initial_learning_rate) * step / warm, rates)
+    return float(rates) if rates.ndim == 0 else rates
+
+
+def cosine_eta_min(step, initial_learning_rate, decay_steps, alpha=0.0, warmup_target=None, warmup_steps=0):
+    peak = initial_learning_rate if warmup_target is None else warmup_target
+    warm = 0 if warmup_target is None else warmup_steps
+    step = np.asarray(step, dtype=float)
+    t = np.minimum(np.maximum(step - warm, 0), decay_steps)
+    rates = alpha + (peak - alpha) * (1 + np.cos(np.pi * t / decay_steps)) / 2
+    if warm:
+        rates = np.where(step < warm, initial_learning_rate + (peak - initial_learning_rate) * step / warm, rates)
+    return float(rates) if rates.ndim == 0 else rates
+
+
+def pick_plain_average(lrs, losses, beta=0.9):
+    average, smoothed = 0.0, []
+    for loss in losses:
+        if not np.isfinite(loss):
+            break
+        average = beta * average + (1 - beta) * loss
+        smoothed.append(average)
+    return float(lrs[int(np.argmin(smoothed))] / 10)
+
+
+def pick_at_minimum(lrs, losses, beta=0.9):
+    average, smoothed = 0.0, []
+    for i, loss in enumerate(losses):
+        if not np.isfinite(loss):
+            break
+        average = beta * average + (1 - beta) * loss
+        smoothed.append(average / (1 - beta ** (i + 1)))
+    return float(lrs[int(np.argmin(smoothed))])
+
+
+def pick_nan_skipped(lrs, losses, beta=0.9):
+    average, best, best_lr, count = 0.0, np.inf, lrs[0], 0
+    for lr, loss in zip(lrs, losses):
+        if np.isnan(loss) or np.isinf(loss):
+            continue
+        count += 1
+        average = beta * average + (1 - beta) * loss
+        if average / (1 - beta ** count) < best:
+            best, best_lr = average / (1 - beta ** count), lr
+    return float(best_lr / 10)
+
+
+def grid_float_root(f, ranges, budget):
+    k = int(budget ** (1 / len(ranges)))
+    axes = [np.geomspace(lo, hi, k) if scale == "log" else np.linspace(lo, hi, k) for lo, hi, scale in ranges.values()]
+    trials = [dict(zip(ranges, map(float, p))) for p in itertools.product(*axes)]
+    values = [f(**t) for t in trials]
+    return trials[int(np.argmin(values))], min(values)
+
+
+def grid_linear_everywhere(f, ranges, budget):
+    d, k = len(ranges), 1
+    while (k + 1) ** d <= budget:
+        k += 1
+    axes = [np.linspace(lo, hi, k) for lo, hi, _ in ranges.values()]
+    trials = [dict(zip(ranges, map(float, p))) for p in itertools.product(*axes)]
+    values = [f(**t) for t in trials]
+    return trials[int(np.argmin(values))], min(values)
+
+
+def random_uniform_everywhere(f, ranges, budget, rng):
+    tries = [{name: float(rng.uniform(lo, hi)) for name, (lo, hi, _) in ranges.items()} for _ in range(budget)]
+    values = [f(**t) for t in tries]
+    return tries[int(np.argmin(values))], min(values)
+
+
+def random_global_numpy(f, ranges, budget, rng):
+    tries = [{name: float(np.exp(np.random.uniform(np.log(lo), np.log(hi))) if scale == "log"
+                          else np.random.uniform(lo, hi)) for name, (lo, hi, scale) in ranges.items()}
+             for _ in range(budget)]
+    values = [f(**t) for t in tries]
+    return tries[int(np.argmin(values))], min(values)
+
+
+def random_shared_draw(f, ranges, budget, rng):
+    tries = []
+    for u in rng.random(budget):
+        tries.append({name: float(np.exp(np.log(lo) + u * (np.log(hi) - np.log(lo))) if scale == "log"
+                                  else lo + u * (hi - lo)) for name, (lo, hi, scale) in ranges.items()})
+    values = [f(**t) for t in tries]
+    return tries[int(np.argmin(values))], min(values)
+
+
 CORPUS = [
     ("01_gradient_descent", "central_difference", central_precedence, "precedence"),
     ("01_gradient_descent", "central_difference", central_fixed_step, "ignores_h"),
@@ -193,6 +434,34 @@ CORPUS = [
     ("05_training_loop", "mse_gradients", gradients_without_two, "no_two"),
     ("05_training_loop", "mse_gradients", gradients_in_bias_order, "swapped"),
     ("05_training_loop", "sgd_step", step_uphill, "ascent"),
+    ("12_regularization", "polynomial_sweep", sweep_on_everything, "fit_on_validation_too"),
+    ("12_regularization", "polynomial_sweep", sweep_vander_d, "degree_off_by_one"),
+    ("12_regularization", "l2_penalty", penalty_half, "half"),
+    ("12_regularization", "l2_penalty", penalty_everything, "biases_penalised"),
+    ("12_regularization", "l2_penalty", penalty_mean, "mean_not_sum"),
+    ("12_regularization", "l2_gradient", l2_gradient_textbook, "no_factor_two"),
+    ("12_regularization", "l2_gradient", l2_gradient_biases_too, "bias_gradient"),
+    ("12_regularization", "dropout_forward", dropout_classic, "classic"),
+    ("12_regularization", "dropout_forward", dropout_keep_probability, "rate_as_keep_scaled"),
+    ("12_regularization", "dropout_backward", dropout_backward_mask_only, "backward_no_rescale"),
+    ("12_regularization", "EarlyStopping", StopperSetUpInInit, "no_reset"),
+    ("12_regularization", "EarlyStopping", StopperNotStrict, "less_or_equal"),
+    ("12_regularization", "batchnorm_forward", batchnorm_sample_variance, "unbiased_variance"),
+    ("12_regularization", "batchnorm_forward", batchnorm_pytorch_momentum, "momentum_swapped"),
+    ("12_regularization", "batchnorm_backward", batchnorm_backward_local, "gamma_over_sigma_only"),
+    ("13_schedules", "piecewise_constant", piecewise_right, "boundary_right"),
+    ("13_schedules", "exponential_decay", exponential_never_floored, "staircase_ignored"),
+    ("13_schedules", "exponential_decay", exponential_every_step, "rate_per_step"),
+    ("13_schedules", "cosine_decay", cosine_to_zero, "alpha_ignored"),
+    ("13_schedules", "cosine_decay", cosine_eta_min, "alpha_as_learning_rate"),
+    ("13_schedules", "pick_learning_rate", pick_plain_average, "no_bias_correction"),
+    ("13_schedules", "pick_learning_rate", pick_at_minimum, "no_tenth"),
+    ("13_schedules", "pick_learning_rate", pick_nan_skipped, "skips_not_finite"),
+    ("13_schedules", "grid_search", grid_float_root, "float_root"),
+    ("13_schedules", "grid_search", grid_linear_everywhere, "linear_on_log"),
+    ("13_schedules", "random_search", random_uniform_everywhere, "uniform_on_log"),
+    ("13_schedules", "random_search", random_global_numpy, "ignores_rng"),
+    ("13_schedules", "random_search", random_shared_draw, "one_draw"),
 ]
 
 

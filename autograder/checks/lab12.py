@@ -307,6 +307,9 @@ LAB = Lab(
                 "step already divided by 1 − rate, so inference must be the identity (y = x).",
                 "rate_as_keep": "You treated rate as the probability of *keeping* a unit: in Keras rate is the "
                 "fraction *dropped*. Keep a unit where rng.random(x.shape) >= rate, and scale by 1/(1 − rate).",
+                "rate_as_keep_scaled": "You kept each unit with probability rate, so a rate of 0.25 kept a "
+                "quarter of them: in Keras rate is the fraction *dropped*. Keep a unit where rng.random(x.shape) "
+                ">= rate (your scale, 1/(1 − rate), is already right).",
                 "drops_at_inference": "You dropped units with training=False: at inference dropout is switched "
                 "off and returns x unchanged.",
             },

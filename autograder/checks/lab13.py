@@ -162,8 +162,6 @@ def _compare_fit_or_float32(received, expected, exercise: Exercise) -> str | Non
     return _compare_fit(received, expected, exercise)
 
 
-_SKIPS_NOT_FINITE = ("You skipped the losses that are not finite and kept averaging after them: the rule stops at "
-                     "the first loss that is not finite (break, not continue), whatever the sweep reports after it.")
 _ONE_BASED = ("Your schedule is one step ahead: the optimizer's step counts from 0 (`optimizer.iterations` is 0 "
               "during the first update), so step 0 must get the starting rate.")
 
@@ -271,8 +269,12 @@ LAB = Lab(
                 "array holding nan returns the nan's index. Stop at the first loss that is not finite.",
                 "beta_swapped": "You weighted the new loss by beta and the average by 1 − beta: the average "
                 "keeps beta of itself, average = beta · average + (1 − beta) · loss.",
-                "skips_not_finite": _SKIPS_NOT_FINITE,
-                "skips_not_finite_shifted": _SKIPS_NOT_FINITE,
+                "skips_not_finite": "You skipped the losses that are not finite and kept averaging after them: "
+                "the rule stops at the first loss that is not finite (break, not continue), whatever the sweep "
+                "reports after it.",
+                "skips_not_finite_shifted": "You skipped the losses that are not finite, kept averaging after "
+                "them, and counted your minimum's position among the losses you kept: the rule stops at the first "
+                "loss that is not finite (break, not continue), whatever the sweep reports after it.",
             },
         ),
         Exercise(

@@ -88,6 +88,7 @@ DROPOUT_FORWARD_MISTAKES = {
     "classic": _dropout_variant(lambda rate: 1.0, eval_scale=lambda rate: 1 - rate),
     "eval_scaled": _dropout_variant(lambda rate: 1 / (1 - rate), eval_scale=lambda rate: 1 - rate),
     "rate_as_keep": _dropout_variant(lambda rate: 1 / rate, keep=lambda u, rate: u < rate),
+    "rate_as_keep_scaled": _dropout_variant(lambda rate: 1 / (1 - rate), keep=lambda u, rate: u < rate),
     "drops_at_inference": _dropout_variant(lambda rate: 1 / (1 - rate), eval_drops=True),
 }
 
