@@ -410,3 +410,16 @@ def test_the_checks_stop_rule_is_keras_early_stopping_epoch_by_epoch(seed):
         n, patience = int(rng.integers(1, 15)), int(rng.integers(1, 5))
         losses = rng.choice([1.0, 2.0, 3.0, 0.5, np.nan, np.inf], size=n)
         assert _stop_rule(losses, patience) == _stop_rule_as_a_loop(losses, patience), (losses, patience)
+
+
+# messages a compare returns itself, not matched against a mistake's values
+CHOSEN_BY_THE_COMPARATOR = (("keras_regularized_fit", "float32"), ("keras_regularized_fit", "no_validation"))
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_every_named_cause_has_a_hidden_case_that_tells_it_under_every_secret(seed):
+    lab = load_lab(LAB)
+    cases = lab.hidden_cases(seed)
+    untold = [(e.name, key) for e in lab.exercises for key in e.messages
+              if (e.name, key) not in CHOSEN_BY_THE_COMPARATOR and not any(key in c.wrong for c in cases[e.name])]
+    assert untold == []

@@ -323,3 +323,15 @@ def test_the_blank_stub_is_not_implemented(exercise):
     namespace = {}
     exec(f"def {exercise}(*args, **kwargs):\n    raise NotImplementedError({exercise!r})", namespace)  # noqa: S102
     assert "not implemented yet" in first_failure(LAB, exercise, namespace[exercise], seeds=(0,))
+
+
+CHOSEN_BY_THE_COMPARATOR = ()  # messages a compare returns itself, not matched against a mistake's values
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_every_named_cause_has_a_hidden_case_that_tells_it_under_every_secret(seed):
+    lab = load_lab(LAB)
+    cases = lab.hidden_cases(seed)
+    untold = [(e.name, key) for e in lab.exercises for key in e.messages
+              if (e.name, key) not in CHOSEN_BY_THE_COMPARATOR and not any(key in c.wrong for c in cases[e.name])]
+    assert untold == []

@@ -605,3 +605,26 @@ def test_the_mirrored_cases_split_their_batches_unevenly():
         shares = replica_shares(case.args[4])
         assert len(set(shares)) == 2, case.label
         assert {"equal_shares", "per_replica_mean", "replicas_counted_twice"} <= set(case.wrong)
+
+
+CHOSEN_BY_THE_COMPARATOR = ()  # messages a compare returns itself, not matched against a mistake's values
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_every_named_cause_has_a_hidden_case_that_tells_it_under_every_secret(seed):
+    lab = checks.load_lab(LAB)
+    cases = lab.hidden_cases(seed)
+    untold = [(e.name, key) for e in lab.exercises for key in e.messages
+              if (e.name, key) not in CHOSEN_BY_THE_COMPARATOR and not any(key in c.wrong for c in cases[e.name])]
+    assert untold == []
+
+
+def test_a_float32_loss_in_the_mirrored_step_is_named_and_printed_apart():
+    from autograder.checks.lab14 import _compare_mirrored
+
+    expected = {"kernel": np.ones((2, 1)), "bias": np.zeros(1), "losses": [0.49164395], "replicas": 2}
+    received = {**expected, "losses": [float(np.float32(0.49164395))]}
+    reason = _compare_mirrored(received, expected, None)
+    assert reason.startswith("the losses you returned agree with one device's only to float32's 7 digits")
+    shown, wanted = reason.rsplit(": ", 1)[1].split(" instead of ")
+    assert shown != wanted

@@ -18,7 +18,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from autograder.checks.core import Exercise, Lab, compare_numbers, format_value
+from autograder.checks.core import Exercise, Lab, compare_numbers, format_pair, format_value
 from autograder.probes.lab12 import DRAW_SHAPE
 
 
@@ -63,7 +63,8 @@ def _compare_dropout(received, expected, exercise: Exercise) -> str | None:
                 "dtype=float)`), so the caller's data stays as it was")
     kept, want = received["kept_fraction"], expected["kept_fraction"]
     if not isinstance(kept, float) or abs(kept - want) > 6 * math.sqrt(2) * _draw_sigma(want) + 1e-12:
-        return f"you kept {format_value(kept, 4)} of the units, expected about {format_value(want, 4)}"
+        shown, wanted = format_pair(kept, want, 4) if isinstance(kept, float) else (format_value(kept), want)
+        return f"you kept {shown} of the units, expected about {wanted}"
     if reason := compare_numbers(np.asarray(received["kept_values"], dtype=float),
                                  np.asarray(expected["kept_values"], dtype=float), exercise):
         return f"the kept units' values (smallest, largest) are {format_value(received['kept_values'])}, expected " \
@@ -174,7 +175,8 @@ def _compare_fit(received, expected, exercise: Exercise) -> str | None:
     if received["layers"] != expected["layers"]:
         return f"your model's layers are {received['layers']}, expected {expected['layers']}"
     if received["rate"] is None or abs(received["rate"] - expected["rate"]) > 1e-12:
-        return f"your Dropout's rate is {format_value(received['rate'])}, expected {format_value(expected['rate'])}"
+        shown, wanted = format_pair(received["rate"], expected["rate"])
+        return f"your Dropout's rate is {shown}, expected {wanted}"
     if received["loss"] is None or received["val_loss"] is None:
         return exercise.messages["no_validation"]
     ran, losses = len(received["val_loss"]), np.asarray(received["loss"], dtype=float)
@@ -218,8 +220,9 @@ def _fit_properties(received, expected, exercise: Exercise) -> str | None:
     target = val_losses[best] if expected["restore"] and best is not None else val_losses[-1]
     returned = received["returned_val_loss"]
     if returned is None or abs(returned - target) > 1e-9 * max(1.0, abs(target)):
-        return (f"the model fit returned has a validation loss of {format_value(returned)}, expected "
-                f"{format_value(float(target))}, the lowest val_loss of your run")
+        shown, wanted = format_pair(returned, float(target))
+        return (f"the model fit returned has a validation loss of {shown}, expected {wanted}, the lowest val_loss "
+                "of your run")
     return None
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.checks.core import Exercise, Lab, compare_numbers, format_value
+from autograder.checks.core import Exercise, Lab, compare_numbers, format_pair, format_value
 from autograder.encoding import Unsupported
 
 
@@ -33,8 +33,8 @@ def _compare_reducer(received, expected, exercise: Exercise) -> str | None:
         close = np.isclose(received[0], expected[0], rtol=exercise.rtol, atol=exercise.atol)
         if not np.all(close):
             epoch = int(np.argmin(close))
-            return (f"after epoch {epoch + 1} the learning rate is {format_value(received[0, epoch])}, expected "
-                    f"{format_value(expected[0, epoch])}")
+            shown, wanted = format_pair(received[0, epoch], expected[0, epoch])
+            return f"after epoch {epoch + 1} the learning rate is {shown}, expected {wanted}"
         return None
     return compare_numbers(received, expected, exercise)
 
@@ -113,8 +113,8 @@ def _compare_schedule(received, expected, exercise: Exercise) -> str | None:
     if np.all(close):
         return None
     step = int(np.argmin(close))
-    return (f"at index {step} your schedule gives {format_value(received[step])}, expected "
-            f"{format_value(expected[step])}")
+    shown, wanted = format_pair(received[step], expected[step])
+    return f"at index {step} your schedule gives {shown}, expected {wanted}"
 
 
 def _compare_fit(received, expected, exercise: Exercise) -> str | None:
@@ -141,7 +141,8 @@ def _compare_fit(received, expected, exercise: Exercise) -> str | None:
         return "your training diverged (inf or nan)"
     worst = int(np.argmax(np.abs(values - reference) / (np.abs(reference) + 1e-12)))
     where = f"the loss of epoch {worst + 1}" if worst < len(values) - 2 else ("w", "b")[worst - len(values) + 2]
-    return f"{where} is {format_value(values[worst])}, expected {format_value(reference[worst])}"
+    shown, wanted = format_pair(values[worst], reference[worst])
+    return f"{where} is {shown}, expected {wanted}"
 
 
 def _all_float32(received) -> bool:
