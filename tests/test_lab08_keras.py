@@ -339,3 +339,17 @@ def test_the_reference_run_is_the_keras_run_to_the_last_digits():
         np.testing.assert_allclose(norms, expected[1], rtol=1e-12)
         for got, want in zip(weights, expected[2]):
             np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+
+
+def weights_updated_in_place(activation, weights, X, y, learning_rate, steps):
+    """The right run, whose final weights are also written back into the caller's arrays."""
+    losses, norms, final = keras_train_steps(activation, weights, X, y, learning_rate, steps)
+    for given, new in zip(weights, final):
+        given[...] = new
+    return losses, norms, weights
+
+
+def test_weights_changed_in_place_are_reported():
+    """The probe hands the function the case's own arrays (no defensive copy), so the grader sees the change."""
+    feedback = first_failure(LAB, "keras_train_steps", weights_updated_in_place, seeds=(0,))
+    assert feedback is not None and "changed its input argument 2 in place" in feedback, feedback  # weights
