@@ -238,7 +238,7 @@ def test_a_student_form_of_a_mistake_is_told_its_cause_under_every_secret(exerci
 
 def test_float32_rates_break_the_float64_promise():
     feedback = first_failure(LAB, "exponential_decay", exponential_float32, seeds=SEEDS_FAST)
-    assert feedback is not None and "your rates are float32: the docstring promises float64" in feedback, feedback
+    assert feedback is not None and "returned float32 numbers where the docstring promises float64" in feedback
 
 
 # wrong, and named by no known mistake ------------------------------------------------

@@ -543,7 +543,7 @@ def test_a_float32_gradient_breaks_the_float64_promise():
         return 2 / len(y) * X1.T @ (X1 @ theta - y)
 
     feedback = first_failure(LAB, "mse_gradient_matrix", in_float32)
-    assert feedback is not None and "your gradient is float32: the docstring promises a float64 array" in feedback
+    assert feedback is not None and "returned float32 numbers where the docstring promises float64" in feedback
 
 
 def test_a_gradient_from_lists_and_loops_passes():

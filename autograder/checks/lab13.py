@@ -13,14 +13,6 @@ from autograder.checks.core import Exercise, Lab, compare_numbers, format_pair, 
 from autograder.encoding import Unsupported
 
 
-def _compare_rates(received, expected, exercise: Exercise) -> str | None:
-    """The rates within the exercise's tolerances, in the float64 the docstring promises (float32 fails)."""
-    if isinstance(received, (np.ndarray, np.floating)) and received.dtype.kind == "f" and received.dtype != np.float64:
-        return (f"your rates are {received.dtype}: the docstring promises float64 (a float for an int step). "
-                "Compute with Python floats or float64 arrays, with no cast to a smaller float")
-    return compare_numbers(received, expected, exercise)
-
-
 def _compare_reducer(received, expected, exercise: Exercise) -> str | None:
     """Two reducers' learning rates after each epoch, (2, epochs), within rtol 1e-7 (1e-4 in float32)."""
     if isinstance(received, np.ndarray) and received.size and np.all(np.isnan(received)):
@@ -173,7 +165,7 @@ LAB = Lab(
     exercises=(
         Exercise(
             name="piecewise_constant",
-            compare=_compare_rates,
+            dtype="float64",
             points=2,
             summary="values[i] on the i-th interval of the step; a step equal to a boundary is in the left one",
             messages={
@@ -185,7 +177,7 @@ LAB = Lab(
         ),
         Exercise(
             name="exponential_decay",
-            compare=_compare_rates,
+            dtype="float64",
             points=2,
             summary="initial_learning_rate · decay_rate^(step / decay_steps), the exponent floored with staircase",
             messages={
@@ -200,7 +192,7 @@ LAB = Lab(
         ),
         Exercise(
             name="cosine_decay",
-            compare=_compare_rates,
+            dtype="float64",
             points=3,
             summary="a linear warmup to warmup_target, then a cosine over decay_steps down to alpha · its start",
             messages={

@@ -12,7 +12,7 @@ import re
 
 import numpy as np
 
-from autograder.checks.core import Exercise, Lab, compare_numbers, format_pair, format_value
+from autograder.checks.core import Exercise, Lab, format_pair, format_value
 from autograder.checks.lab11 import _compare_batches, batch_features
 from autograder.probes import numeric_array
 
@@ -81,14 +81,6 @@ def _compare_pairwise(received, expected, exercise: Exercise) -> str | None:
     if np.isnan(r64[first]):
         return f"NaN at index {first} where the distance is {format_value(e64[first])}"
     return f"first difference at index {first}: {format_value(r64[first])} instead of {format_value(e64[first])}"
-
-
-def _compare_float64(received, expected, exercise: Exercise) -> str | None:
-    """The values within the exercise's tolerances, in the float64 the docstring promises (a float32 array fails)."""
-    if isinstance(received, (np.ndarray, np.floating)) and received.dtype.kind == "f" and received.dtype != np.float64:
-        return (f"your gradient is {received.dtype}: the docstring promises a float64 array. Compute in float64 "
-                "(np.asarray(X1, dtype=float)), with no cast to a smaller float")
-    return compare_numbers(received, expected, exercise)
 
 
 def _compare_tape(received, expected, exercise: Exercise) -> str | None:
@@ -330,7 +322,7 @@ LAB = Lab(
             name="mse_gradient_matrix",
             points=1,
             summary="the MSE's gradient in matrix form, 2/n · X1ᵀ(X1·θ − y), in NumPy",
-            compare=_compare_float64,
+            dtype="float64",
             messages={
                 "matrix_summed": "Your gradient is n times too large: the loss is the *mean* squared error, so the "
                 "gradient carries 1/n: 2/n · X1ᵀ(X1θ − y).",
