@@ -11,9 +11,10 @@ In aggregate (:func:`child_cgroup`, where the grader may create cgroups, v2 or v
 and everything it starts is one cgroup with ``memory.max`` (every page it holds: anonymous,
 tmpfs, memfd, page cache, swap none), ``pids.max`` (its threads), a CPU quota and an equal
 CPU weight, so one submission cannot take the memory or the CPU time a classmate graded beside
-it needs. Where no cgroup can be made (not root and nothing delegated, a read-only
-``/sys/fs/cgroup`` in a container), the grader says so once and keeps grading with the
-per-process limits.
+it needs. The children's common folder weighs as much as one busy task per CPU, so that the
+grading run as a whole competes with the machine's other work as separate children would.
+Where no cgroup can be made (not root and nothing delegated, a read-only ``/sys/fs/cgroup``
+in a container), the grader says so once and keeps grading with the per-process limits.
 
 Whatever the mode, the children are the first the OOM killer takes (``oom_score_adj`` 1000)
 and the grading process, where it may, is protected (-900): a full container loses a child,
@@ -363,7 +364,12 @@ def _v2(mount: str, own: str) -> _Hierarchy:
     base = os.path.join(parent, f"autograder-{os.getpid()}")
     os.makedirs(base, exist_ok=True)
     _write(os.path.join(base, "cgroup.subtree_control"), " ".join(f"+{c}" for c in CONTROLLERS))
+    _write(os.path.join(base, "cpu.weight"), str(min(10_000, 100 * _cpu_count())))
     return _Hierarchy(2, [base])
+
+
+def _cpu_count() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _v1(mounts: dict[str, str], own: dict[str, str]) -> _Hierarchy:
@@ -375,6 +381,8 @@ def _v1(mounts: dict[str, str], own: dict[str, str]) -> _Hierarchy:
             base = os.path.join(parent, f"autograder-{os.getpid()}")
             os.makedirs(base, exist_ok=True)
             bases.append(base)
+            if controller == "cpu" and os.path.exists(os.path.join(base, "cpu.shares")):
+                _write(os.path.join(base, "cpu.shares"), str(1024 * _cpu_count()))
         return _Hierarchy(1, bases)
     except OSError:
         for base in bases:
