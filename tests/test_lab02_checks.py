@@ -55,7 +55,14 @@ def relative_sum_denominator(a, b, eps=1e-12):
 
 
 def relative_loop(a, b, eps=1e-12):
+    """A loop over zip(a, b): right for sequences, but two plain numbers (0-d, as the docstring allows) raise."""
     return np.array([abs(x - y) / max(abs(x), abs(y), eps) for x, y in zip(a, b)])
+
+
+def relative_loop_any_shape(a, b, eps=1e-12):
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    flat = [abs(x - y) / max(abs(x), abs(y), eps) for x, y in zip(a.ravel(), b.ravel())]
+    return np.array(flat).reshape(a.shape)
 
 
 def check_with_sum_convention(f, grad, x, h=1e-5):
@@ -98,7 +105,7 @@ CORRECT = [
     ("gradient_descent", descent_list_of_new_arrays),
     ("relative_error", ref.relative_error),
     ("relative_error", relative_sum_denominator),
-    ("relative_error", relative_loop),
+    ("relative_error", relative_loop_any_shape),
     ("gradient_check", ref.gradient_check),
     ("gradient_check", check_with_sum_convention),
     ("gradient_check", check_cs231n_rel_error),
@@ -198,6 +205,7 @@ WRONG = [
     ("numerical_gradient", gradient_float32, "the docstring promises float64"),
     ("gradient_descent", descent_float32, "the docstring promises float64"),
     ("relative_error", relative_float32, "the docstring promises float64"),
+    ("relative_error", relative_loop, "'float' object is not iterable"),
     ("gradient_check", check_mean_of_errors, "not their mean"),
     ("gradient_check", check_fresh_weighting_in_the_loss, "this gradient is correct, so max_error should be below"),
 ]

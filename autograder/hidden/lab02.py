@@ -152,7 +152,7 @@ def _relative_case(a, b, eps=None, as_list=False):
         label += f", eps = {eps:g}"
     args = (a.tolist(), b.tolist()) if as_list else (a, b)
     if as_list:
-        label += " (plain lists)"
+        label += " (two plain numbers: the result is 0-d)" if a.ndim == 0 else " (plain lists)"
     return build_case(label, args, relative_error, RELATIVE_MISTAKES, kwargs,
                       alternatives={"sum_denominator": _sum_denominator})
 
@@ -333,6 +333,10 @@ def hidden_cases(rng):
         ],
     }
     # drawn from a generator of its own, last, so that every other draw stays as it was
-    cases["gradient_check"].append(_slightly_off_case(np.random.default_rng(int(rng.integers(2**63))), matrix,
-                                                      center, x))
+    extra = np.random.default_rng(int(rng.integers(2**63)))
+    cases["gradient_check"].append(_slightly_off_case(extra, matrix, center, x))
+    # two plain numbers, as the docstring allows: the result is a 0-d array (a Python float is fine too)
+    scalar = float(np.round(extra.uniform(0.5, 5.0), 3))
+    cases["relative_error"].append(_relative_case(scalar, float(np.round(scalar * extra.uniform(0.5, 1.5), 3)),
+                                                  as_list=True))
     return cases
