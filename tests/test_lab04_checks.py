@@ -262,6 +262,7 @@ MISTAKES = [
         "all_at_once": "nudged all five weights at once",
         "no_half": "twice too large",
         "integer_input": "w arrived as integers",
+        "ignored_h": "the same whatever h is",
     }),
     ("batch_gradient", ref.BATCH_GRADIENT_MISTAKES, {
         "mean": "Averaging is the other common convention",
@@ -299,6 +300,7 @@ MISTAKES = [
         "worst_only": "several slips",
         "no_abs": "too *small*",
         "absolute": "only rounded",
+        "ignored_tol": "ignores the tol it is given",
     }),
 ]
 WRONG = [(exercise, variants[key], message) for exercise, variants, messages in MISTAKES

@@ -200,6 +200,8 @@ LAB = Lab(
                 "all_at_once": "Every entry came out the same: you nudged all five weights at once. "
                 "A partial derivative moves one weight and holds the other four still.",
                 "no_half": "Your gradient is twice too large: w + h·eᵢ and w − h·eᵢ are 2h apart.",
+                "ignored_h": "Your estimate is the same whatever h is: nudge by the h you are given "
+                "(E(w + h·eᵢ) − E(w − h·eᵢ)) / (2h), not by a step of your own.",
                 "integer_input": "w arrived as integers, like the course's (1, 2, 1, 1, 0): `w[i] += h` on an "
                 "integer array truncates the step back to 0. Work on a float copy: `np.array(w, dtype=float)`.",
             },
@@ -303,6 +305,8 @@ LAB = Lab(
                 "first example's ∂E/∂w1.",
                 "transposed": "Your pairs are (weight, example): return (example, weight), the (row, column) "
                 "of the table.",
+                "ignored_tol": "Your function ignores the tol it is given (it flags gaps above 1e-3 whatever tol "
+                "is): compare each relative error with tol.",
                 "whole_data": "You compared each row with the gradient over *all* the examples, but each row of "
                 "the table is one example's gradient. Run your checker on that example alone: "
                 "`numerical_gradient(w, X[i:i + 1], y[i:i + 1])`.",

@@ -154,6 +154,7 @@ NUMERICAL_MISTAKES = {
     "all_at_once": _numerical_all_at_once,
     "no_half": lambda w, X, y, h=1e-5: 2 * numerical_gradient(w, X, y, h),
     "integer_input": _numerical_integer_input,
+    "ignored_h": lambda w, X, y, h=1e-5: numerical_gradient(w, X, y),
 }
 
 
@@ -292,6 +293,7 @@ SLIPS_MISTAKES = {
     "no_abs": lambda w, X, y, table, tol=1e-3: _positions(
         _errors(w, X, y, table, measure=lambda a, b: (a - b) / np.maximum(np.maximum(np.abs(a), np.abs(b)), 1e-12)),
         tol),
+    "ignored_tol": lambda w, X, y, table, tol=1e-3: find_slips(w, X, y, table),
     "absolute": lambda w, X, y, table, tol=1e-3: _positions(_errors(w, X, y, table, measure=lambda a, b: np.abs(a - b)),
                                                             tol),
 }
@@ -525,7 +527,7 @@ def hidden_cases(rng):
         "forward": [_forward_case(w, x) for x in X[:3]],
         "squared_error": [_error_case(w, X, y), _error_case(w2, X2[:1], y2[:1])],
         "backward": [_backward_case(w, X[i], y[i]) for i in range(3)] + [_backward_case(w2, X2[0], y2[0])],
-        "numerical_gradient": [_numerical_case(w, X, y), _numerical_case(w2, X2[:2], y2[:2], h=1e-3),
+        "numerical_gradient": [_numerical_case(w, X, y), _numerical_case(w2, X2[:2], y2[:2], h=0.05),
                                _numerical_case(integer_w, X, y)],
         "batch_gradient": [_batch_gradient_case(w, X, y), _batch_gradient_case(w2, X2, y2)],
         "online_update": [_update_case(online_update, ONLINE_MISTAKES, w, X, y, lr),
