@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import importlib.abc
 import importlib.util
@@ -200,22 +201,71 @@ PER_LAB_FILES = ("test_nbgrader.py", "test_notebooks_run.py", "test_audit.py")
 """Files whose per-lab work (an nbgrader course, a Run All, a mutation audit) is spread over the workers lab by lab."""
 _LAB_PARAM = re.compile(r"\[(?:labs/)?(\d\d_[a-z0-9_]+)")
 
+SECONDS = {
+    "test_nbgrader.py::*": 30, "test_nbgrader.py::01_gradient_descent": 45, "test_notebooks_run.py::*": 15,
+    "test_audit.py::*": 30, "test_audit.py::14_tensorflow": 90, "test_corpus.py": 200, "test_examples.py": 100,
+    "test_labmodels_distributed.py": 120, "test_labmodels_cli.py": 60, "test_labmodels.py": 60,
+    "test_shard.py": 40, "test_class_report.py": 30, "test_misconceptions.py": 60, "test_tensorflow_profile.py": 40,
+    "test_lab12_demos.py": 30,
+}
+"""CPU seconds of each scheduling unit (a file, or one lab's tests of PER_LAB_FILES, given here per lab), measured
+one file at a time with ``-n 0``: xdist hands out the costliest units first, so that the last one to start is
+short and the workers finish together. A unit not listed counts 0.5 s per test; a wrong figure only costs balance."""
+
+SLOW = ("test_nbgrader.py", "test_notebooks_run.py", "test_audit.py", "test_corpus.py", "test_examples.py",
+        "test_shard.py", "test_class_report.py", "test_labmodels*.py", "test_lab??_keras.py", "test_lab??_demos.py",
+        "test_tensorflow_profile.py")
+"""Files that run real nbgrader, real Jupyter, the mutation audit, whole classes through the command line or
+Keras training: ``pytest -m "not slow"`` (the fast subset, for developing) leaves them out; CI runs everything."""
+
+
+def _scope(nodeid: str) -> str:
+    """The scheduling unit of a test: its file, or its file and lab in PER_LAB_FILES."""
+    file = nodeid.split("::", 1)[0]
+    lab = _LAB_PARAM.search(nodeid) if file.rsplit("/", 1)[-1] in PER_LAB_FILES else None
+    return f"{file}::{lab.group(1)}" if lab else file
+
+
+def _seconds(scope: str, tests: int) -> float:
+    name = scope.rsplit("/", 1)[-1]
+    return SECONDS.get(name, SECONDS.get(name.split("::")[0] + "::*" if "::" in name else name, 0.5 * tests))
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: real nbgrader, real Jupyter, the mutation audit, whole classes graded "
+                            "through the command line, Keras training (left out by -m \"not slow\")")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Marks SLOW files' tests ``slow``; in an xdist worker, orders the units costliest first (see SECONDS)."""
+    for item in items:
+        if any(fnmatch.fnmatch(item.nodeid.split("::", 1)[0].rsplit("/", 1)[-1], pattern) for pattern in SLOW):
+            item.add_marker(pytest.mark.slow)
+    if hasattr(config, "workerinput") and config.getvalue("dist") == "loadfile":
+        units: dict[str, list] = {}
+        for item in items:
+            units.setdefault(_scope(item.nodeid), []).append(item)
+        ranked = sorted(units.items(), key=lambda unit: -_seconds(unit[0], len(unit[1])))  # stable: ties keep order
+        items[:] = [item for _, unit in ranked for item in unit]
+
 
 def pytest_xdist_make_scheduler(config, log):
-    """``--dist loadfile``, but with each lab's tests of PER_LAB_FILES a unit of their own.
+    """``--dist loadfile``, but with each lab's tests of PER_LAB_FILES a unit of their own, costliest unit first.
 
     A test file's tests run on one worker, so its module fixtures are built once; in PER_LAB_FILES those
     fixtures build per lab, when first asked, so each lab's tests can go to whichever worker is free. (xdist's
-    ``loadgroup`` would say this with marks, but it renames node ids, which pytest 9 no longer allows.)
+    ``loadgroup`` would say this with marks, but it renames node ids, which pytest 9 no longer allows.) The
+    workers' collection is ordered by SECONDS (pytest_collection_modifyitems), and the units are handed out
+    in that order, not by their number of tests (xdist's ``--loadscope-reorder``).
     """
     if config.getvalue("dist") != "loadfile":
         return None
     from xdist.scheduler import LoadScopeScheduling
 
+    config.option.loadscopereorder = False
+
     class PerLab(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            file = nodeid.split("::", 1)[0]
-            lab = _LAB_PARAM.search(nodeid) if file.rsplit("/", 1)[-1] in PER_LAB_FILES else None
-            return f"{file}::{lab.group(1)}" if lab else file
+            return _scope(nodeid)
 
     return PerLab(config, log)
