@@ -491,6 +491,11 @@ def _near_miss(rng, table, planted, w, X, y, tol):
 
 
 EQUIVALENT_MUTANTS = {
+    "find_slips · constant · 1e-12 → 2e-12": "the floor only decides where both the published value and the "
+    "numerical gradient are below 2e-12 in size: two exact zeros give a gap of 0 either way, and a gradient "
+    "entry of the 5-weight network is never that small but nonzero",
+    "find_slips · comparison · gap > tol → gap >= tol": "the gap equals tol exactly only if a central "
+    "difference lands on one exact float, which the published tables (5 significant digits) never give",
     "numerical_gradient · drop_statement · w = np.array(w, dtype=float) → pass": "w + nudge is a new float "
     "array whatever w is (list or integers), and w itself is never written",
     "numerical_gradient · reduction · np.zeros(5) → np.ones(5)": "every entry of the estimate is overwritten",
