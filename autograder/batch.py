@@ -43,15 +43,16 @@ def _notebooks(folder: Path) -> list[Path]:
 
 
 def _from_file(path: Path) -> Submission:
-    """A notebook given as a file: its stem names the student, unless it is named after its folder or a lab
-    (nbgrader's ``STUDENT/LAB/LAB.ipynb``), where the folder above its lab folder does."""
+    """A notebook given as a file: its stem names the student (``LAB/ada.ipynb``: ada), unless it is named after
+    its folder (nbgrader's ``ada/LAB/LAB.ipynb``: the folder above) or after a lab (``ada/LAB.ipynb``: its folder)."""
     from autograder import checks
 
     parts = path.resolve().parts
-    stem = path.stem
-    if (stem == path.parent.name or stem in checks.lab_ids()) and len(parts) >= 3:
+    if path.stem == path.parent.name and len(parts) >= 3:
         return Submission(path, parts[-3], path.parent.name)
-    return Submission(path, stem, path.parent.name)
+    if path.stem in checks.lab_ids() and len(parts) >= 2:
+        return Submission(path, parts[-2], path.stem)
+    return Submission(path, path.stem, path.parent.name)
 
 
 def _from_folder(root: Path) -> list[Submission]:
@@ -82,10 +83,10 @@ def discover(paths: list[Path]) -> list[Submission]:
     """Every submission under ``paths``, sorted; one per student and lab folder.
 
     A folder is read in nbgrader's layout, ``ROOT/STUDENT/LAB/*.ipynb``. A notebook given as a file is the
-    student named by its file's stem (``LAB/ada.ipynb``: ada), unless the file is named after its folder or
-    a lab (``ada/LAB/LAB.ipynb``: ada). Several notebooks for one student and lab are one refusal, graded by
-    none of them. Raises :class:`NoSubmissions` for an input that yields no notebook, saying which folder
-    would have.
+    student named by its file's stem (``LAB/ada.ipynb``: ada), unless the file is named after its folder
+    (``ada/LAB/LAB.ipynb``: ada) or a lab (``ada/LAB.ipynb``: ada). Several notebooks for one student and
+    lab are one refusal, graded by none of them. Raises :class:`NoSubmissions` for a folder that yields no
+    notebook, saying which folder would have.
     """
     found: dict[Path, Submission] = {}
     for root in paths:

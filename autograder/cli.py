@@ -198,8 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = verbs.add_parser("grade", help="grade a class's submissions",
                          description="Grade notebooks (files, or folders in nbgrader's STUDENT/LAB/*.ipynb layout). "
                          "A notebook given as a file is the student its file's name says (LAB/ada.ipynb: ada), "
-                         "unless it is named after its lab (ada/LAB/LAB.ipynb: ada); several notebooks for one "
-                         "student's lab are refused (listed, none graded). "
+                         "unless it is named after its lab (ada/LAB/LAB.ipynb or ada/LAB.ipynb: ada); several "
+                         "notebooks for one student's lab are refused (listed, none graded). "
                          "Writes OUT/grades.csv, OUT/report.html (the class report: every outcome per exercise and "
                          "the submissions that need a look; report.md beside it), OUT/results.jsonl and "
                          "OUT/STUDENT/LAB/{results.json,feedback.md}; report folders of an earlier run into OUT "

@@ -109,7 +109,11 @@ def _stale(out: Path, keep: set[tuple[str, str]]) -> list[tuple[str, str]]:
         student_path = out / student
         if student in CLASS_FILES or not stat.S_ISDIR(os.lstat(student_path).st_mode):
             continue
-        for lab in sorted(os.listdir(student_path)):
+        try:
+            labs = sorted(os.listdir(student_path))
+        except OSError:
+            continue  # not ours to read: left alone
+        for lab in labs:
             lab_path = student_path / lab
             if (student, lab) not in keep and stat.S_ISDIR(os.lstat(lab_path).st_mode) and _ours_only(lab_path) \
                     and os.listdir(lab_path):

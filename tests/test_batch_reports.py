@@ -183,7 +183,8 @@ def test_the_submissions_that_need_a_look_are_listed_with_why(graded):
 def test_a_time_out_says_the_limit_and_the_case_it_stopped_in(graded):
     feedback = _feedback(graded, "cy")
     part = feedback[feedback.index("✗ central_difference"):]
-    assert "time limit (5 s" in part and "case:     f(x) = x^2 at x = 3" in part
+    assert "time limit (5 s for all" in part and "this case was running" in part
+    assert "case:     f(x) = x^2 at x = 3" in part
     assert re.match(r"✗ central_difference +0 / 2   \(\d+ cases, \d+ of them hidden\)", part)
 
 
@@ -267,3 +268,26 @@ def test_feedback_is_capped_per_exercise_and_per_submission():
     size = sum(len(e.feedback) for e in small.exercises) + sum(map(len, small.notes))
     assert size < MAX_SUBMISSION_FEEDBACK + 40 * 400 and len(small.exercises) == 40
     assert small.notes[-1].startswith("[… ") and "more notes were left out" in small.notes[-1]
+
+
+def test_who_a_notebook_given_as_a_file_is(tmp_path):
+    from autograder import batch
+
+    paths = [tmp_path / "sub" / "ada" / LAB / f"{LAB}.ipynb", tmp_path / "ben" / f"{LAB}.ipynb",
+             tmp_path / LAB / "cy.ipynb", tmp_path / LAB / "dee.ipynb"]
+    for path in paths:
+        _put(path, CORPUS / "empty_file__0_of_12.ipynb")
+    found = batch.discover([*paths, tmp_path / "sub", paths[0]])  # the first also inside the folder given
+    assert [(s.student, s.lab_hint, s.refusal) for s in found] == [
+        ("ada", LAB, None), ("ben", LAB, None), ("cy", LAB, None), ("dee", LAB, None)]
+
+
+def test_two_files_that_claim_one_student_and_lab_are_one_refusal(tmp_path):
+    from autograder import batch
+
+    paths = [tmp_path / "one" / LAB / "ada.ipynb", tmp_path / "two" / LAB / "ada.ipynb"]
+    for path in paths:
+        _put(path, CORPUS / "empty_file__0_of_12.ipynb")
+    (found,) = batch.discover(paths)
+    assert found.student == "ada" and found.refusal.startswith(f"2 notebooks were handed in for {LAB} by ada: ")
+    assert str(paths[0]) in found.refusal and str(paths[1]) in found.refusal

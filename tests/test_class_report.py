@@ -92,16 +92,37 @@ def test_grade_writes_both_reports(graded):
     md = (graded / "report.md").read_text(encoding="utf-8")
     assert md.startswith("# Class report\n\n6 submissions graded; 2 could not be run or were refused; ")
     assert "## 01_gradient_descent — Gradient descent" in md
-    assert "| `central_difference` | 2 | 1 / 4 | 25 % |" in md
+    # dee's truncated notebook and the hostile one could not be run: counted apart, not as failing every exercise
+    assert "| `central_difference` | 2 | 1 / 2 | 50 % |" in md
+    assert "2 submissions ran; " in md and "2 more could not be run (counted apart, not in these numbers)" in md
     assert "| dee | `01_gradient_descent` | 01\\_gradient\\_descent.ipynb | the file is not valid notebook JSON" in md
+
+
+def test_every_outcome_has_a_column_and_every_submission_to_look_at_a_row(graded):
+    results = merge.read_records(graded / merge.RECORDS)
+    md = (graded / "report.md").read_text(encoding="utf-8")
+    assert md.count("| exercise | points | passed | rate | wrong, named cause | wrong, no named cause | raised | "
+                    "crashed | timed out | not implemented | missing |") == 2
+    look = md[md.index("## Submissions that need a human look"):]
+    rows = [line for line in look.splitlines() if line.startswith("| ") and not line.startswith(("| student", "| ---"))]
+    stopped = {r.student: [e.name for e in r.exercises if e.outcome in ("crashed", "timed_out")] for r in results}
+    expected = sorted(r.student for r in results if r.error or stopped[r.student])
+    assert len(rows) == len(expected) >= 3  # the two that could not be run and the endless loop
+    for student, row in zip(expected, rows, strict=True):
+        result = next(r for r in results if r.student == student)
+        assert row.startswith(f"| {class_report._md(student)} |")
+        assert class_report._md(result.error)[:40] in row if result.error else all(
+            class_report._md(name) in row for name in stopped[student])
 
 
 def test_the_browser_renders_plots_and_tables(rendered):
     assert rendered.tags["svg"] == 4  # per lab: the score distribution and the pass rates
     assert rendered.tags["path"] > 20  # the bars and axes were drawn, not empty figures
     assert [t for t in rendered.tables if t != "misconceptions"] == ["pass-rates", "pass-rates", "not-run"]
-    assert ["central_difference", "2", "1 / 4", "25 %"] == rendered.cells[
+    assert ["central_difference", "2", "1 / 2", "50 %"] == rendered.cells[
         rendered.cells.index("central_difference"):rendered.cells.index("central_difference") + 4]
+    assert {"wrong, named cause", "wrong, no named cause", "raised", "crashed", "timed out", "not implemented",
+            "missing"} <= set(rendered.cells)
     assert "dee" in rendered.cells
 
 
