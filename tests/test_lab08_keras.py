@@ -353,3 +353,19 @@ def test_weights_changed_in_place_are_reported():
     """The probe hands the function the case's own arrays (no defensive copy), so the grader sees the change."""
     feedback = first_failure(LAB, "keras_train_steps", weights_updated_in_place, seeds=(0,))
     assert feedback is not None and "changed its input argument 2 in place" in feedback, feedback  # weights
+
+
+def test_the_notebooks_deep_network_trains_in_keras_as_the_hidden_numpy_run():
+    """What the notebook's parity cell asserted while the NumPy trainer shipped in the demos (a drop-in answer to
+    keras_train_steps): now the notebook shows the student's runs and this test holds the comparison."""
+    assert not hasattr(demos, "train_steps")
+    exams = data.load("exam_results")
+    X = np.column_stack([exams["study_hours"] - 5.0, exams["sleep_hours"] - 6.75])
+    y = exams["passed"].astype(float)[:, None]
+    deep = demos.he_network((2, 8, 8, 8, 8, 1), np.random.default_rng(8), bias_scale=0.1)
+    for name in ("sigmoid", "tanh", "relu", "leaky_relu"):
+        with as_in_a_fresh_process():
+            keras_run = keras_train_steps(name, deep, X, y, 0.1, 5)
+        numpy_run = ref.train_steps(ref._activation_pair(name), deep, X, y, 0.1, 5)
+        for keras_part, numpy_part in zip(keras_run[:2], numpy_run[:2]):  # Keras's leaky slope is float32's 0.01
+            np.testing.assert_allclose(keras_part, numpy_part, rtol=1e-7 if name == "leaky_relu" else 1e-9)
