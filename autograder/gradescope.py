@@ -229,7 +229,7 @@ def protect(root: Path) -> None:
     """
     source = root / "source"
     for path, mode in ((source / SECRET_FILE, 0o600), (source / "autograder" / "hidden", 0o700),
-                       (root / "results", 0o700), (root / "submission", 0o700)):
+                       (root / "results", 0o700), (root / "submission", 0o700), (root / METADATA, 0o600)):
         if path.exists():
             path.chmod(mode)
     for path in (source / "autograder" / "hidden").rglob("*"):
