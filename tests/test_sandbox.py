@@ -685,3 +685,42 @@ def test_cgroups_left_by_a_killed_grader_are_swept_and_live_ones_are_not():
         sleeper.kill()
         sleeper.wait()
         assert live.remove()
+
+
+TENSORFLOW_THREAD_BOMB = """
+def f():
+    import autograder.sandbox.guard as guard
+    guard._FORBIDDEN_EVENTS.clear()
+    import threading
+    started = 0
+    def burn():
+        while True:
+            pass
+    try:
+        for _ in range(440):
+            threading.Thread(target=burn, daemon=True).start()
+            started += 1
+    except RuntimeError:
+        pass
+    return started
+"""
+
+
+@needs_sandbox
+def test_a_tensorflow_child_with_440_busy_threads_gets_its_cap_and_its_classmate_finishes():
+    """The round's CPU attack through the real runner (TensorFlow profile), a NumPy classmate graded meanwhile."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from autograder.notebook import Notebook, extract_definitions
+
+    def grade(source, profile):
+        chunks, _ = extract_definitions(Notebook(path=None, code_cells=(source,), metadata={}))
+        return runner.run([c.to_json() for c in chunks], [runner.Task("f", "f", (CASE,), seconds=20)],
+                          hidden_paths=[], mode="sandbox", profile=profile).outcomes["f"][0]
+
+    with ThreadPoolExecutor(2) as pool:
+        hostile = pool.submit(grade, TENSORFLOW_THREAD_BOMB, "tensorflow")
+        classmate = pool.submit(grade, "def f():\n    return sum(range(10**6))\n", "numpy")
+        started, honest = hostile.result(), classmate.result()
+    assert 0 < started["value"] < limits.TENSORFLOW_THREADS
+    assert honest == {"value": 499999500000, "mutated": []}
