@@ -210,6 +210,31 @@ def gradient_check_mean_of_errors(net, X, eps=1e-6, rng=None):
     return float(np.mean(errors))
 
 
+def gradient_check_fresh_weighting(net, X, eps=1e-6, rng=None):
+    """Its loss draws its random weighting on every call, as a loss function written once and reused would."""
+    rng = np.random.default_rng(0) if rng is None else rng
+
+    def loss():
+        output = net.forward(X)
+        return np.sum(rng.normal(size=output.shape) * output)
+
+    output = net.forward(X)
+    net.backward(rng.normal(size=output.shape))
+    worst = 0.0
+    for layer in [layer for layer in net.layers if hasattr(layer, "W")]:
+        for params, grads in ((layer.W, layer.dW), (layer.b, layer.db)):
+            for index in np.ndindex(params.shape):
+                keep = params[index]
+                params[index] = keep + eps
+                up = loss()
+                params[index] = keep - eps
+                down = loss()
+                params[index] = keep
+                n = (up - down) / (2 * eps)
+                worst = max(worst, abs(grads[index] - n) / max(abs(grads[index]), abs(n), 1e-12))
+    return worst
+
+
 def predict_minutes_loop(mlp, miles, x_stats, y_stats):
     out = []
     for m in miles:
@@ -344,6 +369,7 @@ WRONG = [
     ("gradient_check", lambda net, X, eps=1e-6, rng=None: gradient_check_vectorised(net, X, eps, rng, True),
      "CS231n's rel_error"),
     ("gradient_check", gradient_check_mean_of_errors, "the *mean* of the entries' relative errors"),
+    ("gradient_check", gradient_check_fresh_weighting, "draws a new G for every loss it evaluates"),
 ]
 
 

@@ -248,36 +248,51 @@ CHECKER_RTOL = 1e-4  # a large error's value: central differences of these netwo
 
 
 def _compare_checker(received, expected, exercise: Exercise) -> str | None:
-    """The reported error's verdict: tiny (0 ≤ error < 1e-6), large (≥ 1e-6), or NaN/infinity; a large one's value.
+    """How the checker drew G, then the reported error's verdict and, for a large error, its value.
 
-    On a right backward the error is rounding noise (about 1e-8), so only its size is judged. On a
-    wrong one it is the docstring's largest |a − n| / max(|a|, |n|, 1e-12), which the upstream G =
-    rng.standard_normal(output.shape) fixes: it must agree within a relative 1e-4 (another error
-    measure, a mean of the errors or CS231n's |a| + |n| denominator, gives another number). A known
-    mistake whose error is rounding noise comes as ("size only", error): its size alone is matched.
+    The probe's report is ``{"error", "drawn_once"}``. ``drawn_once`` (None where rng is left at its
+    default): whether the checker drew from rng exactly one rng.standard_normal(output.shape), as the
+    docstring says. The error's verdict: tiny (0 ≤ error < 1e-6), large (≥ 1e-6), or NaN/infinity. On a
+    right backward the error is rounding noise (about 1e-8), so only its size is judged. On a wrong one
+    it is the docstring's largest |a − n| / max(|a|, |n|, 1e-12), which that G fixes: it must agree
+    within a relative 1e-4 (another error measure, a mean of the errors or CS231n's |a| + |n|
+    denominator, gives another number). A known mistake whose error is noise (a step of its own, a
+    fresh G) carries ``size_only``: a checker matches it by the size of its error alone.
     """
     if isinstance(received, str):
         return received
-    if isinstance(expected, (tuple, list)):  # ("size only", error): a mistake whose value is rounding noise
-        return None if _verdict(received) == _verdict(expected[1]) else "another size"
-    got, want = _verdict(received), _verdict(expected)
-    if got == want == "large" and abs(received - expected) > CHECKER_RTOL * abs(expected):
-        return (f"your checker reported {format_value(received)} for this network, whose gradients are wrong: "
-                f"expected {format_value(expected)}, the largest |a − n| / max(|a|, |n|, 1e-12) over every entry "
+    if not isinstance(received, dict) or not {"error", "drawn_once"} <= set(received) or not isinstance(
+            expected, dict):
+        return "the check could not read the report on your checker"
+    if expected["drawn_once"] is not None and received["drawn_once"] != expected["drawn_once"]:
+        return ("your checker did not draw G once from rng: the docstring's G = rng.standard_normal(output.shape) "
+                "is drawn once, before any nudge, and every loss uses that same G") if expected["drawn_once"] else (
+            "your checker drew G once from rng, as this mistake does not")
+    got, want = _verdict(received["error"]), _verdict(expected["error"])
+    if expected.get("size_only"):
+        return None if got == want else "another size"
+    r, e = received["error"], expected["error"]
+    if got == want == "large" and abs(r - e) > CHECKER_RTOL * abs(e):
+        return (f"your checker reported {format_value(r)} for this network, whose gradients are wrong: "
+                f"expected {format_value(e)}, the largest |a − n| / max(|a|, |n|, 1e-12) over every entry "
                 "of every W and b, with G = rng.standard_normal(output.shape)")
     if got == want:
         return None
     if want == "tiny":
-        return (f"your checker reported {format_value(received)} for this network, whose backward is right: "
+        return (f"your checker reported {format_value(r)} for this network, whose backward is right: "
                 f"expected an error below {TINY:g}")
     if want == "large":
-        return (f"your checker reported {format_value(received)} for this network, whose gradients are wrong: "
+        return (f"your checker reported {format_value(r)} for this network, whose gradients are wrong: "
                 f"expected a large error (at least {TINY:g})")
-    return f"your checker reported {format_value(received)}, expected NaN"
+    return f"your checker reported {format_value(r)}, expected NaN"
 
 
 def _show_checker(value) -> str:
-    return f"{format_value(value, 3)} ({_verdict(value)})" if not isinstance(value, str) else value
+    if not isinstance(value, dict) or "error" not in value:
+        return value if isinstance(value, str) else format_value(value)
+    drawn = {True: ", G drawn once from rng", False: ", G not drawn once from rng", None: ""}.get(
+        value.get("drawn_once"), "")
+    return f"{format_value(value['error'], 3)} ({_verdict(value['error'])}){drawn}"
 
 
 _STUB_FREE = "(The course's grader runs only your definitions, not the demo cells.)"
@@ -487,6 +502,9 @@ LAB = Lab(
                 "and 2 where they have opposite signs.",
                 "mean_error": "Your checker reports the *mean* of the entries' relative errors: one wrong entry "
                 "among many then looks small. Report the largest, max over every entry of every W and b.",
+                "fresh_upstream": "Your checker draws a new G for every loss it evaluates: L(w + eps) and "
+                "L(w − eps) then weigh the output differently, and their difference is noise, not a slope. Draw "
+                "G = rng.standard_normal(output.shape) once, before the nudges, and use it in every loss.",
                 "ones_upstream": "Your checker uses an all-ones upstream gradient (the loss Σ output): a backward "
                 "that ignores its upstream gradient is then right by accident. Draw G = rng.standard_normal("
                 "output.shape) and check L = Σ G ⊙ output.",

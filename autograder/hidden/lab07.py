@@ -686,11 +686,11 @@ def _parameters(net):
 
 
 def _checker(step=None, one_sided=False, guard=1e-12, first_only=False, at_once=False, ones=False, summed=False,
-             mean=False):
+             mean=False, fresh=False):
     """The reference checker (no arguments) and, with one argument set, a known mistake.
 
     ``summed``: CS231n's relative error, |a − n| / max(|a| + |n|, 1e-8); ``mean``: the mean of the
-    entries' relative errors instead of the largest.
+    entries' relative errors instead of the largest; ``fresh``: a new G drawn for every loss evaluated.
     """
     def gradient_check(net, X, eps=1e-6, rng=None):
         h = eps if step is None else step
@@ -703,12 +703,15 @@ def _checker(step=None, one_sided=False, guard=1e-12, first_only=False, at_once=
             params, analytic = getattr(layer, name), _f(getattr(layer, grad_name))
             numerical = np.zeros_like(params)
             base = np.sum(G * net.forward(X))
+            def loss():
+                return np.sum((rng.standard_normal(output.shape) if fresh else G) * net.forward(X))
+
             for index in [...] if at_once else np.ndindex(params.shape):
                 original = params[index].copy()
                 params[index] = original + h
-                up = np.sum(G * net.forward(X))
+                up = loss()
                 params[index] = original - h
-                down = np.sum(G * net.forward(X))
+                down = loss()
                 params[index] = original
                 numerical[index] = (up - base) / h if one_sided else (up - down) / (2 * h)
             size = np.abs(analytic) + np.abs(numerical) if summed else np.maximum(np.abs(analytic), np.abs(numerical))
@@ -734,16 +737,20 @@ CHECKER_MISTAKES = {
     "ones_upstream": _checker(ones=True),
     "summed_denominator": _checker(summed=True),
     "mean_error": _checker(mean=True),
+    "fresh_upstream": _checker(fresh=True),
 }
 
 
 # Mistakes whose error is rounding noise or a crossed kink: the value depends on the exact step a student took, so
 # a student's checker is matched with them by the size of its error alone (checks.lab07._compare_checker).
-SIZE_ONLY = ("eps_too_large", "eps_too_small")
+SIZE_ONLY = ("eps_too_large", "eps_too_small", "fresh_upstream")
 
 
 def _size_only(fn):
-    return lambda *args: ("size only", checker_run(fn, *args))
+    def run(*args):
+        report = checker_run(fn, *args)
+        return {**report, "size_only": True} if isinstance(report, dict) else report
+    return run
 
 
 def _away_from_cap(rng, X, W, margin=0.25):
@@ -808,7 +815,7 @@ def _quiet_seed(spec, X, eps, seeds):
     """The first seed whose upstream G = rng.standard_normal(...) leaves the reference's error on a correct
     network far below 1e-6 (a random G can make one gradient entry nearly 0, where rounding shows)."""
     for seed in seeds:
-        if checker_run(gradient_check, spec, X, eps, seed) < 3e-8:
+        if checker_run(gradient_check, spec, X, eps, seed)["error"] < 3e-8:
             return seed
     return seed
 

@@ -433,19 +433,27 @@ def checker_run(gradient_check, spec, X, eps, seed):
     """Calls the student's ``gradient_check`` on one of the probe's networks (eps and rng left out where None).
 
     Returns:
-        The largest relative error it reported, as a float (NaN and infinity kept), or a string
-        saying why it could not be read.
+        ``{"error", "drawn_once"}``: the largest relative error it reported, as a float (NaN and infinity
+        kept), and whether it drew from ``rng`` exactly as much as one ``rng.standard_normal(output.shape)``
+        (None where rng is left at its default); or a string saying why the error could not be read.
     """
-    net = probe_net(spec, getattr(gradient_check, "__globals__", {}))
+    namespace = getattr(gradient_check, "__globals__", {})
+    net = probe_net(spec, namespace)
     kwargs = {} if eps is None else {"eps": float(eps)}
     if seed is not None:
         kwargs["rng"] = np.random.default_rng(seed)
     with np.errstate(all="ignore"):
         error = gradient_check(net, np.array(X, dtype=float), **kwargs)
     try:
-        return float(error)
+        error = float(error)
     except (TypeError, ValueError):
         return f"gradient_check returned {type(error).__name__}, expected one float"
+    drawn_once = None
+    if seed is not None:
+        once = np.random.default_rng(seed)
+        once.standard_normal(np.shape(probe_net(spec).forward(np.array(X, dtype=float))))
+        drawn_once = bool(kwargs["rng"].bit_generator.state == once.bit_generator.state)
+    return {"error": error, "drawn_once": drawn_once}
 
 
 def predict_run(predict_minutes, spec, miles, x_stats, y_stats):
