@@ -344,3 +344,20 @@ def test_orders_read_from_the_probe_fail_under_every_secret(source):
         cases = [case for case in cases_of(LAB, "topological_order", (seed,)) if case.hidden]
         outcomes = (calls.run_case(order_fn, case, "lab03.topological_order") for case in cases)
         assert calls.first_failure(LAB_SPEC, LAB_SPEC.exercise("topological_order"), cases, outcomes) is not None
+
+
+TAPE_BY_COMPLEX_STEP = '''
+def nested_tape_gradient(x1, x2):
+    f = lambda a, b: ((2 * a + b) ** 2 + 3 * b ** 2) ** 3
+    return f(x1 + 1e-30j, x2).imag / 1e-30, f(x1, x2 + 1e-30j).imag / 1e-30
+'''
+
+
+def test_a_complex_step_in_place_of_the_tape_loses_the_tape_exercise(write_notebook):
+    """Through the TensorFlow child, once: the tape exercise's points need the tape."""
+    notebook = replace_function(json.loads(solution_notebook(LAB).read_text(encoding="utf-8")),
+                                "nested_tape_gradient", TAPE_BY_COMPLEX_STEP)
+    scores = _scores(notebook, write_notebook, "tape")
+    assert scores["nested_tape_gradient"][0] == 0
+    assert "Exact, but not from the tape" in scores["nested_tape_gradient"][1]
+    assert all(scores[name][0] == points for name, points in POINTS.items() if name != "nested_tape_gradient")

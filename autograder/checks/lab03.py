@@ -259,6 +259,28 @@ def _compare_tape(received, expected, exercise: Exercise) -> str | None:
     return _compare_tuple(received, expected, exercise)
 
 
+def _compare_tape_watched(received, expected, exercise: Exercise) -> str | None:
+    """The tape's two numbers as ``_compare_tape`` judges them, and no complex numbers on the way.
+
+    ``probes.lab03.tape`` passes floats that note complex arithmetic: a complex step, exact to the
+    last digit, would pass the numbers without the tape the exercise asks for.
+    """
+    if not isinstance(received, (tuple, list)) or len(received) != 2 or isinstance(received[1], float):
+        return "expected the tape's result and the probe's notes"
+    (result, uses), (want, want_uses) = received, expected
+    reason = _compare_tape(result, want, exercise)
+    if reason is not None:
+        return reason
+    try:
+        used, wanted = int(uses) > 0, int(want_uses) > 0
+    except (TypeError, ValueError):
+        return "expected the probe's notes"
+    if used != wanted:
+        return "complex numbers met f: these derivatives come from a complex step, not the tape" if used else (
+            "no complex step")
+    return None
+
+
 _RECURSION = ("asks Python for `number {op} Value` again, which calls {method} again, forever "
               "(RecursionError). Write `return self {op} other`: {name} commutes.")
 _REFLECTED = ("With the number on the left, Python first asks the number (`int.{forward}` or `float.{forward}`), "
@@ -402,7 +424,9 @@ LAB = Lab(
             summary="(∂f/∂x1, ∂f/∂x2) of the nested f by tf.GradientTape on two float64 variables, as floats",
             rtol=1e-10,
             rtol_float32=1e-10,  # float32 must fail: the exercise is parity with the float64 chain rule
-            compare=_compare_tape,
+            probe="lab03.tape",
+            compare=_compare_tape_watched,
+            show=_show_chain_rule,
             profile="tensorflow",
             time_limit=60.0,  # importing TensorFlow in the grader's child takes several seconds
             messages={
@@ -417,6 +441,9 @@ LAB = Lab(
                 "through u. A term computed from a plain number (`float(x2)`, `x2.numpy()`, the float x2 "
                 "instead of the variable) is a constant to the tape: compute every term from the variables "
                 "inside the `with` block.",
+                "complex_step": "Exact, but not from the tape: complex numbers met f (a complex step). Make x1 "
+                "and x2 tf.Variables of dtype tf.float64, compute f from them inside a tf.GradientTape, and return "
+                "tape.gradient(f, [x1, x2]) as two floats.",
             },
         ),
     ),

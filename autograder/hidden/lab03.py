@@ -119,11 +119,17 @@ def _tape_of(x1, x2, slip):
 
 TAPE_MISTAKES = {"float32": _tape_in_float32,
                  **{key: functools.partial(_tape_of, slip=key)
-                    for key in ("gradient_of_v", "gradient_of_u", "dropped_direct")}}
+                    for key in ("gradient_of_v", "gradient_of_u", "dropped_direct")},
+                 "complex_step": lambda x1, x2: _complex_step_backward(x1, x2)}
+
+
+def _taped(fn):
+    return lambda x1, x2: probe.tape(fn, x1, x2)
 
 
 def _tape_case(x1, x2):
-    return build_case(_point_label(x1, x2), (x1, x2), nested_tape_gradient, TAPE_MISTAKES)
+    return build_case(_point_label(x1, x2), (x1, x2), _taped(nested_tape_gradient),
+                      {key: _taped(fn) for key, fn in TAPE_MISTAKES.items()})
 
 
 # topological_order --------------------------------------------------------------------
