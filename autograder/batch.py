@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder import checks
-from autograder.grading import GradingOptions, SubmissionResult, grade_notebook, not_graded
+from autograder.grading import GradingOptions, SubmissionResult, capped, grade_notebook, not_graded
 from autograder.seeds import SECRET_FILE
 
 
@@ -196,8 +196,8 @@ def grade_all(submissions: list[Submission], options: GradingOptions, jobs: int 
     def one(submission: Submission) -> SubmissionResult:
         started = time.monotonic()
         if submission.refusal is not None:
-            result = not_graded(submission.student, submission.lab_hint if submission.lab_hint in checks.lab_ids()
-                                else None, str(submission.path), submission.refusal)
+            lab = submission.lab_hint if submission.lab_hint in checks.lab_ids() else None
+            result = capped(not_graded(submission.student, lab, str(submission.path), submission.refusal))
             if bar is not None:
                 bar.update(1)
             return result

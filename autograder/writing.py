@@ -28,7 +28,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from autograder import class_report, report
-from autograder.grading import SubmissionResult, not_graded
+from autograder.grading import SubmissionResult, capped, not_graded
 from autograder.records import RECORDS, records_jsonl
 
 CLASS_FILES = ("grades.csv", "report.html", "report.md", RECORDS, "shard.json")
@@ -80,9 +80,9 @@ def one_per_folder(results) -> list[SubmissionResult]:
         names = ", ".join(sorted(Path(r.path).name for r in group))
         labs = {r.lab for r in group}
         lab = labs.pop() if len(labs) == 1 else None
-        kept.append(not_graded(first.student, lab, first.path, f"{len(group)} notebooks were handed in for "
-                               f"{lab or 'one lab'} by {first.student}: {names}. None was counted: keep the one to "
-                               "grade (delete or move the others) and grade again"))
+        why = (f"{len(group)} notebooks were handed in for {lab or 'one lab'} by {first.student}: {names}. None was "
+               "counted: keep the one to grade (delete or move the others) and grade again")
+        kept.append(capped(not_graded(first.student, lab, first.path, why)))
     return order(kept)
 
 
