@@ -399,3 +399,12 @@ def test_one_epoch_too_many_is_counted():
     feedback = first_failure(LAB, "keras_xor", variant(extra_epochs=1))
     assert "your loss history has 21 entries, expected 20" in feedback
 
+
+
+def test_the_demo_trains_only_the_notebooks_own_example():
+    """from_logits_runs takes no data and no weights: it cannot stand in for keras_xor on a graded case."""
+    from autograder.demos import lab09 as demos
+
+    assert set(inspect.signature(demos.from_logits_runs).parameters) == {"epochs", "learning_rate"}
+    public = checks.load_lab(LAB).public_cases()["keras_xor"]
+    assert not any(np.array_equal(case.args[2], demos.xor_start()[0]) for case in public)
