@@ -85,6 +85,16 @@ def test_a_keras_loss_divides_its_mean_by_the_replicas_under_a_strategy():
     np.testing.assert_allclose(losses["in_scope"], losses["one_device"] / 2, rtol=1e-12)
 
 
+def test_on_uneven_shares_only_the_global_batch_division_is_one_devices_loss():
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    rng = np.random.default_rng(5)
+    losses = demos.replica_losses(strategy, rng.normal(size=(5, 2)), rng.normal(size=(5, 2)))  # 3 + 2 examples
+    np.testing.assert_allclose(losses["keras"], np.divide(losses["own_mean"], 2), rtol=1e-12)
+    np.testing.assert_allclose(losses["keras_sum"], losses["average"], rtol=1e-12)
+    np.testing.assert_allclose(sum(losses["average"]), losses["one_device"], rtol=1e-12)
+    assert abs(sum(losses["keras"]) - losses["one_device"]) > 1e-3 * losses["one_device"]
+
+
 def test_add_n_of_an_empty_model_losses_raises_where_sum_gives_zero():
     model = keras.Sequential([keras.Input(shape=(1,)), keras.layers.Dense(1)])
     assert model.losses == [] and sum(model.losses) == 0

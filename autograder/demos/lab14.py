@@ -81,7 +81,8 @@ def replica_losses(strategy, y_true, y_pred) -> dict:
     """One global batch of (targets, predictions) split over ``strategy``'s replicas; three losses per replica.
 
     Returns:
-        ``{"keras": keras.losses.MeanSquaredError()(y, p) on each replica, "average":
+        ``{"keras": keras.losses.MeanSquaredError()(y, p) on each replica, "keras_sum": the same loss with
+        reduction="sum" divided by the global batch size, "average":
         tf.nn.compute_average_loss of the per-example losses with the global batch size, "own_mean": each
         replica's mean over its own examples, "one_device": the Keras loss outside any strategy, "in_scope":
         the Keras loss called under ``strategy.scope()`` outside ``strategy.run``}``, floats and lists.
@@ -92,19 +93,21 @@ def replica_losses(strategy, y_true, y_pred) -> dict:
     y_true, y_pred = np.asarray(y_true, dtype=np.float64), np.asarray(y_pred, dtype=np.float64)
     global_batch = len(y_true)
     mse = keras.losses.MeanSquaredError(dtype="float64")
+    mse_sum = keras.losses.MeanSquaredError(reduction="sum", dtype="float64")
     dataset = tf.data.Dataset.from_tensor_slices((y_true, y_pred)).batch(global_batch)
 
     @tf.function
     def run(batch):
         def replica(t, p):
             per_example = tf.reduce_mean(tf.square(t - p), axis=-1)
-            return (mse(t, p), tf.nn.compute_average_loss(per_example, global_batch_size=global_batch),
-                    tf.reduce_mean(per_example))
+            average = tf.nn.compute_average_loss(per_example, global_batch_size=global_batch)
+            return mse(t, p), mse_sum(t, p) / global_batch, average, tf.reduce_mean(per_example)
         return strategy.run(replica, args=batch)
 
     results = run(next(iter(strategy.experimental_distribute_dataset(dataset))))
-    keras_loss, average, own = ([float(v) for v in strategy.experimental_local_results(t)] for t in results)
+    keras_loss, keras_sum, average, own = ([float(v) for v in strategy.experimental_local_results(t)]
+                                           for t in results)
     with strategy.scope():
         in_scope = float(mse(y_true, y_pred))
-    return {"keras": keras_loss, "average": average, "own_mean": own, "one_device": float(mse(y_true, y_pred)),
-            "in_scope": in_scope}
+    return {"keras": keras_loss, "keras_sum": keras_sum, "average": average, "own_mean": own,
+            "one_device": float(mse(y_true, y_pred)), "in_scope": in_scope}
