@@ -365,3 +365,37 @@ def test_a_numpy_optimizer_that_hangs_costs_only_its_own_exercise():
                                      loop.__defaults__, loop.__closure__)
     assert first_failure(keras_train) is None
     assert all(any(cls is slow for slow in probes._TOO_SLOW) for cls in hanging.values())
+
+
+HANGING_STEP = "\n    def step(self, params, grads):\n        while True:\n            pass\n"
+
+
+def test_through_the_grader_hanging_numpy_optimizers_cost_only_their_own_exercises(tmp_path):
+    """Each NumPy optimizer's step never returns: those exercises time out; keras_train keeps its full marks."""
+    import json
+
+    from conftest import solution_notebook
+
+    from autograder.grading import GradingOptions, grade_notebook
+    from autograder.sandbox import isolation
+
+    notebook = json.loads(solution_notebook(LAB).read_text(encoding="utf-8"))
+    for name, defaults in ref.KERAS_DEFAULTS.items():
+        init = f"    def __init__(self, **kwargs):\n        self.__dict__.update({{**{defaults!r}, **kwargs}})\n"
+        notebook = _replace_class(notebook, name, f"class {name}:\n{init}{HANGING_STEP}")
+    path = tmp_path / f"{LAB}.ipynb"
+    path.write_text(json.dumps(notebook), encoding="utf-8")
+    options = GradingOptions(secret="hanging-secret", isolation=isolation.mode(("sandbox", "trusted"))[0])
+    results = {e.name: e for e in grade_notebook(path, "ada", options, LAB).exercises}
+    assert results["keras_train"].score == results["keras_train"].max_score, results["keras_train"].feedback
+    hung = {name: results[name] for name in ref.KERAS_DEFAULTS}
+    assert all(r.score == 0 and "time" in r.feedback for r in hung.values()), {n: r.feedback for n, r in hung.items()}
+
+
+def _replace_class(notebook, name, source):
+    for cell in notebook["cells"]:
+        text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        if cell["cell_type"] == "code" and text.lstrip().startswith((f"class {name}:", f"class {name}(")):
+            cell["source"] = source
+            return notebook
+    raise KeyError(name)
