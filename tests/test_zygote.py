@@ -200,9 +200,9 @@ def test_fork_safety_many_forks_equal_a_fresh_process_and_a_hang_falls_back(cour
     threads = [threading.Thread(target=worker, args=(count // 2 + i * (count % 2),)) for i in range(2)]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join(timeout=600)
-    assert not any(thread.is_alive() for thread in threads), "a forked child hung past every deadline"
+    for thread in threads:  # each run has its deadlines (the child's limit, then the grader's kill): this is a backstop
+        thread.join(timeout=60 + 30 * count)
+    assert not any(thread.is_alive() for thread in threads), f"stuck past every deadline after {len(results)} runs"
     assert len(results) == count and zygote.stats["forks"] - forks == count
     assert zygote.stats["reruns"] == reruns + 1, "a forked child timed out or crashed: its run was redone fresh"
     assert all(result == fresh for result in results), [r for r in results if r != fresh][:1]
