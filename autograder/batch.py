@@ -45,8 +45,6 @@ def _notebooks(folder: Path) -> list[Path]:
 def _from_file(path: Path) -> Submission:
     """A notebook given as a file: its stem names the student (``LAB/ada.ipynb``: ada), unless it is named after
     its folder (nbgrader's ``ada/LAB/LAB.ipynb``: the folder above) or after a lab (``ada/LAB.ipynb``: its folder)."""
-    from autograder import checks
-
     parts = path.resolve().parts
     if path.stem == path.parent.name and len(parts) >= 3:
         return Submission(path, parts[-3], path.parent.name)
