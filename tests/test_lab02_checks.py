@@ -246,3 +246,23 @@ def test_a_fresh_weighting_is_told_no_invented_cause():
 
     messages = load_lab(LAB).exercise("gradient_check").messages.values()
     assert not any(message.split(":")[0] in feedback for message in messages)
+
+
+HIDDEN_MISTAKES = [("relative_error", key, fn) for key, fn in ref.RELATIVE_MISTAKES.items()] + [
+    ("gradient_check", key, fn) for key, fn in ref.CHECK_MISTAKES.items()]
+
+
+@pytest.mark.parametrize(("exercise", "key", "fn"), HIDDEN_MISTAKES, ids=[f"{e}-{k}" for e, k, _ in HIDDEN_MISTAKES])
+def test_each_mistake_fails_the_hidden_cases_of_every_secret(exercise, key, fn):
+    """Not only on some draws: dividing by |b| alone once passed the draws where no |a| exceeded |b|."""
+    from autograder import calls
+    from autograder.checks import load_lab
+
+    lab = load_lab(LAB)
+    missed = []
+    for seed in range(8):
+        cases = lab.hidden_cases(seed)[exercise]
+        outcomes = (calls.run_case(fn, case) for case in cases)
+        if calls.first_failure(lab, lab.exercise(exercise), cases, outcomes) is None:
+            missed.append(seed)
+    assert missed == []

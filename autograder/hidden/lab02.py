@@ -304,6 +304,10 @@ def hidden_cases(rng):
     a = np.round(rng.normal(size=n) * 10.0 ** rng.integers(-3, 3, size=n), 5)
     b = np.where(rng.random(n) < 0.3, a, np.round(a * rng.uniform(0.5, 1.5, size=n), 5))
     a[0], b[0] = 0.0, 0.0
+    if not np.any(np.abs(a[1:]) > np.abs(b[1:])):
+        # dividing by |b| alone differs only where |a| > |b|: one such entry on every draw, so that it is caught
+        largest = 1 + int(np.argmax(np.abs(a[1:])))
+        b[largest] = np.round(a[largest] * 0.75, 5)
     cases = {
         "numerical_gradient": [
             _numerical_case(matrix, center, x),

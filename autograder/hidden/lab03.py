@@ -573,10 +573,11 @@ def _point(rng):
 
 
 def _polynomial(rng):
-    """c3·x³ + c2·x² + c0 + x at a random x."""
+    """c0 + (c3·x³ + c2·x² + c0 + x) at a random x: numbers on both sides of + and *, on every draw (the
+    random programs need not have a number on the left of +)."""
     c3, c2, c0 = (float(np.round(rng.uniform(0.5, 3), 1)) for _ in range(3))
     program = (("pow", 0, 3), ("rmul", 1, c3), ("pow", 0, 2), ("rmul", 3, c2), ("add", 2, 4), ("addc", 5, c0),
-               ("add", 6, 0))
+               ("add", 6, 0), ("radd", 7, c0))
     return program, (float(np.round(rng.uniform(-2, 2), 2)) or 1.0,)
 
 
