@@ -20,6 +20,10 @@ imports TensorFlow) that import it once, as the grader's TensorFlow child does, 
 grade one mutant after another, each in a fresh namespace with Keras's global state reset.
 A mutant that runs past its time limit is killed with its worker (a watchdog here), which
 is replaced for the rest.
+
+Beside the kill rate, the audit lists per exercise the named causes (``Exercise.messages``) that
+no killed mutant's feedback told (:func:`unreached_causes`): a cause nothing reaches is dead weight
+or a missing case, unless the mistake it names is more than one small change of the reference.
 """
 
 from __future__ import annotations
