@@ -408,6 +408,83 @@ def random_shared_draw(f, ranges, budget, rng):
     return tries[int(np.argmin(values))], min(values)
 
 
+# labs 08-11 ------------------------------------------------------------------------------
+
+def leaky_slope_right_at_zero(x, negative_slope=0.01):
+    x = np.asarray(x, dtype=float)
+    return np.where(x > 0, x, negative_slope * x), np.where(x >= 0, 1.0, negative_slope)
+
+
+def softmax_batch_max(x):
+    x = np.asarray(x, dtype=float)
+    e = np.exp(x - np.max(x))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def dead_if_ever_off(X, W, b):
+    return float(np.mean(np.any(np.asarray(X) @ np.asarray(W) + b <= 0, axis=0)))
+
+
+def bce_logits_float32_clip(y_true, z):
+    p = np.clip(1 / (1 + np.exp(-np.asarray(z, dtype=np.float32))), 1e-7, 1 - 1e-7)
+    y = np.asarray(y_true, dtype=np.float32)
+    return np.mean(-(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def sparse_float32_clip(labels, z):
+    z = np.asarray(z, dtype=np.float32)
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    p = np.clip(e / e.sum(axis=1, keepdims=True), 1e-7, 1 - 1e-7)
+    return -np.mean(np.log(p[np.arange(len(labels)), labels]))
+
+
+class AdamSlotsOnClass:
+    moments = []
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+        self.learning_rate, self.beta_1, self.beta_2, self.epsilon = learning_rate, beta_1, beta_2, epsilon
+        self.iterations = 0
+
+    def step(self, params, grads):
+        if not self.moments:
+            self.moments.extend((np.zeros_like(p), np.zeros_like(p)) for p in params)
+        self.iterations += 1
+        t = self.iterations
+        alpha = self.learning_rate * np.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
+        for p, g, (m, v) in zip(params, grads, self.moments):
+            m += (g - m) * (1 - self.beta_1)
+            v += (g ** 2 - v) * (1 - self.beta_2)
+            p -= m * alpha / (np.sqrt(v) + self.epsilon)
+
+
+class RMSpropLrAtInit:
+    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7):
+        self.learning_rate, self.rho, self.momentum, self.epsilon = learning_rate, rho, momentum, epsilon
+        self.lr, self.state = learning_rate, None
+
+    def step(self, params, grads):
+        if self.state is None:
+            self.state = [(np.zeros_like(p), np.zeros_like(p)) for p in params]
+        for p, g, (v, mom) in zip(params, grads, self.state):
+            v[...] = self.rho * v + (1 - self.rho) * g * g
+            increment = self.lr * g / np.sqrt(v + self.epsilon)
+            if self.momentum > 0:
+                mom[...] = self.momentum * mom + increment
+                p -= mom
+            else:
+                p -= increment
+
+
+def batches_shuffled_once(X, y, batch_size, rng, shuffle=True, drop_remainder=False, _orders={}):  # noqa: B006
+    key = np.asarray(X).tobytes()
+    if key not in _orders:
+        _orders[key] = rng.permutation(len(X))
+    order = _orders[key] if shuffle else np.arange(len(X))
+    stop = len(X) - len(X) % batch_size if drop_remainder else len(X)
+    for start in range(0, stop, batch_size):
+        yield np.asarray(X)[order[start:start + batch_size]], np.asarray(y)[order[start:start + batch_size]]
+
+
 CORPUS = [
     ("01_gradient_descent", "central_difference", central_precedence, "precedence"),
     ("01_gradient_descent", "central_difference", central_fixed_step, "ignores_h"),
@@ -462,6 +539,14 @@ CORPUS = [
     ("13_schedules", "random_search", random_uniform_everywhere, "uniform_on_log"),
     ("13_schedules", "random_search", random_global_numpy, "ignores_rng"),
     ("13_schedules", "random_search", random_shared_draw, "one_draw"),
+    ("08_activations", "leaky_relu_and_slope", leaky_slope_right_at_zero, "one_at_zero"),
+    ("08_activations", "softmax", softmax_batch_max, "global_max"),
+    ("08_activations", "dead_relu_fraction", dead_if_ever_off, "any_input"),
+    ("09_losses", "binary_cross_entropy_from_logits", bce_logits_float32_clip, "sigmoid_then_clip_float32"),
+    ("09_losses", "sparse_cross_entropy_from_logits", sparse_float32_clip, "softmax_then_clip_float32"),
+    ("10_optimizers", "Adam", AdamSlotsOnClass, "class_state"),
+    ("10_optimizers", "RMSprop", RMSpropLrAtInit, "rate_frozen"),
+    ("11_minibatches", "iterate_batches", batches_shuffled_once, "same_order"),
 ]
 
 
