@@ -61,6 +61,9 @@ PR_SET_PDEATHSIG, PR_SET_SECCOMP, PR_SET_NO_NEW_PRIVS, SECCOMP_MODE_FILTER = 1, 
 CAPABILITIES = ("CAP_SYS_ADMIN",)  # besides bwrap.CAPABILITIES: the children's namespaces and mounts
 UID_BASE = bwrap.UID_BASE + (1 << 22)  # above every fresh child's uid (100000 + a pid; pid_max <= 2**22)
 SLOTS = 512  # uids per zygote: more than the children it ever has alive at once
+ZYGOTE_LIMITS = limits.Limits(memory_bytes=64 * 1024**3, cpu_seconds=1 << 30, processes=4096,
+                              resident_bytes=4 * 1024**3, cpus=float(os.cpu_count() or 1))
+"""The zygote's own cgroup: TensorFlow's import, and one waiting parent per live child (never student code)."""
 START_SECONDS = 180.0  # a loaded machine may need this long to import TensorFlow in the zygote
 ENV_SWITCH = "AUTOGRADER_ZYGOTE"  # "0": every TensorFlow child starts fresh
 _BOOT = ("import sys; sys.path.insert(0, {root!r}); "
@@ -91,13 +94,24 @@ class Zygote:
                                          seccomp_fd=-1))
         started: dict = {}
         ready = threading.Event()
+        # a cgroup of its own, as every fresh child has: its import of TensorFlow gets the CPU weight a fresh
+        # TensorFlow child's import gets (its children leave it for a cgroup each; the waiting parents stay)
+        self.cgroup = limits.child_cgroup(ZYGOTE_LIMITS)
+
+        def enter() -> None:
+            os.setsid()
+            if self.cgroup is not None:
+                try:
+                    self.cgroup.join()
+                except OSError:
+                    pass
 
         def keep() -> None:  # bubblewrap's parent-death signal follows the thread that started it: this one
             try:
                 started["process"] = subprocess.Popen(
                     command, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL, cwd="/", env=isolation.child_env(bwrap.SCRATCH, "tensorflow"),
-                    preexec_fn=os.setsid)
+                    preexec_fn=enter)
             except BaseException as exc:  # noqa: BLE001 - reported to the starting thread
                 started["error"] = exc
             finally:
@@ -110,6 +124,8 @@ class Zygote:
         theirs.close()
         if "error" in started:
             self.control.close()
+            if self.cgroup is not None:
+                self.cgroup.remove()
             raise started["error"]
         self.process: subprocess.Popen = started["process"]
         self.status: str | None = None  # "ready" or why not, once the zygote has said so
@@ -171,6 +187,8 @@ class Zygote:
             pass
         self.process.wait()
         self.control.close()
+        if self.cgroup is not None:
+            self.cgroup.remove()
 
 
 def _command(args: list[str]) -> list[str]:
