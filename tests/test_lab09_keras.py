@@ -408,3 +408,36 @@ def test_the_demo_trains_only_the_notebooks_own_example():
     assert set(inspect.signature(demos.from_logits_runs).parameters) == {"epochs", "learning_rate"}
     public = checks.load_lab(LAB).public_cases()["keras_xor"]
     assert not any(np.array_equal(case.args[2], demos.xor_start()[0]) for case in public)
+
+
+KERAS_XOR_FLOAT32_FROM_PROBABILITIES = '''def keras_xor(X, y, W1, b1, W2, b2, last_activation, learning_rate, epochs):
+    import keras
+    import tensorflow as tf
+
+    model = keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(np.shape(W1)[1], activation="tanh"),
+                              keras.layers.Dense(1, activation=last_activation)])
+    model.set_weights([W1, b1, W2, b2])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate), loss=keras.losses.BinaryCrossentropy())
+    data = tf.data.Dataset.from_tensor_slices((X, y)).batch(len(X))
+    history = model.fit(data, epochs=epochs, shuffle=False, verbose=0).history["loss"]
+    return history, model(X).numpy()
+'''
+
+
+@pytest.mark.parametrize("secret", ["course-a", "course-b"])
+def test_through_the_grader_float32_logits_read_as_probabilities_are_named(tmp_path, secret):
+    """Keras's float32 clips at 1 − 1.19e-7 (15.94 per sure, wrong example): the cause is reached all the same."""
+    import json
+
+    from conftest import replace_function, solution_notebook
+
+    from autograder.grading import GradingOptions, grade_notebook
+    from autograder.sandbox import isolation
+
+    notebook = json.loads(solution_notebook(LAB).read_text(encoding="utf-8"))
+    notebook = replace_function(notebook, "keras_xor", KERAS_XOR_FLOAT32_FROM_PROBABILITIES)
+    path = tmp_path / f"{LAB}.ipynb"
+    path.write_text(json.dumps(notebook), encoding="utf-8")
+    options = GradingOptions(secret=secret, isolation=isolation.mode(("sandbox", "trusted"))[0])
+    result = next(e for e in grade_notebook(path, "ada", options, LAB).exercises if e.name == "keras_xor")
+    assert result.score == 0 and result.cause == "logits_as_probabilities_float32", result.feedback
