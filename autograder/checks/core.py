@@ -277,7 +277,7 @@ def compare_values(received, expected, exercise: Exercise) -> str | None:
     if isinstance(expected, str):
         if not isinstance(received, str):
             return f"returned {type(received).__name__} {format_value(received)}, expected a string"
-        return None if received.strip().lower() == expected.lower() else "different label"
+        return None if received == expected else "different label"
     if isinstance(expected, tuple):
         if not isinstance(received, (tuple, list)) or len(received) != len(expected):
             return f"expected a tuple of {len(expected)} values"
