@@ -104,9 +104,10 @@ def run_with_time_limit(call: Callable, cases, seconds: float) -> list[dict]:
     The alarm (SIGALRM) exists only on the main thread of a POSIX process; elsewhere the
     cases run without a limit. The previous handler and timer are restored.
     """
+    cases = list(cases)
     timeout = {"error": {"type": "Timeout", "message": f"did not finish within its time limit ({seconds:g} s for "
-                         "the exercise): an endless loop? Interrupt the kernel if a cell hangs, fix the loop, "
-                         "and run the check again."}}
+                         f"all {len(cases)} cases together); this case was running: an endless loop? Interrupt "
+                         "the kernel if a cell hangs, fix the loop, and run the check again."}}
     can_alarm = hasattr(signal, "SIGALRM") and threading.current_thread() is threading.main_thread()
 
     def ring(signum, frame):
