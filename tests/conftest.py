@@ -202,15 +202,21 @@ PER_LAB_FILES = ("test_nbgrader.py", "test_notebooks_run.py", "test_audit.py")
 _LAB_PARAM = re.compile(r"\[(?:labs/)?(\d\d_[a-z0-9_]+)")
 
 SECONDS = {
-    "test_nbgrader.py::*": 30, "test_nbgrader.py::01_gradient_descent": 45, "test_notebooks_run.py::*": 15,
-    "test_audit.py::*": 30, "test_audit.py::14_tensorflow": 90, "test_corpus.py": 200, "test_examples.py": 100,
-    "test_labmodels_distributed.py": 120, "test_labmodels_cli.py": 60, "test_labmodels.py": 60,
-    "test_shard.py": 40, "test_class_report.py": 30, "test_misconceptions.py": 60, "test_tensorflow_profile.py": 40,
-    "test_lab12_demos.py": 30,
+    "test_nbgrader.py::*": 30, "test_nbgrader.py::01_gradient_descent": 35, "test_nbgrader.py::12_regularization": 43,
+    "test_nbgrader.py::13_schedules": 39, "test_audit.py::14_tensorflow": 84, "test_audit.py::*": 7,
+    "test_audit.py": 26, "test_notebooks_run.py::*": 8, "test_notebooks_run.py::12_regularization": 17,
+    "test_notebooks_run.py::13_schedules": 18, "test_notebooks_run.py::05_training_loop": 13,
+    "test_notebooks_run.py::14_tensorflow": 12, "test_lab12_keras.py": 84, "test_labmodels_distributed.py": 83,
+    "test_lab11_keras.py": 71, "test_labmodels_cli.py": 52, "test_misconceptions.py": 52, "test_corpus.py": 51,
+    "test_shard.py": 51, "test_examples.py": 37, "test_wrong_implementations.py": 34, "test_lab14_checks.py": 33,
+    "test_lab13_keras.py": 26, "test_lab10_keras.py": 19, "test_class_report.py": 18, "test_sandbox.py": 18,
+    "test_tensorflow_profile.py": 16, "test_notebook_reading.py": 15, "test_labmodels.py": 12,
+    "test_lab07_checks.py": 12, "test_release.py": 10,
 }
-"""CPU seconds of each scheduling unit (a file, or one lab's tests of PER_LAB_FILES, given here per lab), measured
-one file at a time with ``-n 0``: xdist hands out the costliest units first, so that the last one to start is
-short and the workers finish together. A unit not listed counts 0.5 s per test; a wrong figure only costs balance."""
+"""CPU seconds of each scheduling unit (a file, or one lab's tests of PER_LAB_FILES: ``FILE::*`` for any lab), every
+process it starts included, measured one file at a time with ``-n 0`` in a cgroup of its own (December 2026): xdist
+hands out the costliest units first, so that the last one to start is short and the workers finish together. A unit
+not listed counts 0.1 s per test; a wrong figure only costs balance, never a result."""
 
 SLOW = ("test_nbgrader.py", "test_notebooks_run.py", "test_audit.py", "test_corpus.py", "test_examples.py",
         "test_shard.py", "test_class_report.py", "test_labmodels*.py", "test_lab??_keras.py", "test_lab??_demos.py",
@@ -228,7 +234,7 @@ def _scope(nodeid: str) -> str:
 
 def _seconds(scope: str, tests: int) -> float:
     name = scope.rsplit("/", 1)[-1]
-    return SECONDS.get(name, SECONDS.get(name.split("::")[0] + "::*" if "::" in name else name, 0.5 * tests))
+    return SECONDS.get(name, SECONDS.get(name.split("::")[0] + "::*" if "::" in name else name, 0.1 * tests))
 
 
 def pytest_configure(config):
