@@ -93,6 +93,13 @@ def graded(notebook: Path, lab_id: str, secret: str, isolation: str, zygote: boo
     return elapsed
 
 
+def isolation_env() -> dict:
+    from autograder.sandbox.isolation import child_env
+
+    env = child_env("/tmp", "tensorflow")
+    return {k: v for k, v in env.items() if k.startswith(("TF_", "KERAS", "OMP", "OPENBLAS", "MKL"))}
+
+
 def main() -> None:
     from autograder import checks
 
@@ -102,6 +109,13 @@ def main() -> None:
     parser.add_argument("--trusted", action="store_true", help="also grade without the sandbox (fresh children)")
     args = parser.parse_args()
     secret = os.environ.get("AUTOGRADER_SECRET", "benchmark-secret")
+    # the student code alone runs here as in the grader's TensorFlow child: its pools, its two logical CPUs
+    # (lab 14's MirroredStrategy over /cpu:0 and /cpu:1 waits forever on an unsplit CPU)
+    for key, value in isolation_env().items():
+        os.environ.setdefault(key, value)
+    from autograder.tensorflow_start import split_cpu
+
+    split_cpu()
     labs = args.labs or [lab for lab in checks.lab_ids() if (ROOT / "solutions" / lab / f"{lab}.ipynb").is_file()]
     print(f"median of {args.rounds} rounds per lab, interleaved; ms per submission; "
           f"load average {os.getloadavg()[0]:.1f} at the start")
