@@ -211,7 +211,9 @@ SECONDS = {
     "test_shard.py": 51, "test_examples.py": 37, "test_wrong_implementations.py": 34, "test_lab14_checks.py": 33,
     "test_lab13_keras.py": 26, "test_lab10_keras.py": 19, "test_class_report.py": 18, "test_sandbox.py": 18,
     "test_tensorflow_profile.py": 16, "test_notebook_reading.py": 15, "test_labmodels.py": 12,
-    "test_lab07_checks.py": 12, "test_release.py": 10,
+    "test_lab07_checks.py": 12, "test_release.py": 10, "test_lab09_keras.py": 73, "test_gradescope.py": 55,
+    "test_lab07_keras.py": 46, "test_grading.py": 41, "test_lab06_keras.py": 40, "test_lab05_keras.py": 40,
+    "test_hidden_cases.py": 29, "test_cli.py": 25, "test_lab12_demos.py": 21, "test_lab01_keras.py": 15,
 }
 """CPU seconds of each scheduling unit (a file, or one lab's tests of PER_LAB_FILES: ``FILE::*`` for any lab), every
 process it starts included, measured one file at a time with ``-n 0`` in a cgroup of its own (December 2026): xdist
