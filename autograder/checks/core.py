@@ -289,6 +289,27 @@ def compare_values(received, expected, exercise: Exercise) -> str | None:
     return compare_numbers(received, expected, exercise)
 
 
+def narrow_float(received) -> str | None:
+    """The name of a float dtype narrower than float64 that ``received`` (an array or NumPy scalar) has, or None."""
+    dtype = getattr(received, "dtype", None)
+    try:
+        dtype = np.dtype(dtype) if dtype is not None else None
+    except TypeError:
+        return None
+    return dtype.name if dtype is not None and dtype.kind == "f" and dtype.itemsize < 8 else None
+
+
+def compare_float64(received, expected, exercise: Exercise) -> str | None:
+    """compare_values, and float64 as the docstring promises: a float32 result would pass at the
+    checks' float32 tolerance (1e-4) while keeping only about 7 significant digits."""
+    narrow = narrow_float(received)
+    if narrow is not None:
+        return (f"your result is {narrow}, about {7 if narrow == 'float32' else 3} significant digits: the docstring "
+                "promises float64, NumPy's default. Compute in float64 from the start: leave out `dtype=np.float32` "
+                "and `.astype(np.float32)` (converting at the end cannot bring the lost digits back)")
+    return compare_values(received, expected, exercise)
+
+
 def compare_numbers(received, expected, exercise: Exercise) -> str | None:
     """Compares numbers or arrays elementwise with the exercise's tolerances."""
     if isinstance(received, Unsupported):

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from autograder.checks.core import Exercise, Lab, compare_numbers, compare_values, format_value
+from autograder.checks.core import Exercise, Lab, compare_float64, compare_numbers, format_value
 
 
 def _compare_count(received, expected, exercise: Exercise) -> str | None:
@@ -63,27 +63,6 @@ def _show_label(value) -> str:
     return repr(str(value)) if isinstance(value, str) else format_value(value)
 
 
-def _narrow_float(received) -> str | None:
-    """The name of a float dtype narrower than float64 that ``received`` (an array or NumPy scalar) has, or None."""
-    dtype = getattr(received, "dtype", None)
-    try:
-        dtype = np.dtype(dtype) if dtype is not None else None
-    except TypeError:
-        return None
-    return dtype.name if dtype is not None and dtype.kind == "f" and dtype.itemsize < 8 else None
-
-
-def _compare_float64(received, expected, exercise: Exercise) -> str | None:
-    """compare_values, and float64 as the docstring promises: a float32 result would pass at the
-    checks' float32 tolerance (1e-4) while keeping only about 7 significant digits."""
-    narrow = _narrow_float(received)
-    if narrow is not None:
-        return (f"your result is {narrow}, about {7 if narrow == 'float32' else 3} significant digits: the docstring "
-                "promises float64, NumPy's default. Compute in float64 from the start: leave out `dtype=np.float32` "
-                "and `.astype(np.float32)` (converting at the end cannot bring the lost digits back)")
-    return compare_values(received, expected, exercise)
-
-
 LAB = Lab(
     id="01_gradient_descent",
     title="Gradient descent",
@@ -93,7 +72,7 @@ LAB = Lab(
             name="central_difference",
             points=2,
             summary="the derivative f'(x) ≈ (f(x+h) − f(x−h)) / 2h",
-            compare=_compare_float64,
+            compare=compare_float64,
             messages={
                 "forward": "That is the forward difference (f(x+h) − f(x)) / h: its error shrinks like h, "
                 "the central difference's like h². Step both ways: f(x+h) and f(x−h).",
@@ -112,7 +91,7 @@ LAB = Lab(
             points=3,
             summary="1D gradient descent returning the whole trajectory [x0, x1, …, x_num_steps]",
             rtol=1e-9,
-            compare=_compare_float64,
+            compare=compare_float64,
             messages={
                 "ascent": "Your steps go uphill: the update is x − learning_rate × f'(x). "
                 "Did you add the gradient instead of subtracting it?",
@@ -151,7 +130,7 @@ LAB = Lab(
             summary="the final x of gradient descent from each start",
             rtol=1e-8,
             builds_on=("gradient_descent_1d",),
-            compare=_compare_float64,
+            compare=compare_float64,
             messages={
                 "trajectories": "Return only the last point of each run, one number per start.",
                 "one_step": "Your runs stop after one step: run num_steps updates from every start.",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.checks.core import Exercise, Lab, compare_values, format_value
+from autograder.checks.core import Exercise, Lab, compare_float64, format_value
 
 MEASURABLE = 2e-8  # below it, an error is the rounding of the numerical gradient, which any order of operations changes
 
@@ -36,27 +36,6 @@ def _compare_gradient_check(received, expected, exercise: Exercise) -> str | Non
     return None
 
 
-def _narrow_float(received) -> str | None:
-    """The name of a float dtype narrower than float64 that ``received`` (an array or NumPy scalar) has, or None."""
-    dtype = getattr(received, "dtype", None)
-    try:
-        dtype = np.dtype(dtype) if dtype is not None else None
-    except TypeError:
-        return None
-    return dtype.name if dtype is not None and dtype.kind == "f" and dtype.itemsize < 8 else None
-
-
-def _compare_float64(received, expected, exercise: Exercise) -> str | None:
-    """compare_values, and float64 as the docstring promises: a float32 result would pass at the
-    checks' float32 tolerance (1e-4) while keeping only about 7 significant digits."""
-    narrow = _narrow_float(received)
-    if narrow is not None:
-        return (f"your result is {narrow}, about {7 if narrow == 'float32' else 3} significant digits: the docstring "
-                "promises float64, NumPy's default. Compute in float64 from the start: leave out `dtype=np.float32` "
-                "and `.astype(np.float32)` (converting at the end cannot bring the lost digits back)")
-    return compare_values(received, expected, exercise)
-
-
 LAB = Lab(
     id="02_gradient_checking",
     title="Partial derivatives and gradient checking",
@@ -68,7 +47,7 @@ LAB = Lab(
             summary="the gradient of f: Rⁿ → R by central differences, one coordinate at a time",
             rtol=1e-6,
             atol=1e-8,
-            compare=_compare_float64,
+            compare=compare_float64,
             messages={
                 "forward": "That is the forward difference (f(x + h·eᵢ) − f(x)) / h: "
                 "use the central difference (f(x + h·eᵢ) − f(x − h·eᵢ)) / (2h).",
@@ -84,7 +63,7 @@ LAB = Lab(
             points=3,
             summary="n-D gradient descent returning the trajectory, shape (num_steps + 1, n)",
             rtol=1e-9,
-            compare=_compare_float64,
+            compare=compare_float64,
             messages={
                 "ascent": "Your steps go uphill: the update is x − learning_rate × ∇f(x).",
                 "no_learning_rate": "Your steps are far too long: multiply the gradient by the learning rate.",
@@ -103,7 +82,7 @@ LAB = Lab(
             summary="elementwise |a − b| / max(|a|, |b|, eps)",
             rtol=1e-9,
             atol=1e-15,
-            compare=_compare_float64,
+            compare=compare_float64,
             messages={
                 "absolute": "That is the absolute error |a − b|: divide by the size of the numbers, "
                 "max(|a|, |b|), so that 1e-3 means the same for gradients of 1 and of 1000.",
