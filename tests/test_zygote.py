@@ -28,12 +28,18 @@ import pytest
 from conftest import ROOT
 
 from autograder import encoding
-from autograder.sandbox import bwrap, limits, runner, zygote
+from autograder.sandbox import bwrap, isolation, limits, runner, zygote
 
 REASON = zygote.why_not()
 pytestmark = pytest.mark.skipif(REASON is not None or platform.machine() != "x86_64",
                                 reason=f"no zygote here: {REASON or platform.machine()}")
 CASE = {"args": {"$tuple": []}, "kwargs": {"$dict": []}}
+
+
+def _bound_parents(path: str) -> set[str]:
+    """The names a child may see in ``path``: the next part of each bound path below it (the checkout, Python)."""
+    bound = [Path(p) for p in isolation.interpreter_paths() + [str(ROOT)]]
+    return {b.parts[len(Path(path).parts)] for b in bound if b.is_relative_to(path) and b != Path(path)}
 
 UNHOOKED = """
 import autograder.sandbox.guard as _guard
@@ -71,6 +77,7 @@ def probe(targets, paths):
             "seccomp": status["Seccomp"].strip(), "nnp": status["NoNewPrivs"].strip(),
             "caps": [status[k].strip() for k in ("CapInh", "CapPrm", "CapEff", "CapAmb")],
             "reach": reach, "exists": {p: os.path.exists(p) for p in paths}, "inet": inet, "shm": shm,
+            "listing": {p: sorted(os.listdir(p)) if os.path.isdir(p) else [] for p in paths},
             "unshare": call(272, 0x10000000), "fork": call(57), "mount": call(165, 0, 0, 0, 0, 0),
             "scratch": sorted(os.listdir(".")), "cwd": os.getcwd()}
 """
@@ -131,7 +138,9 @@ def test_a_child_is_alone_as_its_own_user_under_seccomp(course):
     for pid, reach in out["reach"].items():  # nothing of the grader, the zygote or a sibling can be named
         assert reach["kill"] in (1, 3) and not reach["proc"], (pid, reach)
         assert reach["ptrace"] and reach["process_vm_readv"] and reach["pidfd_open"], (pid, reach)
-    assert not any(out["exists"].values()), out["exists"]
+    for path, seen in out["exists"].items():  # what the child sees *in* a folder, wherever the checkout is
+        parents = _bound_parents(path)  # e.g. /tmp exists for a checkout under /tmp, holding only that path
+        assert not seen if not parents else set(out["listing"][path]) <= parents, (path, out["listing"][path])
     assert out["inet"] == 1 and out["unshare"] == 1 and out["fork"] == 1 and out["mount"] == 1
     assert out["shm"] in (13, 30)  # EACCES, EROFS: no tmpfs shared with a sibling
     assert out["cwd"] == bwrap.SCRATCH and "mine.txt" in out["scratch"]
