@@ -76,6 +76,15 @@ def first_failure(lab_id: str, exercise: str, fn, seeds=SEEDS) -> str | None:
     return calls.first_failure(lab, spec, cases, (calls.run_case(fn, case, spec.probe) for case in cases))
 
 
+def untold_causes(lab_id: str, seed, chosen_by_the_comparator=()) -> list[tuple[str, str]]:
+    """The (exercise, cause) pairs that no hidden case of ``seed`` tells (names among its ``wrong`` values); the
+    pairs in ``chosen_by_the_comparator`` are messages a compare returns itself, not matched against values."""
+    lab = checks.load_lab(lab_id)
+    cases = _hidden_cases(lab_id, seed)
+    return [(e.name, key) for e in lab.exercises for key in e.messages
+            if (e.name, key) not in chosen_by_the_comparator and not any(key in c.wrong for c in cases[e.name])]
+
+
 def assert_fails_with(lab_id: str, exercise: str, fn, message: str) -> None:
     """``fn`` must fail some case, and the feedback must name the exercise and contain ``message``."""
     feedback = first_failure(lab_id, exercise, fn)
@@ -153,6 +162,22 @@ def copy_small_class(destination: Path) -> Path:
     for folder in SMALL_CLASS:
         shutil.copytree(ROOT / "examples" / "submitted" / folder, destination / folder)
     return destination
+
+
+@pytest.fixture(scope="module")
+def course():
+    """A world-readable course folder with answers in it, as a checkout is: only the sandbox may keep them out
+    (tests/test_sandbox.py, tests/test_zygote.py)."""
+    import shutil
+    import tempfile
+
+    parent = Path(tempfile.mkdtemp(prefix="autograder-course-"))
+    parent.chmod(0o755)
+    (parent / "solutions").mkdir(mode=0o755)
+    (parent / "solutions" / "answer.txt").write_text("42")
+    (parent / ".autograder_secret").write_text("s3cret")
+    yield parent
+    shutil.rmtree(parent)
 
 
 @pytest.fixture

@@ -32,18 +32,6 @@ def test_ci_has_a_sandbox():
         assert bwrap.probe() is None
 
 
-@pytest.fixture(scope="module")
-def course():
-    """A world-readable course folder with answers in it, as a checkout is: only the sandbox may keep them out."""
-    parent = Path(tempfile.mkdtemp(prefix="autograder-course-"))
-    parent.chmod(0o755)
-    (parent / "solutions").mkdir(mode=0o755)
-    (parent / "solutions" / "answer.txt").write_text("42")
-    (parent / ".autograder_secret").write_text("s3cret")
-    yield parent
-    shutil.rmtree(parent)
-
-
 RAW_PROBE = r"""
 import ctypes, json, mmap, os, socket, sys, threading
 out = {"uid": os.getuid(), "pids": sorted(p for p in os.listdir("/proc") if p.isdigit()), "cwd": os.getcwd()}

@@ -83,18 +83,6 @@ def probe(targets, paths):
 """
 
 
-@pytest.fixture(scope="module")
-def course():
-    """A world-readable course folder with answers in it: only the sandbox keeps them out."""
-    parent = Path(tempfile.mkdtemp(prefix="autograder-course-"))
-    parent.chmod(0o755)
-    (parent / "solutions").mkdir(mode=0o755)
-    (parent / "solutions" / "answer.txt").write_text("42")
-    (parent / ".autograder_secret").write_text("s3cret")
-    yield parent
-    shutil.rmtree(parent)
-
-
 def _chunk(code: str) -> list[dict]:
     return [{"cell": 1, "line": 1, "code": code, "profile": "tensorflow"}]
 
