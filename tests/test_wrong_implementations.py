@@ -12,6 +12,7 @@ import sys
 
 import numpy as np
 import pytest
+from test_lab10_checks import AdamMomentsOnTheClass  # the same student class, written once
 
 from autograder import checks
 from autograder.calls import first_failure, run_case
@@ -438,25 +439,6 @@ def sparse_float32_clip(labels, z):
     return -np.mean(np.log(p[np.arange(len(labels)), labels]))
 
 
-class AdamSlotsOnClass:
-    moments = []
-
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
-        self.learning_rate, self.beta_1, self.beta_2, self.epsilon = learning_rate, beta_1, beta_2, epsilon
-        self.iterations = 0
-
-    def step(self, params, grads):
-        if not self.moments:
-            self.moments.extend((np.zeros_like(p), np.zeros_like(p)) for p in params)
-        self.iterations += 1
-        t = self.iterations
-        alpha = self.learning_rate * np.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
-        for p, g, (m, v) in zip(params, grads, self.moments):
-            m += (g - m) * (1 - self.beta_1)
-            v += (g ** 2 - v) * (1 - self.beta_2)
-            p -= m * alpha / (np.sqrt(v) + self.epsilon)
-
-
 class RMSpropLrAtInit:
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7):
         self.learning_rate, self.rho, self.momentum, self.epsilon = learning_rate, rho, momentum, epsilon
@@ -544,7 +526,7 @@ CORPUS = [
     ("08_activations", "dead_relu_fraction", dead_if_ever_off, "any_input"),
     ("09_losses", "binary_cross_entropy_from_logits", bce_logits_float32_clip, "sigmoid_then_clip"),
     ("09_losses", "sparse_cross_entropy_from_logits", sparse_float32_clip, "softmax_then_clip"),
-    ("10_optimizers", "Adam", AdamSlotsOnClass, "class_state"),
+    ("10_optimizers", "Adam", AdamMomentsOnTheClass, "class_state"),
     ("10_optimizers", "RMSprop", RMSpropLrAtInit, "rate_frozen"),
     ("11_minibatches", "iterate_batches", batches_shuffled_once, "same_order"),
 ]
