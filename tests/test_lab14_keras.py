@@ -88,7 +88,10 @@ def test_a_keras_loss_divides_its_mean_by_the_replicas_under_a_strategy():
 def test_on_uneven_shares_only_the_global_batch_division_is_one_devices_loss():
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     rng = np.random.default_rng(5)
-    losses = demos.replica_losses(strategy, rng.normal(size=(5, 2)), rng.normal(size=(5, 2)))  # 3 + 2 examples
+    y_true, y_pred = rng.normal(size=(5, 2)), rng.normal(size=(5, 2))
+    losses = demos.replica_losses(strategy, y_true, y_pred)
+    per_example = np.mean((y_true - y_pred) ** 2, axis=1)  # the notebook: the first replica takes the extra example
+    np.testing.assert_allclose(losses["own_mean"], [per_example[:3].mean(), per_example[3:].mean()], rtol=1e-12)
     np.testing.assert_allclose(losses["keras"], np.divide(losses["own_mean"], 2), rtol=1e-12)
     np.testing.assert_allclose(losses["keras_sum"], losses["average"], rtol=1e-12)
     np.testing.assert_allclose(sum(losses["average"]), losses["one_device"], rtol=1e-12)
