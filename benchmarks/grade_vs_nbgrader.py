@@ -7,8 +7,8 @@ Builds a scratch course with N submissions of one lab (solutions, blank releases
 solutions with one broken exercise, in turn), or with ``--mixed`` a class of S students
 who each hand in the solution of every lab (every Keras/TensorFlow exercise executed, full
 marks), grades it with `python -m autograder grade` (serially without the sandbox, serially
-in the sandbox, and in the sandbox with --jobs = CPU count, TensorFlow children forked from
-the zygote; the last again with every TensorFlow child started fresh, ``AUTOGRADER_ZYGOTE=0``)
+in the sandbox, and in the sandbox with --jobs = CPU count, children forked from the
+zygotes; the last again with every child started fresh, ``AUTOGRADER_ZYGOTE=0``)
 and with `nbgrader autograde` (lab by lab), one after the other on the same machine, and
 prints the ratios. Timings on a shared machine are noisy: compare the ratios, not the
 seconds. nbgrader takes several seconds per submission (a Keras lab: 20-40 s).
@@ -98,7 +98,7 @@ def main() -> None:
     parser.add_argument("--mixed", action="store_true", help="every lab's solution, --students of them each")
     parser.add_argument("--students", type=int, default=2)
     parser.add_argument("--skip", nargs="*", default=[], choices=["bare", "serial", "fresh"],
-                        help="leave out the ungraded-in-sandbox, serial or fresh-TensorFlow-children runs")
+                        help="leave out the ungraded-in-sandbox, serial or fresh-children runs")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     lab, labs = ("mixed", LABS) if args.mixed else (args.lab, [args.lab])
@@ -116,7 +116,7 @@ def main() -> None:
             runs["grade --jobs 1 (sandbox, zygote)"] = ("out1", run(grade + ["--out", "out1", "--jobs", "1"], folder))
         runs[f"grade --jobs {cores} (sandbox, zygote)"] = ("outN", run(grade + ["--out", "outN", "--jobs", str(cores)],
                                                                        folder))
-        if "fresh" not in args.skip:  # every TensorFlow child a fresh interpreter, as before the zygote
+        if "fresh" not in args.skip:  # every child a fresh interpreter, as before the zygotes
             runs[f"grade --jobs {cores} (sandbox, fresh)"] = ("outF", run(
                 grade + ["--out", "outF", "--jobs", str(cores)], folder, AUTOGRADER_ZYGOTE="0"))
         nbgrader = 0.0

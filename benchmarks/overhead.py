@@ -11,10 +11,9 @@ in one process:
   case called in this very process (TensorFlow already imported), with no sandbox, no
   reading, no judging: the least any grader must spend;
 - *zygote*: :func:`autograder.grading.grade_notebook` as `grade` runs it (read, extract, a
-  fresh NumPy interpreter in bubblewrap, a TensorFlow child forked from the run's zygote,
-  run, judge);
-- *fresh*: the same with every TensorFlow child a fresh interpreter in bubblewrap that
-  imports TensorFlow (``AUTOGRADER_ZYGOTE=0``: the fallback, and the grader before the zygote);
+  NumPy child and a TensorFlow child forked from the run's zygotes, run, judge);
+- *fresh*: the same with every child a fresh interpreter in bubblewrap (the TensorFlow one
+  imports TensorFlow; ``AUTOGRADER_ZYGOTE=0``: the fallback, and the grader before the zygotes);
 - with ``--trusted``, *no sandbox*: fresh interpreters without bubblewrap (``--trusted-code``).
 
 The overhead is the difference of the medians. Before the sandbox, the warm worker (a

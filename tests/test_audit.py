@@ -168,7 +168,7 @@ def test_tensorflow_mutants_are_graded_in_workers_with_a_watchdog(tmp_path):
     path = tmp_path / f"{lab}.ipynb"
     path.write_text(json.dumps(data))
     had_tensorflow = "tensorflow" in sys.modules
-    result = audit.audit_lab(lab, ("s",), notebook=path, tensorflow=True, parallel=1, tensorflow_timeout=4.0,
+    result = audit.audit_lab(lab, ("s",), notebook=path, tensorflow=True, parallel=1, tensorflow_timeout=12.0,
                              only=lambda m: m.id in (HANG, LEAK, SURVIVOR, KILLED))
     assert (result.mutants, result.tensorflow, result.killed) == (4, 4, 3), result.text()
     assert result.killed_by[HANG] == "timed out"

@@ -1,4 +1,9 @@
-"""Real nbgrader on our notebooks: generate_assignment, autograde, and the gradebook's scores."""
+"""Real nbgrader on our notebooks: generate_assignment, autograde, generate_feedback, and the gradebook's scores.
+
+generate_assignment and autograde run through nbgrader's Python API (``NbGraderAPI``: the same apps and
+preprocessors as the command, configured from the same ``nbgrader_config.py``) in this process, because each
+``nbgrader`` command costs about 6 s of imports before it does anything; generate_feedback runs as the
+``nbgrader`` command, so the command line an instructor types is exercised too."""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+import warnings
 
 import pytest
 from conftest import ROOT, release_notebook, solution_notebook, tensorflow_noise
@@ -18,12 +24,43 @@ from autograder.grading import GradingOptions
 LABS = checks.lab_ids()
 
 
+def _path_with_this_python() -> dict:
+    """The environment nbgrader runs in: this interpreter's folder first on PATH (the kernel, alembic)."""
+    return {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
+
+
 def nbgrader(course, *args):
-    env = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
+    """The ``nbgrader`` command itself, as an instructor types it (a process of its own, about 6 s of imports)."""
     result = subprocess.run([sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={course}"],
-                            cwd=course, env=env, capture_output=True, text=True, timeout=900)
+                            cwd=course, env=_path_with_this_python(), capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout + result.stderr
     return result
+
+
+def nbgrader_api(course):
+    """nbgrader's own Python API (``NbGraderAPI``, which its formgrader calls) on ``course``, in this process.
+
+    The same apps as the command (``GenerateAssignment``, ``Autograde``), configured from the course's
+    ``nbgrader_config.py`` as the command configures them, without a process and nbgrader's imports per step.
+    """
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    config.CourseDirectory.root = str(course)
+    return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+
+
+def succeeded(step, *args, **kwargs) -> None:
+    """Runs one NbGraderAPI step; it must succeed. SQLAlchemy's warnings inside nbgrader's gradebook (one per new
+    submission) are not errors, as under the command (pytest's settings would raise them here)."""
+    from sqlalchemy.exc import SAWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SAWarning)
+        result = step(*args, **kwargs)
+    assert result["success"], result.get("error", "") + result.get("log", "")
 
 
 BLANK_UNDER_NBGRADER = LABS[:1]
@@ -38,26 +75,31 @@ def students(lab: str) -> tuple[str, ...]:
 
 
 class Course:
-    """A course folder where real nbgrader releases each lab and autogrades two submissions, the solution and
-    the blank release (the blank only for BLANK_UNDER_NBGRADER), when a test first asks for that lab. Every
-    test here is a lab's, and each lab's tests run together on one worker (conftest's xdist groups): the labs
-    are spread over the workers, and a run filtered to one lab (``-k 07_mlp``) pays for that lab only."""
+    """A course folder where real nbgrader (its API, in this process) releases each lab and autogrades two
+    submissions, the solution and the blank release (the blank only for BLANK_UNDER_NBGRADER), when a test first
+    asks for that lab. Every test here is a lab's, and each lab's tests run together on one worker (conftest's
+    xdist groups): the labs are spread over the workers, and a run filtered to one lab (``-k 07_mlp``) pays for
+    that lab only."""
 
     def __init__(self, root):
         self.root = root
         self.built: set[str] = set()
+        self.api = None
         shutil.copy2(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
         shutil.copytree(ROOT / "solutions", root / "solutions")
 
     def lab(self, lab: str):
         if lab not in self.built:
-            nbgrader(self.root, "generate_assignment", lab, "--force")
+            if self.api is None:
+                os.environ["PATH"] = _path_with_this_python()["PATH"]  # the kernel, as the command finds it
+                self.api = nbgrader_api(self.root)
+            succeeded(self.api.generate_assignment, lab, force=True)
             for student, source in (("perfect", solution_notebook(lab)), ("blank", release_notebook(lab))):
                 folder = self.root / "submitted" / student / lab
                 folder.mkdir(parents=True)
                 shutil.copy2(source, folder / f"{lab}.ipynb")
-            only = [] if lab in BLANK_UNDER_NBGRADER else ["--student=perfect"]
-            nbgrader(self.root, "autograde", lab, "--force", *only)
+            for student in students(lab):
+                succeeded(self.api.autograde, lab, student, force=True)
             self.built.add(lab)
         return self.root
 

@@ -1,4 +1,4 @@
-"""The TensorFlow zygote's children, property by property, and TensorFlow's fork safety.
+"""The zygotes' children (NumPy's and TensorFlow's), property by property, and TensorFlow's fork safety.
 
 Each child here runs as a student who switched the audit hook off would (its forbidden-event
 tables emptied: ``ctypes`` and ``os.kill`` work again), so what it can still do is what the
@@ -83,38 +83,43 @@ def probe(targets, paths):
 """
 
 
-def _chunk(code: str) -> list[dict]:
-    return [{"cell": 1, "line": 1, "code": code, "profile": "tensorflow"}]
+def _chunk(code: str, profile: str = "tensorflow") -> list[dict]:
+    return [{"cell": 1, "line": 1, "code": code, "profile": profile}]
 
 
-def _run(course, code: str, function: str, args=(), seconds: float = 60.0, **extra) -> tuple:
+def _run(course, code: str, function: str, args=(), seconds: float = 60.0, profile: str = "tensorflow",
+         **extra) -> tuple:
     case = {"args": encoding.encode(tuple(args)), "kwargs": {"$dict": []}}
-    report = runner.run(_chunk(code), [runner.Task(function, function, (case,), seconds)], hidden_paths=[str(course)],
-                        profile="tensorflow", **extra)
+    report = runner.run(_chunk(code, profile), [runner.Task(function, function, (case,), seconds)],
+                        hidden_paths=[str(course)], profile=profile, **extra)
     outcome = report.outcomes[function][0]
     assert "value" in outcome, outcome
     return encoding.decode(outcome["value"]), report
 
 
-def _zygote(course) -> zygote.Zygote:
-    found = zygote.zygote_for([str(course)], runner.readable_paths([]))
+def _zygote(course, profile: str = "tensorflow") -> zygote.Zygote:
+    found = zygote.zygote_for([str(course)], runner.readable_paths([]), profile)
     assert found is not None and zygote.wait_ready(found), found and found.status
     return found
 
 
-def test_a_child_is_alone_as_its_own_user_under_seccomp(course):
-    found = _zygote(course)
-    sibling = runner.spawn(hidden_paths=[str(course)], profile="tensorflow")  # waits for its exercise, alive
+FORKS = {"tensorflow": "forks", "numpy": "numpy_forks"}
+
+
+@pytest.mark.parametrize("profile", zygote.PROFILES)
+def test_a_child_is_alone_as_its_own_user_under_seccomp(course, profile):
+    found = _zygote(course, profile)
+    sibling = runner.spawn(hidden_paths=[str(course)], profile=profile)  # waits for its exercise, alive
     try:
         assert sibling.zygote is found
-        assert sibling.begin({"chunks": [], "skip": [], "define_seconds": 10.0, "limits": {}, "profile": "tensorflow"})
+        assert sibling.begin({"chunks": [], "skip": [], "define_seconds": 10.0, "limits": {}, "profile": profile})
         assert sibling.next_event(time.monotonic() + 60)["event"] == "defined"
         targets = sorted({sibling.pid, found.process.pid, os.getpid(), 2, 3})  # host pids, and the zygote's own
-        before = zygote.stats["forks"]
+        before = zygote.stats[FORKS[profile]]
         paths = [str(course), str(course / "solutions"), "/tmp", "/home", str(ROOT / "solutions"),
                  str(ROOT / "tests"), tempfile.gettempdir() + "/" + os.path.basename(str(course))]
-        out, _ = _run(course, PROBE, "probe", (targets, paths))
-        assert zygote.stats["forks"] == before + 1, "the probe ran in a fresh child, not in the zygote's"
+        out, _ = _run(course, PROBE, "probe", (targets, paths), profile=profile)
+        assert zygote.stats[FORKS[profile]] == before + 1, "the probe ran in a fresh child, not in the zygote's"
         if limits.cgroups_unavailable() is None:  # moved by the grading process into a cgroup of its own
             assert sibling.cgroup is not None and sibling.pid in sibling.cgroup.pids()
     finally:
@@ -134,12 +139,14 @@ def test_a_child_is_alone_as_its_own_user_under_seccomp(course):
     assert out["cwd"] == bwrap.SCRATCH and "mine.txt" in out["scratch"]
 
 
-def test_siblings_have_their_own_uids_and_scratch(course):
-    _zygote(course)
+@pytest.mark.parametrize("profile", zygote.PROFILES)
+def test_siblings_have_their_own_uids_and_scratch(course, profile):
+    _zygote(course, profile)
     code = UNHOOKED + "import os\ndef who():\n    seen = sorted(os.listdir('.'))\n" \
         "    open('left-behind', 'w').write('x')\n    return [os.getuid(), seen]\n"
     results = []
-    threads = [threading.Thread(target=lambda: results.append(_run(course, code, "who")[0])) for _ in range(2)]
+    threads = [threading.Thread(target=lambda: results.append(_run(course, code, "who", profile=profile)[0]))
+               for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -211,16 +218,18 @@ GRADER = r"""
 import json, sys, time
 sys.path.insert(0, sys.argv[1])
 from autograder.sandbox import runner
-child = runner.spawn(hidden_paths=[], profile="tensorflow")
-chunk = {"cell": 1, "line": 1, "code": "import time\ntime.sleep(300)\n", "profile": "tensorflow"}
-assert child.begin({"chunks": [chunk], "skip": [], "define_seconds": 300.0, "limits": {}, "profile": "tensorflow"})
+profile = sys.argv[2]
+child = runner.spawn(hidden_paths=[], profile=profile)
+chunk = {"cell": 1, "line": 1, "code": "import time\ntime.sleep(300)\n", "profile": profile}
+assert child.begin({"chunks": [chunk], "skip": [], "define_seconds": 300.0, "limits": {}, "profile": profile})
 print(json.dumps([child.pid, child.zygote.process.pid]), flush=True)
 time.sleep(300)
 """
 
 
-def test_children_and_zygote_die_with_the_grader():
-    grader = subprocess.Popen([sys.executable, "-c", GRADER, str(ROOT)], stdout=subprocess.PIPE, text=True,
+@pytest.mark.parametrize("profile", zygote.PROFILES)
+def test_children_and_zygote_die_with_the_grader(profile):
+    grader = subprocess.Popen([sys.executable, "-c", GRADER, str(ROOT), profile], stdout=subprocess.PIPE, text=True,
                               stderr=subprocess.DEVNULL)
     try:
         child, bubblewrap = json.loads(grader.stdout.readline())
@@ -260,8 +269,22 @@ def test_zygote_and_fresh_children_give_byte_identical_reports(tmp_path):
         messages[name] = done.stderr
         outputs[name] = {str(p.relative_to(tmp_path / name)): p.read_bytes()
                          for p in sorted((tmp_path / name).rglob("*")) if p.is_file()}
-    assert "every TensorFlow child starts a fresh interpreter" not in messages["zygote"]
+    assert "starts a fresh interpreter" not in messages["zygote"]
     assert outputs["zygote"] == outputs["fresh"]
     grades = outputs["zygote"]["grades.csv"].decode().splitlines()
     assert len(grades) == 3 and grades[1].split(",")[2] == grades[1].split(",")[3], grades  # ada: full marks
     assert float(grades[2].split(",")[2]) < float(grades[2].split(",")[3]), grades  # bob: keras_descent fails
+
+
+def test_grading_runs_with_the_same_sandbox_view_share_a_zygote(tmp_path):
+    """Hidden paths outside everything a child can read (each run's course folder in /tmp) do not change the view;
+    a hidden path inside it (the grader's hidden cases) does, and gets a zygote of its own."""
+    readable = runner.readable_paths([])
+    first = zygote.zygote_for([str(tmp_path / "course-a")], readable, "numpy")
+    assert first is not None
+    assert zygote.zygote_for([str(tmp_path / "course-b"), str(tmp_path / "out")], readable, "numpy") is first
+    inside = str(ROOT / "autograder" / "hidden")
+    covered = zygote.zygote_for([str(tmp_path / "course-a"), inside], readable, "numpy")
+    assert covered is not None and covered is not first
+    assert zygote.key([inside], readable, "numpy") != zygote.key([], readable, "numpy")
+    assert zygote.key([], readable, "numpy") != zygote.key([], readable, "tensorflow")

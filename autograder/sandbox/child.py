@@ -185,18 +185,20 @@ def _run_exercise(channel: _Channel, namespace: dict, task: dict, stream, case_f
 
 
 def _import_tensorflow() -> None:
-    """Imports Keras and TensorFlow, as a notebook's Keras section would, without scikit-learn.
+    """Imports Keras and TensorFlow, as a notebook's Keras section would, without scikit-learn and JAX.
 
     The CPU is split in two logical devices (``autograder.tensorflow_start.split_cpu``), so that
     an exercise run under ``tf.distribute.MirroredStrategy`` has two replicas, as on two GPUs.
 
-    ``import keras`` imports scikit-learn for its wrappers when it is installed: a fifth of its
-    start-up, for classes no lab uses. It is kept out during the import only; student code
-    that imports scikit-learn afterwards gets it as usual.
+    ``import keras`` imports scikit-learn for its wrappers when it is installed, and ``import
+    tensorflow`` imports JAX for TensorFlow Lite's converter: together a third of its start-up,
+    for classes and a converter no lab uses (both imports expect an ImportError where the
+    package is missing). They are kept out during the import only; student code that imports
+    them afterwards gets them as usual.
     """
-    blocked = "sklearn" not in sys.modules
-    if blocked:
-        sys.modules["sklearn"] = None  # ``import sklearn`` raises ImportError, which Keras expects
+    blocked = [name for name in ("sklearn", "jax") if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # ``import sklearn`` raises ImportError, which Keras expects
     try:
         import keras  # noqa: F401 - imported before student code, as the Keras section would
         import tensorflow  # noqa: F401
@@ -207,8 +209,9 @@ def _import_tensorflow() -> None:
     except Exception:  # noqa: BLE001 - the student's own import will report it
         pass
     finally:
-        if blocked and sys.modules.get("sklearn", 0) is None:
-            del sys.modules["sklearn"]
+        for name in blocked:
+            if sys.modules.get(name, 0) is None:
+                del sys.modules[name]
 
 
 def prepare():

@@ -92,10 +92,10 @@ class _Child:
         read_fd, write_fd = os.pipe()
         self.key = (tuple(hidden), tuple(readable), mode, profile)
         try:
-            if profile == "tensorflow" and mode == "sandbox" and zygote_allowed:
+            if mode == "sandbox" and zygote_allowed:
                 job_read, job_write = os.pipe()
                 try:
-                    forked = zygote.fork(hidden, readable, job_read, write_fd)
+                    forked = zygote.fork(hidden, readable, job_read, write_fd, profile)
                 finally:
                     os.close(job_read)
                 if forked is None:
@@ -262,16 +262,19 @@ def run(chunks: list[dict], tasks: list[Task], *, hidden_paths: list[str], visib
     isolated exactly like a NumPy child. ``first``, from :func:`spawn` with the same paths,
     mode and profile, is used as the first child (and closed by this call).
 
-    A TensorFlow child in the sandbox is forked from the grading run's zygote where one can
-    run (:mod:`autograder.sandbox.zygote`), and started fresh otherwise. When a forked child
-    times out, crashes or loses a result, the whole run is done again in fresh children and
-    that report is the one returned: a fault of the fast path (a fork-unsafe hang) can never
-    cost a student points, and the report is the one a fresh child gives.
+    A child in the sandbox is forked from the grading run's zygote of its profile where one
+    can run (:mod:`autograder.sandbox.zygote`), and started fresh otherwise. When a child forked
+    from the TensorFlow zygote times out, crashes or loses a result, the whole run is done
+    again in fresh children and that report is the one returned: a fault of the fast path (a
+    hang of TensorFlow, which is not documented as fork-safe) can never cost a student points,
+    and the report is the one a fresh child gives. The NumPy zygote is single-threaded: its
+    children's reports are the ones fresh children give, and a student's endless loop is not
+    run twice.
     """
     kwargs = {"hidden_paths": hidden_paths, "visible_paths": visible_paths, "limits": limits,
               "define_seconds": define_seconds, "mode": mode, "seconds": seconds, "profile": profile}
     report, forked = _run(chunks, tasks, **kwargs, first=first, zygote_allowed=True)
-    if forked and _anomalous(report):
+    if forked and profile == "tensorflow" and _anomalous(report):
         zygote.stats["reruns"] += 1
         report, _ = _run(chunks, tasks, **kwargs, first=None, zygote_allowed=False)
     return report

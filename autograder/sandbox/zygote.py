@@ -1,11 +1,13 @@
-"""A TensorFlow zygote: TensorFlow starts once per grading run, and no process is ever shared by two students.
+"""Zygotes: TensorFlow and Python start once per grading run, and no process is ever shared by two students.
 
 Starting TensorFlow costs seconds of CPU (5 s quiet, 10-30 s on a loaded 2-core machine); a
-student's Keras exercise needs well under one. So the grading process starts one *zygote*
-per grading run: a Python process inside bubblewrap's generic view (the same read-only
-root as every child: Python, the system libraries, this package, no host folder, no course
-secret, no network) that imports NumPy, the grader's child modules, Keras and TensorFlow
-(without running any TensorFlow op) and then only forks, one child per TensorFlow run.
+student's Keras exercise needs well under one. Starting Python, NumPy and the grader's child
+modules in bubblewrap costs a few hundred milliseconds; a NumPy lab's student code needs 2-20.
+So the grading process starts one *zygote* per profile per grading run: a Python process
+inside bubblewrap's generic view (the same read-only root as every child: Python, the system
+libraries, this package, no host folder, no course secret, no network) that imports NumPy and
+the grader's child modules (the ``"tensorflow"`` profile's zygote also Keras and TensorFlow,
+without running any TensorFlow op) and then only forks, one child per run of a submission.
 It never sees a submission, a case or a secret: the grader hands each child its work over
 pipes that the zygote passes on unread.
 
@@ -34,7 +36,13 @@ The zygote itself runs as root inside bubblewrap with only ``CAP_SYS_ADMIN`` (to
 namespaces and mounts of step 2-3), ``CAP_SETUID`` and ``CAP_SETGID``, and without the
 seccomp filter (it forbids ``unshare`` and ``fork``): it runs no student code. Where this
 cannot work (not root, no namespaces, the zygote fails to start or to fork) every
-TensorFlow child starts fresh, as before, and the grading process says so once on stderr.
+child starts fresh, as before, and the grading process says so once on stderr.
+
+The NumPy profile's zygote is single-threaded (``OPENBLAS_NUM_THREADS=1``, as every NumPy
+child): forking it is as safe as forking any Python process. TensorFlow's zygote has a few
+threads after its import; its forked children are checked by a stress test
+(tests/test_zygote.py), and a run of a forked TensorFlow child that ends abnormally is done
+again in a fresh child (:func:`autograder.sandbox.runner.run`).
 """
 
 from __future__ import annotations
@@ -67,10 +75,12 @@ ZYGOTE_LIMITS = limits.Limits(memory_bytes=64 * 1024**3, cpu_seconds=1 << 30, pr
 START_SECONDS = 180.0  # a loaded machine may need this long to import TensorFlow in the zygote
 ENV_SWITCH = "AUTOGRADER_ZYGOTE"  # "0": every TensorFlow child starts fresh
 _BOOT = ("import sys; sys.path.insert(0, {root!r}); "
-         "from autograder.sandbox.zygote import serve; serve({fd})")
+         "from autograder.sandbox.zygote import serve; serve({fd}, {profile!r})")
+PROFILES = ("numpy", "tensorflow")
 
-stats = {"forks": 0, "fresh": 0, "reruns": 0}
-"""How many TensorFlow children came from a zygote, started fresh, and were re-run fresh after an anomaly."""
+stats = {"forks": 0, "fresh": 0, "reruns": 0, "numpy_forks": 0, "numpy_fresh": 0}
+"""How many TensorFlow children came from a zygote, started fresh, and were re-run fresh after an anomaly; how
+many NumPy children came from a zygote and started fresh."""
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -78,18 +88,21 @@ stats = {"forks": 0, "fresh": 0, "reruns": 0}
 
 
 class Zygote:
-    """One zygote process, started in bubblewrap's generic view for the paths ``readable``/``hidden``."""
+    """One zygote process of ``profile``, started in bubblewrap's generic view for the paths ``readable``/``hidden``."""
 
-    def __init__(self, hidden: list[str], readable: list[str]):
+    def __init__(self, hidden: list[str], readable: list[str], profile: str = "tensorflow"):
         from autograder.sandbox.runner import PACKAGE_PARENT
 
-        self.key = (tuple(hidden), tuple(readable))
+        if profile not in PROFILES:
+            raise ValueError(f"no zygote for the profile {profile!r}")
+        self.profile = profile
+        self.key = key(hidden, readable, profile)
         self.lock = threading.Lock()
         self.sequence = 0
         self.active = 0
         self.broken: str | None = None
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        argv = [sys.executable, "-I", "-c", _BOOT.format(root=PACKAGE_PARENT, fd=theirs.fileno())]
+        argv = [sys.executable, "-I", "-c", _BOOT.format(root=PACKAGE_PARENT, fd=theirs.fileno(), profile=profile)]
         command = _command(bwrap.command(argv, readable=readable, hidden=hidden, scratch="/nonexistent",
                                          seccomp_fd=-1))
         started: dict = {}
@@ -110,7 +123,7 @@ class Zygote:
             try:
                 started["process"] = subprocess.Popen(
                     command, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL, cwd="/", env=isolation.child_env(bwrap.SCRATCH, "tensorflow"),
+                    stderr=subprocess.DEVNULL, cwd="/", env=isolation.child_env(bwrap.SCRATCH, profile),
                     preexec_fn=enter)
             except BaseException as exc:  # noqa: BLE001 - reported to the starting thread
                 started["error"] = exc
@@ -142,7 +155,7 @@ class Zygote:
             message = f"its control socket failed: {exc}".encode()
         self.status = message.decode(errors="replace") or "it ended while starting"
         if self.status != "ready":
-            self.broken = f"the TensorFlow zygote could not start ({self.status[:200]})"
+            self.broken = f"the {self.name} could not start ({self.status[:200]})"
 
     def fork(self, job_fd: int, results_fd: int) -> socket.socket | None:
         """Asks for a child reading ``job_fd`` and writing ``results_fd``; returns its lifeline, or None.
@@ -155,7 +168,7 @@ class Zygote:
         with self.lock:
             self._read_status(0)
             if self.broken is not None or self.process.poll() is not None:
-                self.broken = self.broken or "the TensorFlow zygote ended"
+                self.broken = self.broken or f"the {self.name} ended"
                 return None
             uid = UID_BASE + self.process.pid * SLOTS + self.sequence % SLOTS
             self.sequence += 1
@@ -167,13 +180,17 @@ class Zygote:
                                 [job_fd, results_fd, theirs.fileno()])
             except OSError as exc:
                 mine.close()
-                self.broken = f"the TensorFlow zygote did not take a request ({exc})"
+                self.broken = f"the {self.name} did not take a request ({exc})"
                 return None
             finally:
                 theirs.close()
             self.active += 1
-            stats["forks"] += 1
+            stats["forks" if self.profile == "tensorflow" else "numpy_forks"] += 1
             return mine
+
+    @property
+    def name(self) -> str:
+        return "TensorFlow zygote" if self.profile == "tensorflow" else "NumPy zygote"
 
     def release(self) -> None:
         with self.lock:
@@ -210,13 +227,24 @@ def _command(args: list[str]) -> list[str]:
     return args
 
 
+def key(hidden: list[str], readable: list[str], profile: str) -> tuple:
+    """What makes two zygotes interchangeable: their profile and the sandbox view they start in.
+
+    Two grading runs whose hidden paths differ only outside everything a child can read (each
+    run's own course folder under /tmp, say) get the same view, so one grading process (a test
+    session, a service grading several classes) starts each profile's zygote once for them.
+    """
+    return tuple(bwrap.command([], readable=list(readable), hidden=list(hidden), scratch="/nonexistent",
+                               seccomp_fd=-1)), profile
+
+
 _zygotes: list[Zygote] = []
 _registry_lock = threading.Lock()
 _said: list[str] = []
 
 
 def why_not() -> str | None:
-    """Why TensorFlow children cannot come from a zygote on this machine, or None when they can."""
+    """Why children cannot come from a zygote on this machine, or None when they can."""
     if os.environ.get(ENV_SWITCH, "1") == "0":
         return f"{ENV_SWITCH}=0"
     if sys.platform != "linux":
@@ -229,35 +257,40 @@ def why_not() -> str | None:
 
 
 def say_once(reason: str) -> None:
-    """Says on stderr, once per grading process, that TensorFlow children start fresh and why."""
+    """Says on stderr, once per grading process, that children start fresh and why."""
     if not _said:
         _said.append(reason)
-        print(f"note: every TensorFlow child starts a fresh interpreter ({reason}): slower, isolated the same way",
+        print(f"note: every student process starts a fresh interpreter ({reason}): slower, isolated the same way",
               file=sys.stderr)
 
 
-def zygote_for(hidden: list[str], readable: list[str]) -> Zygote | None:
-    """The running zygote for these paths, started if needed; None (said once) where none can run."""
+def zygote_for(hidden: list[str], readable: list[str], profile: str = "tensorflow") -> Zygote | None:
+    """The running zygote of ``profile`` for these paths, started if needed; None (said once) where none can run.
+
+    A grading process keeps the zygotes of the last two views (:func:`key`, each profile's): a
+    zygote of another view that no child uses any more is ended when a new one starts.
+    """
     reason = why_not()
     if reason is not None:
         if os.environ.get(ENV_SWITCH, "1") != "0":
             say_once(reason)
         return None
-    key = (tuple(hidden), tuple(readable))
+    wanted = key(hidden, readable, profile)
     with _registry_lock:
         for zygote in _zygotes:
-            if zygote.key == key and zygote.broken is None:
+            if zygote.key == wanted and zygote.broken is None:
                 return zygote
-        for zygote in [z for z in _zygotes if z.active <= 0 and (z.broken is not None or len(_zygotes) >= 2)]:
+        kept = 2 * len(PROFILES)
+        for zygote in [z for z in _zygotes if z.active <= 0 and (z.broken is not None or len(_zygotes) >= kept)]:
             _zygotes.remove(zygote)
             zygote.close()
-        if any(z.key == key for z in _zygotes):  # broken and still in use: fresh children for this run
-            say_once(next(z.broken for z in _zygotes if z.key == key))
+        if any(z.key == wanted for z in _zygotes):  # broken and still in use: fresh children for this run
+            say_once(next(z.broken for z in _zygotes if z.key == wanted))
             return None
         try:
-            zygote = Zygote(list(hidden), list(readable))
+            zygote = Zygote(list(hidden), list(readable), profile)
         except (OSError, ValueError, subprocess.SubprocessError) as exc:
-            say_once(f"the TensorFlow zygote could not start: {exc}")
+            say_once(f"the {'TensorFlow' if profile == 'tensorflow' else 'NumPy'} zygote could not start: {exc}")
             return None
         _zygotes.append(zygote)
         return zygote
@@ -284,17 +317,19 @@ def child_pid(lifeline: socket.socket, deadline: float) -> int | None:
     return None
 
 
-def fork(hidden: list[str], readable: list[str], job_fd: int, results_fd: int
+def fork(hidden: list[str], readable: list[str], job_fd: int, results_fd: int, profile: str = "tensorflow"
          ) -> tuple[Zygote, socket.socket] | None:
-    """A child of the zygote for these paths (its zygote and lifeline), or None where a fresh child must start."""
-    zygote = zygote_for(hidden, readable)
+    """A child of the ``profile`` zygote for these paths (its zygote and lifeline), or None where a fresh child
+    must start."""
+    fresh = "fresh" if profile == "tensorflow" else "numpy_fresh"
+    zygote = zygote_for(hidden, readable, profile)
     if zygote is None:
-        stats["fresh"] += 1
+        stats[fresh] += 1
         return None
     lifeline = zygote.fork(job_fd, results_fd)
     if lifeline is None:
-        say_once(zygote.broken or "the TensorFlow zygote failed")
-        stats["fresh"] += 1
+        say_once(zygote.broken or f"the {zygote.name} failed")
+        stats[fresh] += 1
         return None
     return zygote, lifeline
 
@@ -322,14 +357,15 @@ def _check(result: int, what: str) -> None:
         raise OSError(ctypes.get_errno(), f"{what}: {os.strerror(ctypes.get_errno())}")
 
 
-def serve(control_fd: int) -> None:
+def serve(control_fd: int, profile: str = "tensorflow") -> None:
     """The zygote's main loop: imports, proves that a child can be made, then forks on request; never returns."""
     control = socket.socket(fileno=control_fd)
     try:
         from autograder.sandbox import child
 
         case_from_json = child.prepare()
-        child._import_tensorflow()
+        if profile == "tensorflow":
+            child._import_tensorflow()
         program = seccomp.program()
         _self_test()
         scratch = _snapshot(bwrap.SCRATCH)
