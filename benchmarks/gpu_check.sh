@@ -36,7 +36,9 @@ python=${PYTHON:-}
 for candidate in .venv-gpu/bin/python .venv/bin/python python3; do
   [ -n "$python" ] && break
   if [ -x "$candidate" ] || command -v "$candidate" >/dev/null 2>&1; then
-    if "$candidate" -c "import tensorflow, keras" >/dev/null 2>&1; then python=$candidate; fi
+    # found, not imported: importing TensorFlow only to look costs seconds (each run below imports it anyway)
+    if "$candidate" -c "import importlib.util as u, sys; sys.exit(not (u.find_spec('tensorflow') and u.find_spec('keras')))" \
+        >/dev/null 2>&1; then python=$candidate; fi
   fi
 done
 if [ -z "$python" ]; then

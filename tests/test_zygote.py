@@ -78,7 +78,7 @@ def probe(targets, paths):
             "caps": [status[k].strip() for k in ("CapInh", "CapPrm", "CapEff", "CapAmb")],
             "reach": reach, "exists": {p: os.path.exists(p) for p in paths}, "inet": inet, "shm": shm,
             "listing": {p: sorted(os.listdir(p)) if os.path.isdir(p) else [] for p in paths},
-            "unshare": call(272, 0x10000000), "fork": call(57), "mount": call(165, 0, 0, 0, 0, 0),
+            "init": call(62, 1, 9), "parent": os.getppid(), "unshare": call(272, 0x10000000), "fork": call(57), "mount": call(165, 0, 0, 0, 0, 0),
             "scratch": sorted(os.listdir(".")), "cwd": os.getcwd()}
 """
 
@@ -114,7 +114,7 @@ def test_a_child_is_alone_as_its_own_user_under_seccomp(course, profile):
         assert sibling.zygote is found
         assert sibling.begin({"chunks": [], "skip": [], "define_seconds": 10.0, "limits": {}, "profile": profile})
         assert sibling.next_event(time.monotonic() + 60)["event"] == "defined"
-        targets = sorted({sibling.pid, found.process.pid, os.getpid(), 2, 3})  # host pids, and the zygote's own
+        targets = sorted({sibling.pid, found.process.pid, os.getpid(), 3, 4})  # host pids, and the zygote's own (2: itself)
         before = zygote.stats[FORKS[profile]]
         paths = [str(course), str(course / "solutions"), "/tmp", "/home", str(ROOT / "solutions"),
                  str(ROOT / "tests"), tempfile.gettempdir() + "/" + os.path.basename(str(course))]
@@ -125,7 +125,9 @@ def test_a_child_is_alone_as_its_own_user_under_seccomp(course, profile):
     finally:
         sibling.close()
     assert out["uid"] >= zygote.UID_BASE and out["gid"] == out["uid"] and out["groups"] == []
-    assert out["pid"] == 1 and out["pids"] == ["1"] and out["others"] == []
+    # bubblewrap's layout: an init (pid 1, root, which it cannot signal) and itself (pid 2), nothing else
+    assert out["pid"] == 2 and out["pids"] == ["1", "2"] and out["others"] == [2]
+    assert out["parent"] == 1 and out["init"] == 1  # EPERM
     assert (out["seccomp"], out["nnp"]) == ("2", "1")
     assert set(out["caps"]) == {"0000000000000000"}
     for pid, reach in out["reach"].items():  # nothing of the grader, the zygote or a sibling can be named
@@ -159,9 +161,10 @@ def test_siblings_have_their_own_uids_and_scratch(course, profile):
 KERAS = r"""
 import os
 import numpy as np
+UID_BASE = %d
 
 def train(hang_when_forked):
-    if hang_when_forked and os.getpid() == 1:  # pid 1 of its own namespace: only a child of the zygote
+    if hang_when_forked and os.getuid() >= UID_BASE:  # a zygote's children's uids: only a forked child hangs
         import signal
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})  # deaf to its own timer, as a native deadlock
         while True:
@@ -181,7 +184,7 @@ def train(hang_when_forked):
     return {"history": [float(v) for v in history.history["loss"]], "gradient": float(gradient),
             "weights": [w.tolist() for w in model.get_weights()],
             "devices": len(tf.config.list_logical_devices("CPU"))}
-"""
+""" % zygote.UID_BASE
 
 
 def test_fork_safety_many_forks_equal_a_fresh_process_and_a_hang_falls_back(course):
@@ -236,7 +239,7 @@ def test_children_and_zygote_die_with_the_grader(profile):
         assert os.path.exists(f"/proc/{child}") and os.path.exists(f"/proc/{bubblewrap}")
         nspid = next(line.split()[1:] for line in Path(f"/proc/{child}/status").read_text().splitlines()
                      if line.startswith("NSpid"))
-        assert len(nspid) >= 3 and nspid[-1] == "1"  # pid 1 of its own namespace, under bubblewrap's
+        assert len(nspid) >= 3 and nspid[-1] == "2"  # pid 2 of its own namespace (its init is 1), under bubblewrap's
     finally:
         grader.send_signal(signal.SIGKILL)
         grader.wait()

@@ -19,9 +19,11 @@ Linux zygote, ``content/zygote`` and ``sandbox/linux/services``; see docs/securi
 2. leaves the zygote's namespaces for new PID, mount, network, IPC and UTS ones
    (``unshare``) and forks again: the grandchild is the init (pid 1) of a PID namespace of
    its own, and the intermediate process only waits, holding a lifeline from the grader;
-3. in its private mount namespace, mounts a fresh ``/proc`` (only its own pid is in it) and
-   a fresh size-capped ``noexec,nosuid,nodev`` tmpfs at its scratch folder, owned by a uid
-   of its own;
+3. in its private mount namespace, mounts a fresh ``/proc`` and a fresh size-capped
+   ``noexec,nosuid,nodev`` tmpfs at its scratch folder, owned by a uid of its own, and
+   forks once more, as bubblewrap does: pid 1 stays root, closes every descriptor and only
+   waits; the student's process is pid 2 (it cannot signal its init, and its /proc holds
+   those two pids), and steps 4-6 are its own;
 4. closes every descriptor but its job pipe and its results pipe;
 5. switches to that uid for good (``setgroups``/``setresgid``/``setresuid``: every
    capability is dropped with root), sets the parent-death signal again (the switch clears
@@ -477,6 +479,19 @@ def _first_child(control: socket.socket, fds: list[int], uid: int, case_from_jso
     _enter(libc, alive_r, job_fd, results_fd, lifeline, uid, case_from_json, program, scratch)
 
 
+def _init() -> None:
+    """pid 1 of a child's PID namespace: it holds no descriptor (the student process's pipes end with it), waits
+    for the student process and ends with it; its own end, or its parent's, ends everything in the namespace."""
+    os.closerange(0, 1 << 16)
+    while True:
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            os._exit(0)
+        except InterruptedError:
+            continue
+
+
 def _parent_alive(alive_fd: int) -> bool:
     readable, _, _ = select.select([alive_fd], [], [], 0)
     return not readable  # nobody writes to it: readable means its writer, the parent, is gone
@@ -484,7 +499,8 @@ def _parent_alive(alive_fd: int) -> bool:
 
 def _enter(libc, alive_fd: int, job_fd: int, results_fd: int, lifeline: int, uid: int, case_from_json,
            program: bytes, scratch: list) -> None:
-    """The child, pid 1 of its own namespaces: its isolation, then the job, as a fresh child would run it."""
+    """The child, pid 1 of its own namespaces: its mounts, then (as pid 2) its isolation and the job, as a fresh
+    child in bubblewrap would run them."""
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if not _parent_alive(alive_fd):
         os._exit(0)
@@ -492,6 +508,11 @@ def _enter(libc, alive_fd: int, job_fd: int, results_fd: int, lifeline: int, uid
     _check(libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None), "mount /proc")
     _check(libc.mount(b"tmpfs", bwrap.SCRATCH.encode(), b"tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
                       f"size={bwrap.SCRATCH_BYTES},mode=700,uid={uid},gid={uid}".encode()), "mount scratch")
+    if os.fork():  # pid 1 stays root and only waits, as bubblewrap's init does: the student's process is pid 2
+        _init()
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # with its init (whose end empties the namespace anyway)
+    if os.getppid() != 1:
+        os._exit(0)
     pid = socket.socket(fileno=lifeline)  # tell the grading process who we are, for the cgroup
     pid.sendmsg([b"pid"], [(socket.SOL_SOCKET, socket.SCM_CREDENTIALS, struct.pack("3i", os.getpid(), 0, 0))])
     pid.close()
