@@ -78,7 +78,8 @@ def probe(targets, paths):
             "caps": [status[k].strip() for k in ("CapInh", "CapPrm", "CapEff", "CapAmb")],
             "reach": reach, "exists": {p: os.path.exists(p) for p in paths}, "inet": inet, "shm": shm,
             "listing": {p: sorted(os.listdir(p)) if os.path.isdir(p) else [] for p in paths},
-            "init": call(62, 1, 9), "parent": os.getppid(), "unshare": call(272, 0x10000000), "fork": call(57), "mount": call(165, 0, 0, 0, 0, 0),
+            "init": call(62, 1, 9), "parent": os.getppid(),
+            "unshare": call(272, 0x10000000), "fork": call(57), "mount": call(165, 0, 0, 0, 0, 0),
             "scratch": sorted(os.listdir(".")), "cwd": os.getcwd()}
 """
 
@@ -114,7 +115,8 @@ def test_a_child_is_alone_as_its_own_user_under_seccomp(course, profile):
         assert sibling.zygote is found
         assert sibling.begin({"chunks": [], "skip": [], "define_seconds": 10.0, "limits": {}, "profile": profile})
         assert sibling.next_event(time.monotonic() + 60)["event"] == "defined"
-        targets = sorted({sibling.pid, found.process.pid, os.getpid(), 3, 4})  # host pids, and the zygote's own (2: itself)
+        # host pids and the zygote's own (not 2: in its namespace, that is the child itself)
+        targets = sorted({sibling.pid, found.process.pid, os.getpid(), 3, 4})
         before = zygote.stats[FORKS[profile]]
         paths = [str(course), str(course / "solutions"), "/tmp", "/home", str(ROOT / "solutions"),
                  str(ROOT / "tests"), tempfile.gettempdir() + "/" + os.path.basename(str(course))]
@@ -161,7 +163,7 @@ def test_siblings_have_their_own_uids_and_scratch(course, profile):
 KERAS = r"""
 import os
 import numpy as np
-UID_BASE = %d
+UID_BASE = UID_BASE_VALUE
 
 def train(hang_when_forked):
     if hang_when_forked and os.getuid() >= UID_BASE:  # a zygote's children's uids: only a forked child hangs
@@ -184,7 +186,7 @@ def train(hang_when_forked):
     return {"history": [float(v) for v in history.history["loss"]], "gradient": float(gradient),
             "weights": [w.tolist() for w in model.get_weights()],
             "devices": len(tf.config.list_logical_devices("CPU"))}
-""" % zygote.UID_BASE
+""".replace("UID_BASE_VALUE", str(zygote.UID_BASE))
 
 
 def test_fork_safety_many_forks_equal_a_fresh_process_and_a_hang_falls_back(course):
