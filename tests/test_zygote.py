@@ -104,9 +104,6 @@ def _zygote(course, profile: str = "tensorflow") -> zygote.Zygote:
     return found
 
 
-FORKS = {"tensorflow": "forks", "numpy": "numpy_forks"}
-
-
 @pytest.mark.parametrize("profile", zygote.PROFILES)
 def test_a_child_is_alone_as_its_own_user_under_seccomp(course, profile):
     found = _zygote(course, profile)
@@ -117,11 +114,11 @@ def test_a_child_is_alone_as_its_own_user_under_seccomp(course, profile):
         assert sibling.next_event(time.monotonic() + 60)["event"] == "defined"
         # host pids and the zygote's own (not 2: in its namespace, that is the child itself)
         targets = sorted({sibling.pid, found.process.pid, os.getpid(), 3, 4})
-        before = zygote.stats[FORKS[profile]]
+        before = zygote.stats[zygote.FORKS[profile]]
         paths = [str(course), str(course / "solutions"), "/tmp", "/home", str(ROOT / "solutions"),
                  str(ROOT / "tests"), tempfile.gettempdir() + "/" + os.path.basename(str(course))]
         out, _ = _run(course, PROBE, "probe", (targets, paths), profile=profile)
-        assert zygote.stats[FORKS[profile]] == before + 1, "the probe ran in a fresh child, not in the zygote's"
+        assert zygote.stats[zygote.FORKS[profile]] == before + 1, "the probe ran in a fresh child, not in the zygote's"
         if limits.cgroups_unavailable() is None:  # moved by the grading process into a cgroup of its own
             assert sibling.cgroup is not None and sibling.pid in sibling.cgroup.pids()
     finally:

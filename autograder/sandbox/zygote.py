@@ -75,14 +75,17 @@ ZYGOTE_LIMITS = limits.Limits(memory_bytes=64 * 1024**3, cpu_seconds=1 << 30, pr
                               resident_bytes=4 * 1024**3, cpus=float(os.cpu_count() or 1))
 """The zygote's own cgroup: TensorFlow's import, and one waiting parent per live child (never student code)."""
 START_SECONDS = 180.0  # a loaded machine may need this long to import TensorFlow in the zygote
-ENV_SWITCH = "AUTOGRADER_ZYGOTE"  # "0": every TensorFlow child starts fresh
+ENV_SWITCH = "AUTOGRADER_ZYGOTE"  # "0": every child starts fresh
 _BOOT = ("import sys; sys.path.insert(0, {root!r}); "
          "from autograder.sandbox.zygote import serve; serve({fd}, {profile!r})")
-PROFILES = ("numpy", "tensorflow")
+NAMES = {"numpy": "NumPy zygote", "tensorflow": "TensorFlow zygote"}
+PROFILES = tuple(NAMES)
+FORKS = {"numpy": "numpy_forks", "tensorflow": "forks"}  # the profile's counts in ``stats``
+FRESH = {"numpy": "numpy_fresh", "tensorflow": "fresh"}
 
 stats = {"forks": 0, "fresh": 0, "reruns": 0, "numpy_forks": 0, "numpy_fresh": 0}
 """How many TensorFlow children came from a zygote, started fresh, and were re-run fresh after an anomaly; how
-many NumPy children came from a zygote and started fresh."""
+many NumPy children came from a zygote and started fresh (:data:`FORKS`, :data:`FRESH`)."""
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -187,12 +190,12 @@ class Zygote:
             finally:
                 theirs.close()
             self.active += 1
-            stats["forks" if self.profile == "tensorflow" else "numpy_forks"] += 1
+            stats[FORKS[self.profile]] += 1
             return mine
 
     @property
     def name(self) -> str:
-        return "TensorFlow zygote" if self.profile == "tensorflow" else "NumPy zygote"
+        return NAMES[self.profile]
 
     def release(self) -> None:
         with self.lock:
@@ -292,7 +295,7 @@ def zygote_for(hidden: list[str], readable: list[str], profile: str = "tensorflo
         try:
             zygote = Zygote(list(hidden), list(readable), profile)
         except (OSError, ValueError, subprocess.SubprocessError) as exc:
-            say_once(f"the {'TensorFlow' if profile == 'tensorflow' else 'NumPy'} zygote could not start: {exc}")
+            say_once(f"the {NAMES.get(profile, profile)} could not start: {exc}")
             return None
         _zygotes.append(zygote)
         return zygote
@@ -323,15 +326,14 @@ def fork(hidden: list[str], readable: list[str], job_fd: int, results_fd: int, p
          ) -> tuple[Zygote, socket.socket] | None:
     """A child of the ``profile`` zygote for these paths (its zygote and lifeline), or None where a fresh child
     must start."""
-    fresh = "fresh" if profile == "tensorflow" else "numpy_fresh"
     zygote = zygote_for(hidden, readable, profile)
     if zygote is None:
-        stats[fresh] += 1
+        stats[FRESH[profile]] += 1
         return None
     lifeline = zygote.fork(job_fd, results_fd)
     if lifeline is None:
         say_once(zygote.broken or f"the {zygote.name} failed")
-        stats[fresh] += 1
+        stats[FRESH[profile]] += 1
         return None
     return zygote, lifeline
 
