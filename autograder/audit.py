@@ -325,6 +325,9 @@ def _deepcopy_tree(tree, target):
 # grading a mutant -------------------------------------------------------------------
 
 def _cases(lab, secrets) -> dict[str, list]:
+    """Every case of every exercise under ``secrets``, each mistake's values computed (each forked child would
+    otherwise compute them again for each mutant it judges)."""
+    from autograder.hidden import settle
     from autograder.seeds import case_seed
 
     public = lab.public_cases()
@@ -333,6 +336,7 @@ def _cases(lab, secrets) -> dict[str, list]:
         hidden = lab.hidden_cases(case_seed(lab.id, secret))
         for name in plan:
             plan[name] += hidden.get(name, [])
+    settle(case for cases in plan.values() for case in cases)
     return plan
 
 

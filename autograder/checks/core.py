@@ -375,7 +375,10 @@ def _flatten(values):
 class Judged:
     """One case's outcome, judged: whether it passes, why not, and which known mistakes it matches.
 
-    ``matches`` holds the keys of ``case.wrong`` whose value the outcome's value matches;
+    ``matches`` holds the keys of ``case.wrong`` whose value the outcome's value matches, or None
+    where they are not known yet: :func:`named_cause` works them out (:func:`matched`) only for an
+    exercise that fails somewhere, since knowing them runs every known mistake on the case
+    (``case.wrong`` is computed when first read: :class:`autograder.hidden.LazyValues`).
     ``feedback`` is set when the case cannot be judged by value (an error, a changed input).
     """
 
@@ -383,7 +386,7 @@ class Judged:
     passed: bool
     value: Any = None
     reason: str | None = None
-    matches: frozenset[str] = frozenset()
+    matches: frozenset[str] | None = frozenset()
     feedback: Feedback | None = None
 
 
@@ -424,8 +427,16 @@ def _judge_case(lab: Lab, exercise: Exercise, case: Case, outcome: Outcome) -> J
     compare = exercise.compare or compare_values
     reason = compare(outcome.value, case.expected, exercise)
     passed = reason is None or any(_matches(compare, outcome.value, v, exercise) for v in case.accepted.values())
-    matches = frozenset(k for k, v in case.wrong.items() if _matches(compare, outcome.value, v, exercise))
-    return Judged(case, passed, outcome.value, None if passed else reason, matches)
+    return Judged(case, passed, outcome.value, None if passed else reason, None)
+
+
+def matched(exercise: Exercise, judged: Judged) -> frozenset[str]:
+    """The keys of ``judged.case.wrong`` whose value the judged value matches (``judged.matches``, worked out
+    here where it is None)."""
+    if judged.matches is not None:
+        return judged.matches
+    compare = exercise.compare or compare_values
+    return frozenset(k for k, v in judged.case.wrong.items() if _matches(compare, judged.value, v, exercise))
 
 
 def _matches(compare: Comparator, received, value, exercise: Exercise) -> bool:
@@ -449,8 +460,9 @@ def named_cause(exercise: Exercise, judged: list[Judged]) -> str | None:
     judged = [j for j in judged if j.feedback is None]
     if all(j.passed for j in judged):
         return None
+    matches = [matched(exercise, j) for j in judged]
     keys = [k for k in exercise.messages if any(k in j.case.wrong for j in judged)]
-    consistent = [k for k in keys if all((k in j.matches) if k in j.case.wrong else j.passed for j in judged)]
+    consistent = [k for k in keys if all((k in m) if k in j.case.wrong else j.passed for j, m in zip(judged, matches))]
     return consistent[0] if len(consistent) == 1 else None
 
 
