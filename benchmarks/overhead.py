@@ -15,7 +15,13 @@ side, interleaved, in one process:
   NumPy child and a TensorFlow child forked from the run's zygotes, run, judge);
 - *fresh*: the same with every child a fresh interpreter in bubblewrap (the TensorFlow one
   imports TensorFlow; ``AUTOGRADER_ZYGOTE=0``: the fallback, and the grader before the zygotes);
-- with ``--trusted``, *no sandbox*: fresh interpreters without bubblewrap (``--trusted-code``).
+- with ``--trusted``, *no sandbox*: fresh interpreters without bubblewrap (``--trusted-code``);
+- with ``--eager``, *eager draw*: the zygote run again with every case's mistake and alternative
+  values computed as its hidden cases are drawn, as before they were computed when first read
+  (``autograder.hidden.LazyValues``).
+
+Each round grades another student, as a class does: their hidden cases are drawn from their own
+seed, in the grader (the student code alone runs one student's cases, drawn beforehand).
 
 The overhead is the difference of the medians. Before the sandbox, the warm worker (a
 fork per submission, no bubblewrap) cost 20-41 ms per submission over the student code on
@@ -26,6 +32,7 @@ compare, don't quote absolute times.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -94,17 +101,36 @@ def student_code_alone(notebook: Path, lab_id: str, secret: str) -> float:
     return time.perf_counter() - started
 
 
+_students = iter(range(10**9))
+
+
 def graded(notebook: Path, lab_id: str, secret: str, isolation: str, zygote: bool = True,
            full: bool = True) -> float:
+    """Seconds to grade ``notebook`` as a student not graded before (their hidden cases drawn in it)."""
     from autograder.grading import GradingOptions, grade_notebook
 
     os.environ["AUTOGRADER_ZYGOTE"] = "1" if zygote else "0"
+    student = f"student{next(_students)}"
     started = time.perf_counter()
-    result = grade_notebook(notebook, "bench", GradingOptions(secret=secret, isolation=isolation), lab_hint=lab_id)
+    result = grade_notebook(notebook, student, GradingOptions(secret=secret, isolation=isolation), lab_hint=lab_id)
     elapsed = time.perf_counter() - started
     if full and result.score != result.max_score:
         raise SystemExit(f"{lab_id}: the solution scored {result.score}/{result.max_score}")
     return elapsed
+
+
+@contextlib.contextmanager
+def drawn_at_once():
+    """Cases drawn as before ``LazyValues``: each mistake's and alternative's values computed as the case is."""
+    from autograder import hidden
+
+    lazy = hidden.LazyValues
+    hidden.LazyValues = lambda implementations, args, kwargs, expected: hidden._values(
+        implementations, args, kwargs, expected)
+    try:
+        yield
+    finally:
+        hidden.LazyValues = lazy
 
 
 def isolation_env() -> dict:
@@ -121,6 +147,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--labs", nargs="*", default=None)
     parser.add_argument("--trusted", action="store_true", help="also grade without the sandbox (fresh children)")
+    parser.add_argument("--eager", action="store_true",
+                        help="also grade with the zygote and every mistake's values computed as cases are drawn")
     args = parser.parse_args()
     secret = os.environ.get("AUTOGRADER_SECRET", "benchmark-secret")
     # the student code alone runs here as in the grader's TensorFlow child: its pools, its two logical CPUs
@@ -134,7 +162,8 @@ def main() -> None:
     print(f"median of {args.rounds} rounds per lab, interleaved; ms per submission; "
           f"load average {os.getloadavg()[0]:.1f} at the start")
     print(f"  {'lab':<22} {'submission':<10} {'student code':>12} {'zygote':>9} {'overhead':>9} {'fresh':>9} "
-          f"{'overhead':>9} {'fresh/zygote':>12}" + (f" {'no sandbox':>11}" if args.trusted else ""))
+          f"{'overhead':>9} {'fresh/zygote':>12}" + (f" {'no sandbox':>11}" if args.trusted else "")
+          + (f" {'eager draw':>11}" if args.eager else ""))
     worst: dict[str, list[float]] = {"tensorflow": [], "numpy": [], "stubs": []}
     with tempfile.TemporaryDirectory() as scratch:
         for lab in labs:
@@ -142,17 +171,21 @@ def main() -> None:
             for kind, notebook in (("tensorflow", ROOT / "solutions" / lab / f"{lab}.ipynb"),
                                    ("numpy" if starts_no_tensorflow(stubbed, lab) else "stubs", stubbed)):
                 graded(notebook, lab, secret, "sandbox", full=kind == "tensorflow")  # warm: zygote started, cases drawn
-                alone, zygote, fresh, bare = [], [], [], []
+                alone, zygote, fresh, bare, eager = [], [], [], [], []
                 for _ in range(args.rounds):
                     alone.append(student_code_alone(notebook, lab, secret))
                     zygote.append(graded(notebook, lab, secret, "sandbox", full=kind == "tensorflow"))
                     fresh.append(graded(notebook, lab, secret, "sandbox", zygote=False, full=kind == "tensorflow"))
                     if args.trusted:
                         bare.append(graded(notebook, lab, secret, "trusted", full=kind == "tensorflow"))
+                    if args.eager:
+                        with drawn_at_once():
+                            eager.append(graded(notebook, lab, secret, "sandbox", full=kind == "tensorflow"))
                 a, z, f = (statistics.median(x) * 1000 for x in (alone, zygote, fresh))
                 worst[kind].append(z - a)
                 print(f"  {lab:<22} {kind:<10} {a:12.1f} {z:9.1f} {z - a:9.1f} {f:9.1f} {f - a:9.1f} {f / z:11.1f}x"
-                      + (f" {statistics.median(bare) * 1000:11.1f}" if args.trusted else ""), flush=True)
+                      + (f" {statistics.median(bare) * 1000:11.1f}" if args.trusted else "")
+                      + (f" {statistics.median(eager) * 1000:11.1f}" if args.eager else ""), flush=True)
     os.environ.pop("AUTOGRADER_ZYGOTE", None)
     print(f"overhead with the zygote, at most: {max(worst['tensorflow']):.0f} ms per TensorFlow submission (goal 500), "
           f"{max(worst['numpy']):.0f} ms per NumPy-only one (goal 100); "
