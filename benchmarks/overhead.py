@@ -32,7 +32,7 @@ compare, don't quote absolute times.
 from __future__ import annotations
 
 import argparse
-import contextlib
+import itertools
 import json
 import os
 import statistics
@@ -40,6 +40,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -101,7 +102,7 @@ def student_code_alone(notebook: Path, lab_id: str, secret: str) -> float:
     return time.perf_counter() - started
 
 
-_students = iter(range(10**9))
+_students = itertools.count()
 
 
 def graded(notebook: Path, lab_id: str, secret: str, isolation: str, zygote: bool = True,
@@ -119,18 +120,12 @@ def graded(notebook: Path, lab_id: str, secret: str, isolation: str, zygote: boo
     return elapsed
 
 
-@contextlib.contextmanager
 def drawn_at_once():
-    """Cases drawn as before ``LazyValues``: each mistake's and alternative's values computed as the case is."""
+    """Cases drawn as before ``LazyValues``: each mistake's and alternative's values computed as the case is
+    (``_values`` takes ``LazyValues``'s arguments)."""
     from autograder import hidden
 
-    lazy = hidden.LazyValues
-    hidden.LazyValues = lambda implementations, args, kwargs, expected: hidden._values(
-        implementations, args, kwargs, expected)
-    try:
-        yield
-    finally:
-        hidden.LazyValues = lazy
+    return mock.patch.object(hidden, "LazyValues", hidden._values)
 
 
 def isolation_env() -> dict:

@@ -373,11 +373,10 @@ def _flatten(values):
 
 @dataclass(frozen=True)
 class Judged:
-    """One case's outcome, judged: whether it passes, why not, and which known mistakes it matches.
+    """One case's outcome, judged: whether it passes, and why not.
 
-    ``matches`` holds the keys of ``case.wrong`` whose value the outcome's value matches, or None
-    where they are not known yet: :func:`named_cause` works them out (:func:`matched`) only for an
-    exercise that fails somewhere, since knowing them runs every known mistake on the case
+    Which known mistakes its value matches is worked out only for an exercise that fails somewhere
+    (:func:`matched`, from :func:`named_cause`): knowing it runs every known mistake on the case
     (``case.wrong`` is computed when first read: :class:`autograder.hidden.LazyValues`).
     ``feedback`` is set when the case cannot be judged by value (an error, a changed input).
     """
@@ -386,7 +385,6 @@ class Judged:
     passed: bool
     value: Any = None
     reason: str | None = None
-    matches: frozenset[str] | None = frozenset()
     feedback: Feedback | None = None
 
 
@@ -427,14 +425,11 @@ def _judge_case(lab: Lab, exercise: Exercise, case: Case, outcome: Outcome) -> J
     compare = exercise.compare or compare_values
     reason = compare(outcome.value, case.expected, exercise)
     passed = reason is None or any(_matches(compare, outcome.value, v, exercise) for v in case.accepted.values())
-    return Judged(case, passed, outcome.value, None if passed else reason, None)
+    return Judged(case, passed, outcome.value, None if passed else reason)
 
 
 def matched(exercise: Exercise, judged: Judged) -> frozenset[str]:
-    """The keys of ``judged.case.wrong`` whose value the judged value matches (``judged.matches``, worked out
-    here where it is None)."""
-    if judged.matches is not None:
-        return judged.matches
+    """The keys of ``judged.case.wrong`` whose value the judged value matches."""
     compare = exercise.compare or compare_values
     return frozenset(k for k, v in judged.case.wrong.items() if _matches(compare, judged.value, v, exercise))
 
