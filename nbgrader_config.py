@@ -33,3 +33,8 @@ c.IgnorePattern.pattern = STDERR_NOISE
 # Hidden checks draw their inputs from the course secret; keep the kernel's stderr quiet.
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
+
+# Once a notebook has run, its kernel is stopped at once: a graceful shutdown waits ~2 s per
+# submission for an interpreter that has imported TensorFlow to tear itself down, and nothing
+# the grade needs happens in that teardown (every output has arrived before it starts).
+c.Execute.shutdown_kernel = "immediate"

@@ -31,7 +31,9 @@ def run_all(path):
     notebook = nbformat.read(path, as_version=4)
     os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
     os.environ.pop("NBGRADER_EXECUTION", None)  # a student's kernel, not nbgrader's
-    client = NotebookClient(notebook, timeout=300, kernel_name="python3",
+    # "immediate": the kernel is stopped once every output has arrived, without the ~2 s an interpreter that has
+    # imported TensorFlow takes to tear itself down (as the course's nbgrader_config.py does for autograde).
+    client = NotebookClient(notebook, timeout=300, kernel_name="python3", shutdown_kernel="immediate",
                             resources={"metadata": {"path": str(path.parent)}})
     started = time.perf_counter()
     try:
