@@ -76,6 +76,19 @@ def first_failure(lab_id: str, exercise: str, fn, seeds=SEEDS) -> str | None:
     return calls.first_failure(lab, spec, cases, (calls.run_case(fn, case, spec.probe) for case in cases))
 
 
+def rotating_seeds(rows) -> list[tuple]:
+    """``rows`` (implementations, or tuples of parameters), each given one of :data:`SEEDS` in turn as its last
+    parameter.
+
+    A Keras exercise's case costs a training (traced and run): the reference passes every case of every seed
+    (``test_the_solution_passes_every_case``), and each alternative or mistake is judged on the public cases and
+    one seed's hidden ones, the seeds taking turns, so that every secret is exercised by some of them. Whether a
+    mistake is told apart under every secret is a question about values, answered for all secrets at once by
+    ``tests/test_mistakes_every_secret.py``.
+    """
+    return [(*(row if isinstance(row, tuple) else (row,)), SEEDS[i % len(SEEDS)]) for i, row in enumerate(rows)]
+
+
 def untold_causes(lab_id: str, seed, chosen_by_the_comparator=()) -> list[tuple[str, str]]:
     """The (exercise, cause) pairs that no hidden case of ``seed`` tells (names among its ``wrong`` values); the
     pairs in ``chosen_by_the_comparator`` are messages a compare returns itself, not matched against values."""

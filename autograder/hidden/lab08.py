@@ -659,6 +659,14 @@ def _dead_inputs(rng):
     return X, W, b
 
 
+def _partly_alive_case(X):
+    """No dead unit, two units alive for one example only, one alive by its bias alone: whatever the draw,
+    counting zero entries, units zero for *some* example, or leaving the bias out each gives a fraction
+    above 0 here (a random layer can leave all three right)."""
+    a = max(1.0, float(np.abs(X).max()))
+    return _dead_case([[a], [-a]], [[1.0, 0.0, 1.0]], [0.0, 1.0, -a / 2])
+
+
 def _hidden_train_cases(rng):
     """Each activation once, on a network of 1 to 3 hidden layers of random widths, 2 to 4 steps."""
     cases = []
@@ -697,7 +705,8 @@ def hidden_cases(rng):
             _chain_case(start, np.round(rng.normal(scale=3, size=1), 2)),
             _chain_case(-start, [float(w) for w in np.round(rng.normal(scale=2, size=3), 2)]),
         ],
-        "dead_relu_fraction": [_dead_case(X, W, b), _dead_case(X[:1], W, b), _dead_case(X[:, :1], W[:1], b)],
+        "dead_relu_fraction": [_dead_case(X, W, b), _dead_case(X[:1], W, b), _dead_case(X[:, :1], W[:1], b),
+                               _partly_alive_case(X)],
         "keras_train_steps": _hidden_train_cases(rng),
     }
 

@@ -655,11 +655,34 @@ def _hidden_mlp_cases(rng):
         _mlp_case(X[:1], labels[:1], W1, b1, W2, b2, f"one example, a {d}-{h}-{k} network"),
         _mlp_case(X[:, :1], labels, W1_one, _with_zero_preactivations(rng, X[:, :1], W1_one, b1), W2, b2,
                   f"{n} examples of one feature, a 1-{h}-{k} network"),
-        _mlp_case(X * 200, labels, W1, b1 * 200, W2 * 4, b2 + np.eye(k)[0] * 800,
-                  f"{n} examples ×200, and 800 added to the first logit: logits in the hundreds"),
+        _large_logits_case(X * 200, labels, W1, b1 * 200, W2 * 4, b2 + np.eye(k)[0] * 800, n),
         _mlp_case(X, labels, W1, b1, W2, b2, f"plain lists X and labels: {n} examples, a {d}-{h}-{k} network",
                   as_lists=True),
     ]
+
+
+def _large_logits_case(X, labels, W1, b1, W2, b2, n):
+    """Logits over a thousand in every row: ``exp`` overflows unless the largest logit is subtracted first.
+
+    Every logit is raised by one amount (the softmax and the loss do not change), chosen so that each row's
+    largest logit is at least 1000, whatever the draw: with logits merely in the hundreds, a draw whose largest
+    is 700 (``exp`` overflows from 709.8) let the unshifted softmax pass.
+    """
+    z = np.maximum(X @ W1 + b1, 0) @ W2 + b2
+    shift = max(0.0, float(np.ceil(1000 - z.max(axis=1).min())))
+    return _mlp_case(X, labels, W1, b1, W2, b2 + shift,
+                     f"{n} examples ×200, 800 added to the first logit and {shift:g} to every one: each example's "
+                     "largest logit over a thousand")
+
+
+def _square_scores(rng, k):
+    """k examples of k classes, drawn until reading the classes down the columns (``argmax(axis=0)``) gives
+    another accuracy than along the rows: on a square matrix that mistake raises nothing, so only its value
+    can tell it."""
+    while True:
+        labels, square = rng.integers(0, k, size=k), np.round(rng.normal(size=(k, k)), 1)
+        if accuracy(labels, square) != ACCURACY_MISTAKES["argmax_axis0"](labels, square):
+            return labels, square
 
 
 def _hidden_accuracy_cases(rng):
@@ -671,11 +694,11 @@ def _hidden_accuracy_cases(rng):
         top = np.argsort(tied[row])[-2:]
         tied[row, top] = tied[row].max()
         labels[row] = top.min()  # the first of the tied: right for np.argmax, wrong for the last of them
-    square = np.round(rng.normal(size=(k, k)), 1)
+    square_labels, square = _square_scores(rng, k)
     return [
         _accuracy_case(labels, tied),
         _accuracy_case(labels[:1], scores[:1]),
-        _accuracy_case(rng.integers(0, k, size=k), square, label="as many examples as classes"),
+        _accuracy_case(square_labels, square, label="as many examples as classes"),
         _accuracy_case(labels.tolist(), scores.tolist(), label=f"plain lists: labels = {labels.tolist()}, "
                        f"scores = {_text(scores)}"),
         _accuracy_case(labels, np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)),
