@@ -668,7 +668,7 @@ def _large_logits_case(X, labels, W1, b1, W2, b2, n):
     largest logit is at least 1000, whatever the draw: with logits merely in the hundreds, a draw whose largest
     is 700 (``exp`` overflows from 709.8) let the unshifted softmax pass.
     """
-    z = np.maximum(X @ W1 + b1, 0) @ W2 + b2
+    z = _forward(X, labels, W1, b1, W2, b2)[-1]
     shift = max(0.0, float(np.ceil(1000 - z.max(axis=1).min())))
     return _mlp_case(X, labels, W1, b1, W2, b2 + shift,
                      f"{n} examples ×200, 800 added to the first logit and {shift:g} to every one: each example's "
